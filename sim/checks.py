@@ -1,0 +1,230 @@
+"""Named consistency checks across the world tables.
+
+Each check takes the validated tables and raises :class:`~sim.errors.InputError`
+naming the table, the field and the fix. :func:`check_world` runs them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import pandas as pd
+
+from sim.errors import InputError
+
+Tables = Mapping[str, pd.DataFrame]
+
+
+def _unknown(
+    tables: Tables, table: str, column: str, known: set[str], what: str, allow: tuple[str, ...] = ()
+) -> None:
+    frame = tables[table]
+    for row, value in enumerate(frame[column]):
+        if value in allow or value in known:
+            continue
+        raise InputError(
+            f"{table}.csv",
+            f"{column} (row {row + 1})",
+            f"unknown {what} '{value}'",
+            f"use one of {sorted(known)[:12]}{' ...' if len(known) > 12 else ''} "
+            f"or add it to the {what} table",
+        )
+
+
+def check_countries_known(tables: Tables) -> None:
+    """Every country named by a facility, lane or demand row is in ``countries``."""
+    known = set(tables["countries"]["country"])
+    _unknown(tables, "facilities", "country", known, "country")
+    _unknown(tables, "lanes", "origin", known, "country", allow=("*",))
+    _unknown(tables, "lanes", "destination", known, "country", allow=("*",))
+    _unknown(tables, "demand", "country", known, "country", allow=("",))
+    blocs = set(tables["countries"]["bloc"])
+    _unknown(tables, "stockpiles", "holder", known | blocs, "country or bloc")
+
+
+def check_commodities_known(tables: Tables) -> None:
+    """Every commodity named anywhere is in ``commodities``."""
+    known = set(tables["commodities"]["commodity"])
+    _unknown(tables, "facilities", "commodity", known, "commodity")
+    _unknown(tables, "recipes", "input", known, "commodity")
+    _unknown(tables, "recipes", "substitute_input", known, "commodity", allow=("",))
+    _unknown(tables, "inventory", "input", known, "commodity")
+    _unknown(tables, "stockpiles", "commodity", known, "commodity")
+    _unknown(tables, "demand", "commodity", known, "commodity")
+
+
+def check_recipe_targets(tables: Tables) -> None:
+    """Recipe rows name a facility type or facility that exists, with a consistent type."""
+    facilities = tables["facilities"].set_index("facility")
+    types = set(facilities["type"])
+    for row, (ftype, fac) in enumerate(
+        zip(tables["recipes"]["facility_type"], tables["recipes"]["facility"], strict=True)
+    ):
+        if fac:
+            if fac not in facilities.index:
+                raise InputError(
+                    "recipes.csv",
+                    f"facility (row {row + 1})",
+                    f"unknown facility '{fac}'",
+                    "use a facility id from facilities.csv or leave it empty",
+                )
+            if facilities.at[fac, "type"] != ftype:
+                raise InputError(
+                    "recipes.csv",
+                    f"facility_type (row {row + 1})",
+                    f"'{ftype}' but facility '{fac}' is of type '{facilities.at[fac, 'type']}'",
+                    "make them agree",
+                )
+        elif ftype not in types:
+            raise InputError(
+                "recipes.csv",
+                f"facility_type (row {row + 1})",
+                f"no facility has type '{ftype}'",
+                f"use one of {sorted(types)}",
+            )
+    subs = tables["recipes"]
+    for row, (sub, qty, days) in enumerate(
+        zip(
+            subs["substitute_input"],
+            subs["substitute_quantity_per_unit"],
+            subs["substitute_qualification_days"],
+            strict=True,
+        )
+    ):
+        if sub and (pd.isna(qty) or pd.isna(days)):
+            raise InputError(
+                "recipes.csv",
+                f"substitute_input (row {row + 1})",
+                "a substitute needs substitute_quantity_per_unit and substitute_qualification_days",
+                "give both or leave substitute_input empty",
+            )
+
+
+def check_inputs_produced(tables: Tables) -> None:
+    """Every recipe input (and substitute) is produced by at least one facility."""
+    produced = set(tables["facilities"]["commodity"])
+    for column in ("input", "substitute_input"):
+        for row, com in enumerate(tables["recipes"][column]):
+            if com and com not in produced:
+                raise InputError(
+                    "recipes.csv",
+                    f"{column} (row {row + 1})",
+                    f"no facility produces '{com}'",
+                    "add a producer to facilities.csv or remove the row",
+                )
+
+
+def check_recipes_acyclic(tables: Tables) -> None:
+    """Check that the commodity graph (input -> output) has no cycle."""
+    fac_type = dict(
+        zip(tables["facilities"]["facility"], tables["facilities"]["type"], strict=True)
+    )
+    out_of_type: dict[str, set[str]] = {}
+    for fac, com in zip(
+        tables["facilities"]["facility"], tables["facilities"]["commodity"], strict=True
+    ):
+        out_of_type.setdefault(fac_type[fac], set()).add(com)
+    edges: dict[str, set[str]] = {}
+    recipes = tables["recipes"]
+    for ftype, fac, inp, sub in zip(
+        recipes["facility_type"],
+        recipes["facility"],
+        recipes["input"],
+        recipes["substitute_input"],
+        strict=True,
+    ):
+        outputs = (
+            {tables["facilities"].set_index("facility").at[fac, "commodity"]}
+            if fac
+            else (out_of_type.get(ftype, set()))
+        )
+        for com in (inp, sub):
+            if com:
+                edges.setdefault(com, set()).update(outputs)
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(edges.get(node, ())):
+            if state.get(nxt) == 1:
+                cycle = " -> ".join([*path[path.index(nxt) :], nxt]) if nxt in path else nxt
+                raise InputError(
+                    "recipes.csv",
+                    "input",
+                    f"commodities form a cycle ({cycle})",
+                    "break the cycle; paxsim needs inputs to flow one way",
+                )
+            if state.get(nxt) is None:
+                visit(nxt, [*path, nxt])
+        state[node] = 2
+
+    for node in sorted(edges):
+        if node not in state:
+            visit(node, [node])
+
+
+def check_inventory_types(tables: Tables) -> None:
+    """Inventory rows name an existing facility type."""
+    types = set(tables["facilities"]["type"])
+    _unknown(tables, "inventory", "facility_type", types, "facility type")
+
+
+def check_demand_served(tables: Tables) -> None:
+    """Every demand row has a facility to serve it."""
+    fac = tables["facilities"]
+    ids = set(fac["facility"])
+    for row, (com, country, facility) in enumerate(
+        zip(
+            tables["demand"]["commodity"],
+            tables["demand"]["country"],
+            tables["demand"]["facility"],
+            strict=True,
+        )
+    ):
+        where, field = "demand.csv", f"row {row + 1}"
+        if facility:
+            if facility not in ids:
+                raise InputError(
+                    where,
+                    f"facility ({field})",
+                    f"unknown facility '{facility}'",
+                    "use an id from facilities.csv",
+                )
+            if fac.set_index("facility").at[facility, "commodity"] != com:
+                raise InputError(
+                    where,
+                    f"commodity ({field})",
+                    f"facility '{facility}' does not produce '{com}'",
+                    "name a producer of the commodity",
+                )
+        elif not country:
+            raise InputError(
+                where,
+                f"country ({field})",
+                "neither country nor facility is set",
+                "give one of them",
+            )
+        elif not ((fac["country"] == country) & (fac["commodity"] == com)).any():
+            raise InputError(
+                where,
+                f"country ({field})",
+                f"no facility in {country} produces '{com}'",
+                "add a producer there or give a facility",
+            )
+
+
+CHECKS: tuple[Callable[[Tables], None], ...] = (
+    check_countries_known,
+    check_commodities_known,
+    check_recipe_targets,
+    check_inputs_produced,
+    check_recipes_acyclic,
+    check_inventory_types,
+    check_demand_served,
+)
+
+
+def check_world(tables: Tables) -> None:
+    """Run every consistency check, raising on the first problem found."""
+    for check in CHECKS:
+        check(tables)

@@ -1,0 +1,499 @@
+"""Column declarations of every world table: the single source for loading and the data dictionary.
+
+Each table is one CSV file in ``data/`` (or a DataFrame handed in from Python). Its
+columns are declared here once, with dtype, unit, default, whether they are
+required and a description. :func:`read_table` reads that declaration to coerce
+types, fill defaults and reject unknown or missing columns, negative quantities
+and rows without a ``source``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from sim.errors import InputError
+
+Dtype = Literal["str", "float", "date", "bool"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One declared column of a world table.
+
+    Parameters
+    ----------
+    name : str
+        Column name in the CSV header.
+    dtype : {"str", "float", "date", "bool"}
+        Value type; ``date`` is an ISO date (``YYYY-MM-DD``) or empty.
+    unit : str
+        Unit of the values (``"-"`` for identifiers and text).
+    description : str
+        What the column means.
+    required : bool
+        Whether the column must be present and non-empty in every row.
+    default : object
+        Value used when the column is absent or a cell is empty.
+    minimum : float or None
+        Smallest allowed value for numeric columns.
+    maximum : float or None
+        Largest allowed value for numeric columns.
+    """
+
+    name: str
+    dtype: Dtype
+    unit: str
+    description: str
+    required: bool = False
+    default: Any = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    """A declared world table: its file name, key columns and columns."""
+
+    name: str
+    description: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+
+    @property
+    def filename(self) -> str:
+        """File name of the table in a data folder."""
+        return f"{self.name}.csv"
+
+    def column(self, name: str) -> Column:
+        """Return the declaration of column ``name``."""
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+SOURCE = Column(
+    "source",
+    "str",
+    "-",
+    "Where the numbers in this row come from: publication and year, and 'estimate' or "
+    "'assumption' where the value is derived or assumed.",
+    required=True,
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table(
+            "countries",
+            "Countries and the bloc each belongs to at the start of a run.",
+            ("country",),
+            (
+                Column("country", "str", "-", "ISO 3166-1 alpha-3 code.", required=True),
+                Column("name", "str", "-", "Country name.", default=""),
+                Column(
+                    "bloc",
+                    "str",
+                    "-",
+                    "Bloc at the start of a run (e.g. allied, china, nonaligned).",
+                    required=True,
+                ),
+                SOURCE,
+            ),
+        ),
+        Table(
+            "commodities",
+            "Goods that flow through the network, with substitution lead times.",
+            ("commodity",),
+            (
+                Column("commodity", "str", "-", "Commodity id (snake_case).", required=True),
+                Column("unit", "str", "-", "Unit of quantities of this commodity (e.g. t).", True),
+                Column("description", "str", "-", "What the commodity is.", default=""),
+                Column(
+                    "qualification_days",
+                    "float",
+                    "days",
+                    "Lead time for a buyer to qualify a new supplier of this commodity once "
+                    "a restricted source is cut off.",
+                    default=90.0,
+                    minimum=0.0,
+                ),
+                Column(
+                    "substitution_ramp_days",
+                    "float",
+                    "days",
+                    "Days for a newly qualified supplier's share to ramp linearly from 0 to "
+                    "the full redirected volume.",
+                    default=60.0,
+                    minimum=0.0,
+                ),
+                SOURCE,
+            ),
+        ),
+        Table(
+            "facilities",
+            "Mines, refiners, fabs, data centers: anything that turns inputs into one output.",
+            ("facility",),
+            (
+                Column("facility", "str", "-", "Facility id (unique).", required=True),
+                Column("name", "str", "-", "Human-readable name.", default=""),
+                Column(
+                    "type",
+                    "str",
+                    "-",
+                    "Facility type, the stage (mine, refiner, magnet_fab, chip_fab, "
+                    "data_center; the set is open).",
+                    required=True,
+                ),
+                Column("country", "str", "-", "ISO3 code of the host country.", required=True),
+                Column("commodity", "str", "-", "Output commodity id.", required=True),
+                Column(
+                    "capacity_per_year",
+                    "float",
+                    "output unit per year",
+                    "Nameplate output capacity.",
+                    required=True,
+                    minimum=0.0,
+                ),
+                Column(
+                    "available_from",
+                    "date",
+                    "ISO date",
+                    "First day the facility can produce; empty means before any run start.",
+                ),
+                Column(
+                    "ramp_up_days",
+                    "float",
+                    "days",
+                    "Days from available_from for capacity to ramp linearly to nameplate.",
+                    default=0.0,
+                    minimum=0.0,
+                ),
+                Column("operator", "str", "-", "Operating company.", default=""),
+                SOURCE,
+            ),
+        ),
+        Table(
+            "recipes",
+            "Inputs per unit of output (Leontief), by facility type with per-facility overrides.",
+            ("facility_type", "facility", "input"),
+            (
+                Column(
+                    "facility_type",
+                    "str",
+                    "-",
+                    "Facility type the row applies to.",
+                    required=True,
+                ),
+                Column(
+                    "facility",
+                    "str",
+                    "-",
+                    "If set, the row applies to this facility only and replaces the type's "
+                    "rows for that facility.",
+                    default="",
+                ),
+                Column("input", "str", "-", "Input commodity id.", required=True),
+                Column(
+                    "quantity_per_unit",
+                    "float",
+                    "input unit per output unit",
+                    "Units of input consumed per unit of output.",
+                    required=True,
+                    minimum=0.0,
+                ),
+                Column(
+                    "substitute_input",
+                    "str",
+                    "-",
+                    "Commodity that can replace the input once qualified (e.g. a Dy-free "
+                    "magnet grade); empty for none.",
+                    default="",
+                ),
+                Column(
+                    "substitute_quantity_per_unit",
+                    "float",
+                    "substitute unit per output unit",
+                    "Units of the substitute consumed per unit of output.",
+                    default=math.nan,
+                    minimum=0.0,
+                ),
+                Column(
+                    "substitute_output_penalty_share",
+                    "float",
+                    "share (0-1)",
+                    "Capacity lost while running on the substitute (performance penalty).",
+                    default=0.0,
+                    minimum=0.0,
+                    maximum=1.0,
+                ),
+                Column(
+                    "substitute_qualification_days",
+                    "float",
+                    "days",
+                    "Lead time to qualify the substitute once the input is cut off.",
+                    default=math.nan,
+                    minimum=0.0,
+                ),
+                SOURCE,
+            ),
+        ),
+        Table(
+            "lanes",
+            "Transport time between countries ('*' as destination or origin is a default).",
+            ("origin", "destination"),
+            (
+                Column("origin", "str", "-", "ISO3 code of the shipping country, or '*'.", True),
+                Column(
+                    "destination", "str", "-", "ISO3 code of the receiving country, or '*'.", True
+                ),
+                Column(
+                    "transport_days",
+                    "float",
+                    "days",
+                    "Door-to-door transport time (applies in both directions unless the "
+                    "reverse lane is given).",
+                    required=True,
+                    minimum=0.0,
+                ),
+                SOURCE,
+            ),
+        ),
+        Table(
+            "inventory",
+            "Target stock of each input, in days of cover, per facility type.",
+            ("facility_type", "input"),
+            (
+                Column("facility_type", "str", "-", "Facility type.", required=True),
+                Column("input", "str", "-", "Input commodity id.", required=True),
+                Column(
+                    "target_cover_days",
+                    "float",
+                    "days",
+                    "Stock the facility orders toward, in days of its planned consumption.",
+                    required=True,
+                    minimum=0.0,
+                ),
+                Column(
+                    "initial_cover_days",
+                    "float",
+                    "days",
+                    "Stock at the start of a run, in days of planned consumption; empty means "
+                    "equal to target_cover_days.",
+                    default=math.nan,
+                    minimum=0.0,
+                ),
+                SOURCE,
+            ),
+        ),
+        Table(
+            "stockpiles",
+            "Strategic reserves held by a country or a bloc, released by stockpile_release events.",
+            ("holder", "commodity"),
+            (
+                Column("holder", "str", "-", "ISO3 code of a country, or a bloc name.", True),
+                Column("commodity", "str", "-", "Commodity held.", required=True),
+                Column(
+                    "quantity",
+                    "float",
+                    "commodity unit",
+                    "Quantity held at the start of a run.",
+                    required=True,
+                    minimum=0.0,
+                ),
+                SOURCE,
+            ),
+        ),
+        Table(
+            "demand",
+            "Final demand for a commodity, at a facility or spread over a country's producers.",
+            ("commodity", "country", "facility"),
+            (
+                Column("commodity", "str", "-", "Commodity demanded.", required=True),
+                Column(
+                    "country",
+                    "str",
+                    "-",
+                    "ISO3 code; demand is spread over the country's producers of the "
+                    "commodity pro rata to capacity.",
+                    default="",
+                ),
+                Column("facility", "str", "-", "If set, the facility that serves the demand.", ""),
+                Column(
+                    "quantity_per_year",
+                    "float",
+                    "commodity unit per year",
+                    "Demand at the start of a run.",
+                    required=True,
+                    minimum=0.0,
+                ),
+                Column(
+                    "growth_per_year_share",
+                    "float",
+                    "share per year",
+                    "Compound annual growth of the demand (0.1 = +10 % a year).",
+                    default=0.0,
+                    minimum=-1.0,
+                ),
+                Column(
+                    "noise_cv",
+                    "float",
+                    "share",
+                    "Coefficient of variation of random demand variation, drawn per ordering "
+                    "review period (1 day with review_days=1).",
+                    default=0.0,
+                    minimum=0.0,
+                ),
+                SOURCE,
+            ),
+        ),
+    )
+}
+
+OPTIONAL_TABLES = ("stockpiles", "demand")
+
+
+def _coerce(table: Table, col: Column, series: pd.Series, where: str) -> pd.Series:
+    """Coerce one column to its declared dtype, filling defaults."""
+    empty = series.isna() | (series.astype(str).str.strip() == "")
+    if col.required and empty.any():
+        row = int(empty.to_numpy().nonzero()[0][0])
+        raise InputError(where, f"{col.name} (row {row + 1})", "is empty", "give a value")
+    if col.dtype == "str":
+        out = series.astype(object).where(~empty, col.default if col.default is not None else "")
+        return out.astype(str).str.strip()
+    if col.dtype == "float":
+        numbers = pd.to_numeric(series.where(~empty, None), errors="coerce")
+        bad = numbers.isna() & ~empty
+        if bad.any():
+            row = int(bad.to_numpy().nonzero()[0][0])
+            raise InputError(
+                where,
+                f"{col.name} (row {row + 1})",
+                f"'{series.iloc[row]}' is not a number",
+                f"give a number in {col.unit}",
+            )
+        default = math.nan if col.default is None else float(col.default)
+        numbers = numbers.astype(float).where(~empty, default)
+        for bound, op, word in ((col.minimum, "lt", ">="), (col.maximum, "gt", "<=")):
+            if bound is None:
+                continue
+            out_of_range = getattr(numbers, op)(bound)
+            if out_of_range.any():
+                row = int(out_of_range.to_numpy().nonzero()[0][0])
+                raise InputError(
+                    where,
+                    f"{col.name} (row {row + 1})",
+                    f"{numbers.iloc[row]} is out of range",
+                    f"give a value {word} {bound} ({col.unit})",
+                )
+        return numbers
+    if col.dtype == "bool":
+        text = series.astype(str).str.strip().str.lower()
+        ok = text.isin(["true", "false", "1", "0", "yes", "no"]) | empty
+        if not ok.all():
+            row = int((~ok).to_numpy().nonzero()[0][0])
+            raise InputError(where, f"{col.name} (row {row + 1})", "is not true/false", "fix it")
+        return text.isin(["true", "1", "yes"]).where(~empty, bool(col.default))
+    # date
+    dates = pd.to_datetime(series.where(~empty, None), errors="coerce", format="ISO8601")
+    bad = dates.isna() & ~empty
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise InputError(
+            where,
+            f"{col.name} (row {row + 1})",
+            f"'{series.iloc[row]}' is not an ISO date",
+            "write YYYY-MM-DD or leave it empty",
+        )
+    return dates
+
+
+def read_table(
+    name: str, data: pd.DataFrame | str | Path, where: str | None = None
+) -> pd.DataFrame:
+    """Read and validate one world table against its declaration.
+
+    Parameters
+    ----------
+    name : str
+        Table name, a key of :data:`TABLES`.
+    data : DataFrame or path
+        The table, or the path of its CSV file.
+    where : str, optional
+        Name used in error messages (defaults to the file name).
+
+    Returns
+    -------
+    DataFrame
+        Exactly the declared columns, in declared order, with declared dtypes and defaults.
+
+    Raises
+    ------
+    InputError
+        On unknown or missing columns, empty required cells, values of the wrong type or
+        out of range, and duplicate keys.
+    """
+    table = TABLES[name]
+    if isinstance(data, str | Path):
+        where = where or str(data)
+        try:
+            frame = pd.read_csv(data, dtype=str, keep_default_na=False, comment=None)
+        except FileNotFoundError:
+            raise InputError(where, "-", "file not found", "check the path") from None
+        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+            first = str(exc).splitlines()[0]
+            raise InputError(where, "-", f"not a readable CSV ({first})", "fix the file") from None
+    else:
+        where = where or table.filename
+        frame = data.copy()
+    declared = [c.name for c in table.columns]
+    unknown = [c for c in frame.columns if c not in declared]
+    if unknown:
+        raise InputError(
+            where, unknown[0], "unknown column", f"use only the declared columns {declared}"
+        )
+    out = {}
+    for col in table.columns:
+        if col.name not in frame.columns:
+            if col.required:
+                raise InputError(where, col.name, "required column is missing", "add it")
+            series = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+        else:
+            series = frame[col.name]
+        out[col.name] = _coerce(table, col, series, where)
+    result = pd.DataFrame(out, columns=declared).reset_index(drop=True)
+    dup = result.duplicated(list(table.key), keep=False)
+    if dup.any():
+        row = int(dup.to_numpy().nonzero()[0][0])
+        key = ", ".join(f"{k}={result.at[row, k]}" for k in table.key)
+        raise InputError(where, f"row {row + 1}", f"duplicate key ({key})", "keep one row per key")
+    return result
+
+
+def empty_table(name: str) -> pd.DataFrame:
+    """Return a validated table with no rows."""
+    cols = {c.name: pd.Series([], dtype=object) for c in TABLES[name].columns}
+    return read_table(name, pd.DataFrame(cols))
+
+
+def data_dictionary() -> str:
+    """Render the data dictionary (markdown) from the column declarations."""
+    lines = ["# Data dictionary", "", "Generated from `sim/tables.py`; do not edit by hand.", ""]
+    for table in TABLES.values():
+        lines += [f"## `{table.filename}`", "", table.description, ""]
+        lines += ["| column | type | unit | required | default | description |"]
+        lines += ["|---|---|---|---|---|---|"]
+        for c in table.columns:
+            default = "" if c.default is None or c.required else repr(c.default)
+            lines.append(
+                f"| `{c.name}` | {c.dtype} | {c.unit} | {'yes' if c.required else 'no'} | "
+                f"{default} | {c.description} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
