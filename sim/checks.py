@@ -213,6 +213,39 @@ def check_demand_served(tables: Tables) -> None:
             )
 
 
+def check_sourcing(tables: Tables) -> None:
+    """Check that sourcing rows name a known buyer and a supplier that produces the commodity."""
+    fac = tables["facilities"]
+    output = dict(zip(fac["facility"], fac["commodity"], strict=True))
+    countries = set(tables["countries"]["country"])
+    src = tables["sourcing"]
+    for row, (buyer, com, supplier) in enumerate(
+        zip(src["buyer"], src["commodity"], src["supplier"], strict=True)
+    ):
+        field = f"row {row + 1}"
+        if buyer != "*" and buyer not in output and buyer not in countries:
+            raise InputError(
+                "sourcing.csv",
+                f"buyer ({field})",
+                f"unknown buyer '{buyer}'",
+                "give a facility id, an ISO3 country or '*'",
+            )
+        if supplier not in output:
+            raise InputError(
+                "sourcing.csv",
+                f"supplier ({field})",
+                f"unknown facility '{supplier}'",
+                "use an id from facilities.csv",
+            )
+        if output[supplier] != com:
+            raise InputError(
+                "sourcing.csv",
+                f"supplier ({field})",
+                f"'{supplier}' does not produce '{com}'",
+                "name a producer of the commodity",
+            )
+
+
 CHECKS: tuple[Callable[[Tables], None], ...] = (
     check_countries_known,
     check_commodities_known,
@@ -221,6 +254,7 @@ CHECKS: tuple[Callable[[Tables], None], ...] = (
     check_recipes_acyclic,
     check_inventory_types,
     check_demand_served,
+    check_sourcing,
 )
 
 

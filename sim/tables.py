@@ -265,6 +265,34 @@ TABLES: dict[str, Table] = {
             ),
         ),
         Table(
+            "sourcing",
+            "Baseline supplier weights of buyers; without rows, buyers order pro rata to "
+            "supplier capacity. A supplier with weight 0 (or not named) is not qualified: "
+            "shifting orders to it takes the commodity's qualification lead time.",
+            ("buyer", "commodity", "supplier"),
+            (
+                Column(
+                    "buyer",
+                    "str",
+                    "-",
+                    "Buyer facility id, ISO3 country of buyers, or '*' for every buyer; the "
+                    "most specific rows that match a buyer apply.",
+                    required=True,
+                ),
+                Column("commodity", "str", "-", "Commodity bought.", required=True),
+                Column("supplier", "str", "-", "Supplier facility id.", required=True),
+                Column(
+                    "weight",
+                    "float",
+                    "relative",
+                    "Relative share of the buyer's orders placed with the supplier.",
+                    required=True,
+                    minimum=0.0,
+                ),
+                SOURCE,
+            ),
+        ),
+        Table(
             "inventory",
             "Target stock of each input, in days of cover, per facility type.",
             ("facility_type", "input"),
@@ -355,7 +383,7 @@ TABLES: dict[str, Table] = {
     )
 }
 
-OPTIONAL_TABLES = ("stockpiles", "demand")
+OPTIONAL_TABLES = ("stockpiles", "demand", "sourcing")
 
 
 def _coerce(table: Table, col: Column, series: pd.Series, where: str) -> pd.Series:

@@ -1,0 +1,905 @@
+"""The engine: one SimPy environment per run, flows computed in bulk between events.
+
+State is a production rate per facility, a stock per input slot and the flow on
+each link (supplier -> buyer slot), with material in transit on lanes. Between two
+events every rate is constant, so stocks move linearly and the moment a stock runs
+out is known in advance. Events are: ordering reviews (every ``review_days``),
+scheduled shocks and policies, licence decisions, qualification and ramp steps,
+arrivals of rate changes at the far end of a lane, stock-outs and stockpile
+depletion. At each event the network is re-settled in two vectorised passes:
+
+* ``plan`` (final -> raw commodities, at reviews and at shocks): desired output of
+  each facility, orders toward target inventory position, their split over
+  suppliers (baseline weights, export controls, substitution);
+* ``settle`` (raw -> final, at every event): output limited by capacity, orders and
+  the scarcest input (Leontief: an input with stock on hand does not bind; an
+  empty one binds at its inflow), allocation among customers, shipments.
+
+Daily series are reconstructed afterwards by integrating the piecewise-constant
+rates over each day. Material is conserved by construction: every unit produced
+is shipped or delivered to final demand, every shipment arrives after its lane's
+transport time, and every arrival goes into stock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import simpy
+
+from sim.distributions import Distribution
+from sim.errors import InputError
+from sim.events import (
+    Event,
+    ExportControl,
+    ExportControlChange,
+    FacilityOutage,
+    StockpileRelease,
+    describe,
+    is_disruption,
+    to_day,
+)
+from sim.network import Network
+from sim.record import RunRecord, build_record
+from sim.response import AllocationRule, demand_factors, order_rate, pro_rata, ramp_fraction
+from sim.world import World
+
+#: Relative change below which a link's rate change is not sent down the lane.
+RATE_TOLERANCE = 1e-12
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Engine settings that are not part of the world or the events.
+
+    Parameters
+    ----------
+    review_days : float
+        Days between ordering reviews (demand noise and growth, capacity ramps and
+        orders are updated at reviews and at events).
+    stock_adjust_days : float
+        Days over which an ordering gap to the target inventory position is closed.
+    ramp_step_days : float
+        Step of the substitution ramp staircase, in days.
+    qualification_days : mapping of commodity -> float or Distribution
+        Overrides of the commodities table's qualification lead times; a
+        distribution is drawn once per buyer slot when it is cut off.
+    substitution_ramp_days : mapping of commodity -> float
+        Overrides of the commodities table's substitution ramp lengths.
+    """
+
+    review_days: float = 7.0
+    stock_adjust_days: float = 21.0
+    ramp_step_days: float = 1.0
+    qualification_days: Mapping[str, float | Distribution] = field(default_factory=dict)
+    substitution_ramp_days: Mapping[str, float] = field(default_factory=dict)
+
+
+class _Control:
+    """Mutable state of one export control during a run."""
+
+    def __init__(self, spec: ExportControl, net: Network, start: dt.date, where: str) -> None:
+        self.where = where
+        self.suspended = False
+        self.applications: dict[int, list[float]] = {}  # buyer -> [decision day, share or -1]
+        self.pre_volume: float | None = None
+        self.net = net
+        self.set_spec(spec, start)
+
+    def set_spec(self, spec: ExportControl, start: dt.date) -> None:
+        net, where = self.net, self.where
+        self.spec = spec
+        self.start = to_day(spec.start, start, where, "start")
+        self.end = np.inf if spec.end is None else to_day(spec.end, start, where, "end")
+        self.announced = (
+            self.start
+            if spec.announced is None
+            else to_day(spec.announced, start, where, "announced")
+        )
+        self.review = Distribution.of(spec.review_days)
+        self.general = [
+            (to_day(g.date, start, where, f"general_licences[{i}].date"), g.buyers)
+            for i, g in enumerate(spec.general_licences)
+        ]
+        if spec.issuer not in net.countries:
+            raise InputError(
+                where,
+                "issuer",
+                f"unknown country '{spec.issuer}'",
+                "use an ISO3 code from countries.csv",
+            )
+        for c in spec.commodities:
+            if c not in net.commodities:
+                raise InputError(
+                    where,
+                    "commodities",
+                    f"unknown commodity '{c}'",
+                    "use an id from commodities.csv",
+                )
+        for c in (*spec.destinations.countries, *spec.destinations.except_countries):
+            if c not in net.countries:
+                raise InputError(
+                    where,
+                    "destinations",
+                    f"unknown country '{c}'",
+                    "use an ISO3 code from countries.csv",
+                )
+        for name, lo, hi in (
+            ("approval_probability", 0, 1),
+            ("approved_share", 0, 1),
+            ("front_running_share", 0, np.inf),
+            ("reapply_days", 0, np.inf),
+        ):
+            v = getattr(spec, name)
+            if not lo <= v <= hi:
+                raise InputError(
+                    where, name, f"{v} is out of range", f"give a value in [{lo}, {hi}]"
+                )
+        if spec.quota_share is not None and not 0 <= spec.quota_share <= 1:
+            raise InputError(
+                where,
+                "quota_share",
+                f"{spec.quota_share} is out of range",
+                "give a share in [0, 1]",
+            )
+        if spec.regime not in ("ban", "license"):
+            raise InputError(
+                where, "regime", f"unknown regime '{spec.regime}'", "use 'ban' or 'license'"
+            )
+        if self.end < self.start:
+            raise InputError(where, "end", "is before start", "give an end after the start")
+        self.commodity_ids = np.array(
+            [net.commodities.index(c) for c in spec.commodities], dtype=np.int64
+        )
+        self.issuer = net.countries.index(spec.issuer)
+
+    def covered(self, net: Network, country_bloc: list[str]) -> np.ndarray:
+        """Links the control covers under the current bloc membership."""
+        dest = self.spec.destinations
+        country_ok = np.array(
+            [
+                ci != self.issuer and dest.covers(c, country_bloc[ci])
+                for ci, c in enumerate(net.countries)
+            ]
+        )
+        return (
+            (net.fac_country[net.link_sup] == self.issuer)
+            & np.isin(net.link_com, self.commodity_ids)
+            & country_ok[net.fac_country[net.link_buyer]]
+        )
+
+    def active(self, now: float) -> bool:
+        return not self.suspended and self.start <= now < self.end
+
+
+class _Run:
+    """One run: the SimPy environment and the state it moves."""
+
+    def __init__(
+        self,
+        net: Network,
+        world: World,
+        events: Sequence[Event],
+        horizon_days: int,
+        rng: np.random.Generator,
+        settings: Settings,
+        allocation: AllocationRule,
+    ) -> None:
+        self.net = net
+        self.world = world
+        self.settings = settings
+        self.allocate = allocation
+        self.horizon = float(horizon_days)
+        self.env = simpy.Environment()
+        demand_rng, self.event_rng = rng.spawn(2)
+        n, m, nl = net.n, net.m, net.l
+        bloc_of = world.bloc_of()
+        self.country_bloc = [bloc_of[c] for c in net.countries]
+        self.log: list[tuple[float, str, str]] = []
+
+        # Final demand: rows -> facilities, with growth and per-review noise.
+        dem = world["demand"]
+        fidx = net.facility_index()
+        split = np.zeros((len(dem), n))
+        for r, (com, country, facility) in enumerate(
+            zip(dem["commodity"], dem["country"], dem["facility"], strict=True)
+        ):
+            if facility:
+                split[r, fidx[facility]] = 1.0
+            else:
+                k = net.commodities.index(com)
+                ci = net.countries.index(country)
+                mask = (net.fac_com == k) & (net.fac_country == ci)
+                w = net.nameplate_per_day * mask
+                split[r] = w / w.sum() if w.sum() > 0 else mask / mask.sum()
+        self.demand_split = split
+        self.demand_base = dem["quantity_per_year"].to_numpy(dtype=float) / 365.0
+        self.demand_growth = dem["growth_per_year_share"].to_numpy(dtype=float)
+        n_periods = int(np.ceil(self.horizon / settings.review_days)) + 1
+        z = demand_rng.standard_normal((n_periods, len(dem)))
+        self.demand_noise = demand_factors(z, dem["noise_cv"].to_numpy(dtype=float))
+
+        # Commodity-level substitution parameters.
+        self.qual_dist = [
+            Distribution.of(settings.qualification_days.get(c, net.qualification_days[k]))
+            for k, c in enumerate(net.commodities)
+        ]
+        self.sub_ramp = np.array(
+            [
+                settings.substitution_ramp_days.get(c, net.substitution_ramp_days[k])
+                for k, c in enumerate(net.commodities)
+            ]
+        )
+
+        # State.
+        self.t_last = 0.0
+        self.outages: list[tuple[np.ndarray, float]] = []
+        self.cap = np.zeros(n)
+        self.final = np.zeros(n)
+        self.desired = np.zeros(n)
+        self.p = np.zeros(n)
+        self.delivered = np.zeros(n)
+        self.s = np.zeros(m)
+        self.inflow = np.zeros(m)
+        self.release = np.zeros(m)
+        self.slope = np.zeros(m)
+        self.orders = np.zeros(nl)
+        self.x = np.zeros(nl)
+        self.x_sent = np.zeros(nl)
+        self.arr = np.zeros(nl)
+        self.transit = np.zeros(nl)
+        self.allow = np.ones(nl)
+        self.front = np.ones(m)
+        self.qual_start = np.full(m, np.nan)
+        self.qual_done = np.full(m, np.nan)
+        self.targeted = np.zeros(n, dtype=bool)
+        self.restricted = np.zeros(nl, dtype=bool)
+        # Cumulative facts for the material balance.
+        self.produced = np.zeros(n)
+        self.consumed = np.zeros(m)
+        self.delivered_total = np.zeros(n)
+        self.released = np.zeros(m)
+        self.rounding = np.zeros(m)
+        # Epoch log: rates in force from each epoch's start time.
+        self.ep_t: list[float] = []
+        self.ep_p: list[np.ndarray] = []
+        self.ep_delivered: list[np.ndarray] = []
+        self.ep_arr: list[np.ndarray] = []
+        self.ep_s: list[np.ndarray] = []
+        self.ep_slope: list[np.ndarray] = []
+        self.ep_release: list[np.ndarray] = []
+
+        self._pending = False
+        self._need_plan = False
+        self._stockout_token = 0
+        self.controls: dict[str, _Control] = {}
+        self.stockpiles: list[tuple[StockpileRelease, np.ndarray, float]] = []
+        self.stock_levels: list[float] = []
+        self.t0: float | None = None
+        self._setup_events(events)
+
+    # ------------------------------------------------------------------ events
+    def _at(self, day: float, action: object) -> None:
+        """Run ``action()`` at ``day`` (if within the horizon)."""
+        if day > self.horizon:
+            return
+        ev = self.env.timeout(max(day - self.env.now, 0.0))
+        ev.callbacks.append(lambda _e: action())  # type: ignore[operator]
+
+    def _setup_events(self, events: Sequence[Event]) -> None:
+        net, start = self.net, self.net.start
+        world_fac = self.world.facilities
+        bloc_of = self.world.bloc_of()
+        disruption_days: list[float] = []
+        for idx, ev in enumerate(events):
+            where = describe(ev, idx)
+            if isinstance(ev, ExportControl):
+                if ev.id in self.controls:
+                    raise InputError(
+                        where,
+                        "id",
+                        f"duplicate control id '{ev.id}'",
+                        "give each control its own id",
+                    )
+                ctl = _Control(ev, net, start, where)
+                if not ctl.covered(net, self.country_bloc).any():
+                    raise InputError(
+                        where,
+                        "destinations",
+                        "selects no trade flow (no producer of these commodities in the issuer "
+                        "ships to these destinations)",
+                        "check issuer, commodities and destinations",
+                    )
+                for gi, (_, sel) in enumerate(ctl.general):
+                    if not sel.mask(world_fac, bloc_of).any():
+                        raise InputError(
+                            where,
+                            f"general_licences[{gi}].buyers",
+                            "selects no facility",
+                            "check the selector",
+                        )
+                self.controls[ev.id] = ctl
+                disruption_days.append(ctl.start)
+                for day in (ctl.announced, ctl.start, ctl.end, *(g for g, _ in ctl.general)):
+                    self._at(day, lambda: self._request(replan=True))
+            elif isinstance(ev, ExportControlChange):
+                if ev.control not in self.controls:
+                    raise InputError(
+                        where,
+                        "control",
+                        f"no export_control with id '{ev.control}' before this event",
+                        f"use one of {sorted(self.controls)}",
+                    )
+                if ev.action in ("suspend", "resume") and ev.changes:
+                    raise InputError(
+                        where,
+                        "changes",
+                        f"'{ev.action}' takes no changes",
+                        "remove them or use tighten/ease",
+                    )
+                if ev.action in ("tighten", "ease") and not ev.changes:
+                    raise InputError(
+                        where, "changes", f"'{ev.action}' needs changes", "give the new parameters"
+                    )
+                bad = set(ev.changes) - (set(ExportControl.__dataclass_fields__) - {"id", "issuer"})
+                if bad:
+                    raise InputError(
+                        where,
+                        f"changes.{sorted(bad)[0]}",
+                        "not a control parameter",
+                        "use a field of export_control",
+                    )
+                ctl = self.controls[ev.control]
+                # Validate the changed spec now, apply it at the date.
+                new_spec = replace(ctl.spec, **ev.changes) if ev.changes else ctl.spec  # type: ignore[arg-type]
+                _Control(new_spec, net, start, where)
+                day = to_day(ev.date, start, where, "date")
+                self._at(day, lambda c=ctl, e=ev, s=new_spec: self._change_control(c, e, s))
+            elif isinstance(ev, FacilityOutage):
+                mask = ev.select.mask(world_fac, bloc_of)
+                if ev.select.is_empty() or not mask.any():
+                    raise InputError(
+                        where,
+                        "select",
+                        "selects no facility",
+                        "check facility ids, types, countries and blocs",
+                    )
+                if not 0 <= ev.capacity_factor <= 1:
+                    raise InputError(
+                        where,
+                        "capacity_factor",
+                        f"{ev.capacity_factor} is out of range",
+                        "give a share in [0, 1]",
+                    )
+                if ev.duration_days < 0:
+                    raise InputError(
+                        where, "duration_days", "is negative", "give a duration >= 0 days"
+                    )
+                day = to_day(ev.start, start, where, "start")
+                disruption_days.append(day)
+                entry = (mask, float(ev.capacity_factor))
+                self._at(day, lambda e=entry: self._outage(e, True))
+                self._at(day + ev.duration_days, lambda e=entry: self._outage(e, False))
+            elif isinstance(ev, StockpileRelease):
+                sp = self.world["stockpiles"]
+                row = sp[(sp["holder"] == ev.holder) & (sp["commodity"] == ev.commodity)]
+                if row.empty:
+                    raise InputError(
+                        where,
+                        "holder",
+                        f"no stockpile of '{ev.commodity}' held by '{ev.holder}'",
+                        "add it to stockpiles.csv",
+                    )
+                if ev.rate_per_day < 0 or not 0 <= ev.threshold_share <= 1:
+                    raise InputError(
+                        where,
+                        "rate_per_day",
+                        "rate must be >= 0 and threshold in [0, 1]",
+                        "fix the values",
+                    )
+                k = net.commodities.index(ev.commodity)
+                holder_bloc = ev.holder if ev.holder not in net.countries else bloc_of[ev.holder]
+                if ev.holder in net.countries and not ev.share_with_bloc:
+                    country_ok = np.array([c == ev.holder for c in net.countries])
+                else:
+                    country_ok = np.array([b == holder_bloc for b in self.country_bloc])
+                recipients = (net.slot_com == k) & country_ok[net.fac_country[net.slot_fac]]
+                if not recipients.any():
+                    raise InputError(
+                        where,
+                        "holder",
+                        f"no facility of '{ev.holder}' uses '{ev.commodity}'",
+                        "check holder and commodity",
+                    )
+                self.stockpiles.append((ev, recipients, to_day(ev.start, start, where, "start")))
+                self.stock_levels.append(float(row["quantity"].iloc[0]))
+            else:  # pragma: no cover - typing guard
+                raise InputError(
+                    where, "kind", "unknown event type", "use one of the documented events"
+                )
+        if disruption_days:
+            self.t0 = max(0.0, min(disruption_days))
+        for day in np.unique(net.available_day[np.isfinite(net.available_day)]):
+            if 0 < day <= self.horizon:
+                self._at(float(day), lambda: self._request(replan=True))
+
+    def _change_control(self, ctl: _Control, ev: ExportControlChange, spec: ExportControl) -> None:
+        self._advance()
+        if ev.action == "suspend":
+            ctl.suspended = True
+        elif ev.action == "resume":
+            ctl.suspended = False
+        else:
+            ctl.set_spec(spec, self.net.start)
+            for day in (ctl.start, ctl.end, *(g for g, _ in ctl.general)):
+                if day > self.env.now:
+                    self._at(day, lambda: self._request(replan=True))
+        self.log.append((self.env.now, f"control_{ev.action}", ctl.spec.id))
+        self._request(replan=True)
+
+    def _outage(self, entry: tuple[np.ndarray, float], begin: bool) -> None:
+        self._advance()
+        if begin:
+            self.outages.append(entry)
+            self.targeted |= entry[0]
+        else:
+            self.outages.remove(entry)
+        self.log.append(
+            (self.env.now, "outage_start" if begin else "outage_end", str(int(entry[0].sum())))
+        )
+        self._request(replan=True)
+
+    def _request(self, replan: bool) -> None:
+        """Re-settle once all events of this instant have been processed."""
+        self._advance()
+        self._need_plan |= replan
+        if not self._pending:
+            self._pending = True
+            self.env.timeout(0).callbacks.append(self._flush)
+
+    def _flush(self, _event: object = None) -> None:
+        self._pending = False
+        if self._need_plan:
+            self._need_plan = False
+            self._plan()
+        self._settle()
+
+    def _reviews(self):  # type: ignore[no-untyped-def]
+        while True:
+            yield self.env.timeout(self.settings.review_days)
+            self._request(replan=True)
+
+    # ------------------------------------------------------------------ state
+    def _advance(self) -> None:
+        """Move stocks, transit and cumulative facts forward to now at the current rates."""
+        now = self.env.now
+        dt_ = now - self.t_last
+        if dt_ <= 0:
+            return
+        s = self.s + self.slope * dt_
+        neg = s < 0
+        if neg.any():
+            self.rounding[neg] -= s[neg]
+            s[neg] = 0.0
+        self.s = s
+        self.transit += (self.x - self.arr) * dt_
+        self.produced += self.p * dt_
+        self.consumed += self.net.slot_coef * self.p[self.net.slot_fac] * dt_
+        self.delivered_total += self.delivered * dt_
+        self.released += self.release * dt_
+        for i, (ev, recipients, _) in enumerate(self.stockpiles):
+            self.stock_levels[i] = max(
+                0.0, self.stock_levels[i] - self.release[recipients].sum() * dt_
+            )
+        self.t_last = now
+
+    def _capacity_and_demand(self) -> None:
+        net, now = self.net, self.env.now
+        since = now - net.available_day
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ramp = np.where(net.ramp_up_days > 0, since / net.ramp_up_days, 1.0)
+        avail = np.where(since >= 0, np.clip(ramp, 0.0, 1.0), 0.0)
+        self.availability = avail
+        factor = np.ones(net.n)
+        for mask, f in self.outages:
+            factor[mask] *= f
+        self.cap = net.nameplate_per_day * avail * factor
+        period = min(int(now // self.settings.review_days), len(self.demand_noise) - 1)
+        rows = (
+            self.demand_base
+            * (1.0 + self.demand_growth) ** (now / 365.0)
+            * self.demand_noise[period]
+        )
+        self.final = rows @ self.demand_split
+
+    def _controls(self) -> list[tuple[_Control, np.ndarray]]:
+        """Set ``allow`` (share of orders that may ship on each link) from the controls in force."""
+        net, now = self.net, self.env.now
+        allow = np.ones(net.l)
+        front = np.ones(net.m)
+        quota: list[tuple[_Control, np.ndarray]] = []
+        world_fac = self.world.facilities
+        bloc_of = dict(zip(net.countries, self.country_bloc, strict=True))
+        for ctl in self.controls.values():
+            if ctl.suspended:
+                continue
+            if ctl.announced <= now < ctl.start and ctl.spec.front_running_share > 0:
+                cov = ctl.covered(net, self.country_bloc)
+                front[np.unique(net.link_slot[cov])] = 1.0 + ctl.spec.front_running_share
+            if not ctl.active(now):
+                continue
+            cov = ctl.covered(net, self.country_bloc)
+            self.restricted |= cov
+            share = np.zeros(net.l)
+            if ctl.spec.regime == "license":
+                for buyer in np.unique(net.link_buyer[cov]):
+                    app = ctl.applications.get(int(buyer))
+                    if app is None:
+                        app = self._apply(ctl, int(buyer))
+                    if app[0] <= now and app[1] >= 0:
+                        share[cov & (net.link_buyer == buyer)] = app[1]
+                for day, sel in ctl.general:
+                    if day <= now:
+                        share[cov & sel.mask(world_fac, bloc_of)[net.link_buyer]] = 1.0
+                if ctl.spec.quota_share is not None:
+                    if ctl.pre_volume is None:
+                        ctl.pre_volume = float(self.x[cov].sum())
+                    quota.append((ctl, cov))
+            allow[cov] = np.minimum(allow[cov], share[cov])
+            self.targeted[net.link_buyer[cov & (allow < 1)]] = True
+        self.allow = allow
+        self.front = front
+        return quota
+
+    def _apply(self, ctl: _Control, buyer: int) -> list[float]:
+        """File a licence application for ``buyer``: draw its decision day and outcome."""
+        now = self.env.now
+        review = max(0.0, ctl.review.draw(self.event_rng))
+        approved = self.event_rng.random() < ctl.spec.approval_probability
+        app = [now + review, ctl.spec.approved_share if approved else -1.0]
+        ctl.applications[buyer] = app
+        self.log.append((now, "licence_applied", f"{ctl.spec.id}:{self.net.facility_ids[buyer]}"))
+
+        def decide() -> None:
+            self.log.append(
+                (
+                    self.env.now,
+                    "licence_approved" if app[1] >= 0 else "licence_refused",
+                    f"{ctl.spec.id}:{self.net.facility_ids[buyer]}",
+                )
+            )
+            if app[1] < 0:
+                self._at(self.env.now + ctl.spec.reapply_days, lambda: self._reapply(ctl, buyer))
+            self._request(replan=True)
+
+        self._at(now + review, decide)
+        return app
+
+    def _reapply(self, ctl: _Control, buyer: int) -> None:
+        if ctl.applications.get(buyer, [0, 0])[1] < 0:
+            del ctl.applications[buyer]
+        self._request(replan=True)
+
+    # ------------------------------------------------------------------ passes
+    def _plan(self, steady: bool = False) -> None:
+        """Orders, final -> raw: desired output, orders toward target, split over suppliers.
+
+        With ``steady``, orders equal use (no stock correction) and no control applies:
+        the pre-shock steady state a run starts from.
+        """
+        net, st, now = self.net, self.settings, self.env.now
+        self._capacity_and_demand()
+        quota = [] if steady else self._controls()
+        weight = net.link_weight * self.availability[net.link_sup]
+        wsum = np.add.reduceat(weight, net.slot_link_start) if net.l else np.zeros(0)
+        fallback = net.nameplate_per_day[net.link_sup] * self.availability[net.link_sup]
+        empty = wsum[net.link_slot] <= 0
+        weight = np.where(empty, fallback, weight)
+        wsum = np.add.reduceat(weight, net.slot_link_start) if net.l else np.zeros(0)
+        w = np.divide(
+            weight, wsum[net.link_slot], out=np.zeros(net.l), where=wsum[net.link_slot] > 0
+        )
+        lead = np.add.reduceat(w * net.link_days, net.slot_link_start) if net.l else np.zeros(0)
+        transit_slot = np.add.reduceat(self.transit, net.slot_link_start) if net.l else np.zeros(0)
+        rho = ramp_fraction(now, self.qual_done, self.sub_ramp[net.slot_com], st.ramp_step_days)
+        slot_orders = np.zeros(net.m)
+        orders = np.zeros(net.l)
+        desired = np.zeros(net.n)
+        for ci in reversed(net.by_commodity):
+            lk = ci.links
+            if len(lk):
+                base = w[lk] * slot_orders[net.link_slot[lk]]
+                allow = self.allow[lk].copy()
+                for ctl, cov in quota:
+                    c = cov[lk]
+                    want = (base * allow)[c].sum()
+                    cap = ctl.spec.quota_share * (ctl.pre_volume or 0.0)  # type: ignore[operator]
+                    if want > cap:
+                        allow[c] *= cap / want
+                regular = base * allow
+                blocked = np.bincount(net.link_slot[lk], w[lk] * (1 - allow), minlength=net.m)
+                cut = (blocked > 1e-12) & np.isnan(self.qual_start) & (slot_orders > 0)
+                if cut.any():
+                    self._qualify(np.flatnonzero(cut))
+                redirect = rho * blocked * slot_orders
+                if (redirect > 0).any():
+                    req = np.bincount(net.link_sup[lk], regular, minlength=net.n)
+                    spare = np.maximum(self.cap - self.final - req, 0.0)
+                    alt = (allow >= 1.0) & (spare[net.link_sup[lk]] > 0)
+                    sw = np.where(alt, spare[net.link_sup[lk]], 0.0)
+                    sw_sum = np.bincount(net.link_slot[lk], sw, minlength=net.m)[net.link_slot[lk]]
+                    sub = redirect[net.link_slot[lk]] * np.divide(
+                        sw, sw_sum, out=np.zeros(len(lk)), where=sw_sum > 0
+                    )
+                    total = np.bincount(net.link_sup[lk], sub, minlength=net.n)
+                    scale = np.minimum(
+                        1.0, np.divide(spare, total, out=np.ones(net.n), where=total > 0)
+                    )
+                    regular = regular + sub * scale[net.link_sup[lk]]
+                orders[lk] = regular
+                req_total = np.bincount(net.link_sup[lk], regular, minlength=net.n)
+            else:
+                req_total = np.zeros(net.n)
+            prods = ci.producers
+            desired[prods] = np.minimum(self.cap[prods], self.final[prods] + req_total[prods])
+            ps = ci.producer_slots
+            if len(ps):
+                use = net.slot_coef[ps] * desired[net.slot_fac[ps]]
+                target = use * (net.slot_cover_days[ps] * self.front[ps] + lead[ps])
+                if steady:
+                    slot_orders[ps] = use
+                else:
+                    slot_orders[ps] = order_rate(
+                        use, self.s[ps] + transit_slot[ps], target, st.stock_adjust_days
+                    )
+        self.orders = orders
+        self.desired = desired
+        self._plan_stockpiles()
+
+    def _qualify(self, slots: np.ndarray) -> None:
+        """Start qualifying new suppliers for buyer slots that were just cut off."""
+        now = self.env.now
+        for mi in slots:
+            k = int(self.net.slot_com[mi])
+            q = max(0.0, self.qual_dist[k].draw(self.event_rng))
+            self.qual_start[mi] = now
+            self.qual_done[mi] = now + q
+            steps = (
+                int(np.ceil(self.sub_ramp[k] / self.settings.ramp_step_days))
+                if self.sub_ramp[k] > 0
+                else 0
+            )
+            for j in range(steps + 1):
+                self._at(
+                    now + q + j * self.settings.ramp_step_days, lambda: self._request(replan=True)
+                )
+        self.log.append((now, "qualification_started", ",".join(str(int(i)) for i in slots)))
+
+    def _plan_stockpiles(self) -> None:
+        net, now = self.net, self.env.now
+        release = np.zeros(net.m)
+        links_in = np.add.reduceat(self.arr, net.slot_link_start) if net.l else np.zeros(0)
+        for i, (ev, recipients, start) in enumerate(self.stockpiles):
+            if now < start or self.stock_levels[i] <= 0:
+                continue
+            need = net.slot_coef[recipients] * self.desired[net.slot_fac[recipients]]
+            deficit = np.maximum(need - links_in[recipients], 0.0)
+            if need.sum() <= 0 or deficit.sum() / need.sum() < ev.threshold_share:
+                continue
+            release[recipients] += ev.rate_per_day * deficit / deficit.sum()
+        self.release = release
+
+    def _settle(self, record: bool = True) -> None:
+        """Flows, raw -> final: output, allocation, shipments; then schedule what follows.
+
+        With ``record=False`` only the rates are computed (used to initialise).
+        """
+        net, now = self.net, self.env.now
+        inflow = (
+            np.add.reduceat(self.arr, net.slot_link_start) if net.l else np.zeros(0)
+        ) + self.release
+        p = np.zeros(net.n)
+        delivered = np.zeros(net.n)
+        x = np.zeros(net.l)
+        coef = net.slot_coef
+        for ci in net.by_commodity:
+            prods = ci.producers
+            limit = np.minimum(self.cap[prods], self.desired[prods])
+            if len(ci.producers_with_inputs):
+                ps = ci.producer_slots
+                binding = (self.s[ps] <= 0) & (coef[ps] > 0)
+                lim = np.full(len(ps), np.inf)
+                lim[binding] = inflow[ps][binding] / coef[ps][binding]
+                per_fac = np.full(net.n, np.inf)
+                per_fac[ci.producers_with_inputs] = np.minimum.reduceat(
+                    lim, ci.producer_slot_offsets
+                )
+                limit = np.minimum(limit, per_fac[prods])
+            p[prods] = limit
+            lk = ci.links
+            requested = self.final.copy()
+            if len(lk):
+                requested += np.bincount(net.link_sup[lk], self.orders[lk], minlength=net.n)
+            share = np.divide(p, requested, out=np.zeros(net.n), where=requested > 0)
+            delivered[prods] = np.minimum(self.final[prods], self.final[prods] * share[prods])
+            if len(lk):
+                x[lk] = self.allocate(p - delivered, self.orders[lk], net.link_sup[lk])
+                zl = ci.zero_lag_links
+                if len(zl):
+                    np.add.at(inflow, net.link_slot[zl], x[zl] - self.arr[zl])
+                    self.arr[zl] = x[zl]
+                    self.x_sent[zl] = x[zl]
+        self.p, self.delivered, self.x, self.inflow = p, delivered, x, inflow
+        self.slope = inflow - coef * p[net.slot_fac]
+        if not record:
+            return
+        self._send(x)
+        self._schedule_stockout()
+        self._record()
+
+    def _send(self, x: np.ndarray) -> None:
+        """Schedule the arrival of rate changes at the far end of each lane."""
+        now = self.env.now
+        for days, group in self.net.lag_groups.items():
+            new = x[group]
+            changed = np.abs(new - self.x_sent[group]) > RATE_TOLERANCE * (
+                np.abs(new) + np.abs(self.x_sent[group])
+            )
+            if not changed.any():
+                continue
+            links = group[changed]
+            values = new[changed]
+            self.x_sent[links] = values
+            if now + days <= self.horizon:
+                self._at(now + days, lambda li=links, v=values: self._arrive(li, v))
+
+    def _arrive(self, links: np.ndarray, values: np.ndarray) -> None:
+        self._advance()
+        self.arr[links] = values
+        self._request(replan=False)
+
+    def _schedule_stockout(self) -> None:
+        falling = (self.slope < 0) & (self.s > 0)
+        times = []
+        if falling.any():
+            t = np.full(self.net.m, np.inf)
+            t[falling] = self.s[falling] / -self.slope[falling]
+            times.append(t.min())
+        for i, (_, recipients, _) in enumerate(self.stockpiles):
+            rate = self.release[recipients].sum()
+            if rate > 0:
+                times.append(self.stock_levels[i] / rate)
+        if not times:
+            return
+        dt_ = min(times)
+        self._stockout_token += 1
+        token = self._stockout_token
+        if self.env.now + dt_ <= self.horizon:
+            self._at(self.env.now + dt_, lambda: self._stockout(token))
+
+    def _stockout(self, token: int) -> None:
+        if token != self._stockout_token:
+            return
+        self._advance()
+        # Stocks whose predicted run-out is now are empty (remove float residue explicitly).
+        tiny = (self.s > 0) & (self.slope < 0) & (self.s <= -self.slope * 1e-9)
+        self.rounding[tiny] += self.s[tiny]
+        self.s[tiny] = 0.0
+        self._request(replan=any(level <= 1e-9 for level in self.stock_levels))
+
+    def _record(self) -> None:
+        now = self.env.now
+        if self.ep_t and self.ep_t[-1] == now:
+            for lst in (
+                self.ep_t,
+                self.ep_p,
+                self.ep_delivered,
+                self.ep_arr,
+                self.ep_s,
+                self.ep_slope,
+                self.ep_release,
+            ):
+                lst.pop()
+        self.ep_t.append(now)
+        self.ep_p.append(self.p)
+        self.ep_delivered.append(self.delivered)
+        self.ep_arr.append(self.arr.copy())
+        self.ep_s.append(self.s.copy())
+        self.ep_slope.append(self.slope)
+        self.ep_release.append(self.release)
+
+    # ------------------------------------------------------------------ run
+    def initialise(self) -> None:
+        """Start in the pre-shock steady state: stocks at initial cover, lanes full."""
+        net = self.net
+        self._plan(steady=True)
+        stock = net.slot_initial_cover_days * net.slot_coef * self.desired[net.slot_fac]
+        # With every stock on hand no input binds: shipments follow from orders alone.
+        self.s = np.full(net.m, np.inf)
+        self._settle(record=False)
+        self.arr = self.x.copy()
+        self.s = stock
+        self.transit = self.x * net.link_days
+        self.x_sent = self.x.copy()
+        self.initial_stock = self.s.copy()
+        self.initial_transit = self.transit.copy()
+        self._settle()
+
+    def run(self) -> None:
+        self.initialise()
+        self.env.process(self._reviews())
+        self.env.run(until=self.horizon)
+        self._advance()
+
+
+def simulate(
+    world: World,
+    events: Sequence[Event] = (),
+    *,
+    start: dt.date | str,
+    horizon_days: int,
+    rng: np.random.Generator,
+    settings: Settings | None = None,
+    allocation: AllocationRule = pro_rata,
+) -> RunRecord:
+    """Run one simulation and return its recorded facts.
+
+    Parameters
+    ----------
+    world : World
+        The validated world tables.
+    events : sequence of events
+        Disruptions and policies (see :mod:`sim.events`).
+    start : date or ISO string
+        Calendar date of day 0.
+    horizon_days : int
+        Length of the run in days; daily series have this many rows.
+    rng : numpy.random.Generator
+        Source of every random draw. Demand noise and event draws use two streams
+        spawned from it, so a run without disruptions draws the same demand noise.
+    settings : Settings, optional
+        Engine settings.
+    allocation : AllocationRule
+        How a supplier splits its output among customers (default :func:`pro_rata`).
+
+    Returns
+    -------
+    RunRecord
+        Daily output, consumption, supply and stock series and the material balance.
+    """
+    if isinstance(start, str):
+        start = dt.date.fromisoformat(start)
+    if horizon_days < 1:
+        raise InputError(
+            "run", "horizon_days", f"{horizon_days} is not positive", "give at least 1 day"
+        )
+    net = Network(world, start)
+    run = _Run(net, world, events, int(horizon_days), rng, settings or Settings(), allocation)
+    run.run()
+    return build_record(run)
+
+
+def simulate_pair(
+    world: World,
+    events: Sequence[Event] = (),
+    *,
+    start: dt.date | str,
+    horizon_days: int,
+    seed: int | np.random.SeedSequence,
+    settings: Settings | None = None,
+    allocation: AllocationRule = pro_rata,
+) -> tuple[RunRecord, RunRecord]:
+    """Run a scenario and its paired baseline (the same events less the disruptions).
+
+    Both runs get a generator built from the same ``seed``, so they see the same
+    random demand; returns ``(actual, baseline)``.
+    """
+    seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    kwargs = dict(start=start, horizon_days=horizon_days, settings=settings, allocation=allocation)
+    actual = simulate(world, events, rng=np.random.default_rng(seq), **kwargs)  # type: ignore[arg-type]
+    policies = [e for e in events if not is_disruption(e)]
+    baseline = simulate(world, policies, rng=np.random.default_rng(seq), **kwargs)  # type: ignore[arg-type]
+    return actual, baseline

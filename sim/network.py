@@ -1,0 +1,253 @@
+"""The compiled network: the world's tables turned into index arrays for one run.
+
+Facilities, input slots (one per facility and input commodity) and links (one per
+supplier and input slot) are numbered once here, so that the engine can move
+material with vectorised numpy operations between events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import InputError
+from sim.world import World
+
+
+def _lane_days(lanes: pd.DataFrame) -> dict[tuple[str, str], float]:
+    return {
+        (o, d): float(t)
+        for o, d, t in zip(
+            lanes["origin"], lanes["destination"], lanes["transport_days"], strict=True
+        )
+    }
+
+
+def lane_lookup(lanes: dict[tuple[str, str], float], origin: str, destination: str) -> float:
+    """Transport days from ``origin`` to ``destination``.
+
+    Looks up the exact lane, then the reverse lane, then ``origin -> *``,
+    ``* -> destination`` and ``* -> *``; a domestic lane defaults to 0 days.
+    """
+    for key in (
+        (origin, destination),
+        (destination, origin),
+        (origin, "*"),
+        ("*", destination),
+        ("*", "*"),
+    ):
+        if key in lanes:
+            return lanes[key]
+    if origin == destination:
+        return 0.0
+    raise InputError(
+        "lanes.csv",
+        f"{origin} -> {destination}",
+        "no transport time for this trade lane",
+        "add the lane or a default row with '*'",
+    )
+
+
+def _commodity_order(
+    fac_com: np.ndarray, slot_fac: np.ndarray, slot_com: np.ndarray, n_com: int
+) -> list[int]:
+    """Commodities ordered raw -> final (every input before the outputs that use it)."""
+    edges: dict[int, set[int]] = {k: set() for k in range(n_com)}
+    indegree = np.zeros(n_com, dtype=int)
+    for f, k in zip(slot_fac, slot_com, strict=True):
+        out = int(fac_com[f])
+        if out not in edges[int(k)]:
+            edges[int(k)].add(out)
+            indegree[out] += 1
+    ready = sorted(k for k in range(n_com) if indegree[k] == 0)
+    order: list[int] = []
+    while ready:
+        k = ready.pop(0)
+        order.append(k)
+        for nxt in sorted(edges[k]):
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                ready.append(nxt)
+        ready.sort()
+    return order
+
+
+@dataclass(frozen=True)
+class CommodityIndex:
+    """Index arrays of one commodity: its producers, its links and its producers' input slots."""
+
+    commodity: int
+    producers: np.ndarray
+    links: np.ndarray
+    zero_lag_links: np.ndarray
+    producer_slots: np.ndarray
+    producer_slot_offsets: np.ndarray
+    producers_with_inputs: np.ndarray
+
+
+class Network:
+    """Index arrays of a world for runs starting on ``start``.
+
+    Attributes (n facilities, M input slots, L links)
+    ------------------------------------------------
+    fac_com, fac_country : int arrays (n,)
+        Output commodity and host country of each facility.
+    nameplate_per_day : float array (n,)
+        Nameplate capacity in output units per day (``capacity_per_year / 365``).
+    available_day, ramp_up_days : float arrays (n,)
+        First day of production (``-inf`` if before the start) and ramp-up length.
+    slot_fac, slot_com, slot_coef : arrays (M,)
+        Facility, input commodity and input units per output unit of each slot.
+    slot_cover_days, slot_initial_cover_days : float arrays (M,)
+        Target and initial stock in days of planned use.
+    link_sup, link_slot, link_days : arrays (L,)
+        Supplier facility, buyer slot and transport days of each link; links are
+        sorted by slot.
+    link_weight : float array (L,)
+        Baseline order weight of each link (sourcing table, else supplier capacity).
+    """
+
+    def __init__(self, world: World, start: dt.date) -> None:
+        fac = world.facilities
+        com = world["commodities"]
+        self.start = start
+        self.facility_ids: list[str] = fac["facility"].tolist()
+        self.commodities: list[str] = com["commodity"].tolist()
+        self.countries: list[str] = world["countries"]["country"].tolist()
+        com_index = {c: i for i, c in enumerate(self.commodities)}
+        country_index = {c: i for i, c in enumerate(self.countries)}
+        fac_index = {f: i for i, f in enumerate(self.facility_ids)}
+        self.n = len(fac)
+        self.fac_com = fac["commodity"].map(com_index).to_numpy(dtype=np.int64)
+        self.fac_country = fac["country"].map(country_index).to_numpy(dtype=np.int64)
+        self.fac_type: list[str] = fac["type"].tolist()
+        self.nameplate_per_day = fac["capacity_per_year"].to_numpy(dtype=float) / 365.0
+        avail = fac["available_from"]
+        start_ts = pd.Timestamp(start)
+        self.available_day = np.where(
+            avail.isna(), -np.inf, (avail - start_ts).dt.days.to_numpy(dtype=float, na_value=0.0)
+        )
+        self.ramp_up_days = fac["ramp_up_days"].to_numpy(dtype=float)
+        self.qualification_days = com["qualification_days"].to_numpy(dtype=float)
+        self.substitution_ramp_days = com["substitution_ramp_days"].to_numpy(dtype=float)
+
+        # Input slots: per-facility recipe rows replace the type's rows.
+        recipes = world["recipes"]
+        cover = {
+            (t, i): (c, c if np.isnan(ic) else ic)
+            for t, i, c, ic in zip(
+                world["inventory"]["facility_type"],
+                world["inventory"]["input"],
+                world["inventory"]["target_cover_days"],
+                world["inventory"]["initial_cover_days"],
+                strict=True,
+            )
+        }
+        by_fac = {f: g for f, g in recipes[recipes["facility"] != ""].groupby("facility")}
+        by_type = {t: g for t, g in recipes[recipes["facility"] == ""].groupby("facility_type")}
+        slot_fac, slot_com, slot_coef, slot_cover, slot_init = [], [], [], [], []
+        for i, (fid, ftype) in enumerate(zip(self.facility_ids, self.fac_type, strict=True)):
+            rows = by_fac.get(fid, by_type.get(ftype))
+            if rows is None:
+                continue
+            for inp, q in zip(rows["input"], rows["quantity_per_unit"], strict=True):
+                slot_fac.append(i)
+                slot_com.append(com_index[inp])
+                slot_coef.append(float(q))
+                c, ic = cover.get((ftype, inp), (0.0, 0.0))
+                slot_cover.append(c)
+                slot_init.append(ic)
+        self.m = len(slot_fac)
+        self.slot_fac = np.array(slot_fac, dtype=np.int64)
+        self.slot_com = np.array(slot_com, dtype=np.int64)
+        self.slot_coef = np.array(slot_coef, dtype=float)
+        self.slot_cover_days = np.array(slot_cover, dtype=float)
+        self.slot_initial_cover_days = np.array(slot_init, dtype=float)
+
+        # Links: every producer of a slot's commodity may supply it; sorted by slot.
+        producers = {k: np.flatnonzero(self.fac_com == k) for k in range(len(self.commodities))}
+        lanes = _lane_days(world["lanes"])
+        sourcing = world["sourcing"]
+        weights: dict[tuple[str, str], dict[str, float]] = {}
+        for b, c, s, w in zip(
+            sourcing["buyer"],
+            sourcing["commodity"],
+            sourcing["supplier"],
+            sourcing["weight"],
+            strict=True,
+        ):
+            weights.setdefault((b, c), {})[s] = float(w)
+        link_sup, link_slot, link_days, link_weight = [], [], [], []
+        for mi in range(self.m):
+            buyer = int(self.slot_fac[mi])
+            k = int(self.slot_com[mi])
+            bid = self.facility_ids[buyer]
+            bcountry = self.countries[self.fac_country[buyer]]
+            kname = self.commodities[k]
+            named = (
+                weights.get((bid, kname))
+                or weights.get((bcountry, kname))
+                or weights.get(("*", kname))
+            )
+            for j in producers[k]:
+                link_sup.append(int(j))
+                link_slot.append(mi)
+                link_days.append(lane_lookup(lanes, self.countries[self.fac_country[j]], bcountry))
+                if named is None:
+                    link_weight.append(float(self.nameplate_per_day[j]))
+                else:
+                    link_weight.append(named.get(self.facility_ids[j], 0.0))
+        self.l = len(link_sup)
+        self.link_sup = np.array(link_sup, dtype=np.int64)
+        self.link_slot = np.array(link_slot, dtype=np.int64)
+        self.link_days = np.array(link_days, dtype=float)
+        self.link_weight = np.array(link_weight, dtype=float)
+        self.link_buyer = self.slot_fac[self.link_slot] if self.l else np.zeros(0, dtype=np.int64)
+        self.link_com = self.slot_com[self.link_slot] if self.l else np.zeros(0, dtype=np.int64)
+        # First link of every slot, for per-slot reductions (each slot has >= 1 link).
+        self.slot_link_start = np.searchsorted(self.link_slot, np.arange(self.m))
+        self.lag_groups: dict[float, np.ndarray] = {
+            float(d): np.flatnonzero(self.link_days == d)
+            for d in np.unique(self.link_days)
+            if d > 0
+        }
+
+        # Per-commodity index arrays, raw -> final.
+        self.settle_order = _commodity_order(
+            self.fac_com, self.slot_fac, self.slot_com, len(self.commodities)
+        )
+        slot_start = np.searchsorted(self.slot_fac, np.arange(self.n))
+        slot_end = np.searchsorted(self.slot_fac, np.arange(self.n), side="right")
+        self.by_commodity: list[CommodityIndex] = []
+        for k in self.settle_order:
+            prods = producers[k]
+            with_inputs = prods[slot_end[prods] > slot_start[prods]]
+            pslots = (
+                np.concatenate([np.arange(slot_start[j], slot_end[j]) for j in with_inputs])
+                if len(with_inputs)
+                else np.zeros(0, dtype=np.int64)
+            )
+            offsets = np.concatenate(
+                [[0], np.cumsum((slot_end - slot_start)[with_inputs])[:-1]]
+            ).astype(np.int64)
+            links = np.flatnonzero(self.link_com == k)
+            self.by_commodity.append(
+                CommodityIndex(
+                    commodity=k,
+                    producers=prods,
+                    links=links,
+                    zero_lag_links=links[self.link_days[links] == 0],
+                    producer_slots=pslots.astype(np.int64),
+                    producer_slot_offsets=offsets
+                    if len(with_inputs)
+                    else np.zeros(0, dtype=np.int64),
+                    producers_with_inputs=with_inputs,
+                )
+            )
+
+    def facility_index(self) -> dict[str, int]:
+        """Map facility id to index."""
+        return {f: i for i, f in enumerate(self.facility_ids)}

@@ -1,0 +1,191 @@
+"""Recorded facts of one run: daily series rebuilt from the engine's piecewise-constant rates.
+
+A :class:`RunRecord` is what the engine returns and what the metrics read. Day ``d``
+of a daily series is the integral of the rate over ``[d, d + 1)``; a stock series
+holds the stock at the end of day ``d``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sim.engine import _Run
+
+
+def daily_integral(times: np.ndarray, rates: np.ndarray, horizon: int) -> np.ndarray:
+    """Integrate piecewise-constant rates over each whole day.
+
+    Parameters
+    ----------
+    times : array (E,)
+        Start time of each epoch, non-decreasing, first one 0.
+    rates : array (E, K)
+        Rates in force from each epoch's start until the next one's.
+    horizon : int
+        Number of days.
+
+    Returns
+    -------
+    array (horizon, K)
+        Amount per day.
+    """
+    durations = np.diff(times, append=float(horizon))
+    cum = np.vstack([np.zeros((1, rates.shape[1])), np.cumsum(rates * durations[:, None], axis=0)])
+    bounds = np.arange(horizon + 1, dtype=float)
+    idx = np.searchsorted(times, bounds, side="right") - 1
+    at = cum[idx] + rates[idx] * (bounds - times[idx])[:, None]
+    return np.diff(at, axis=0)
+
+
+def end_of_day(
+    times: np.ndarray, levels: np.ndarray, slopes: np.ndarray, horizon: int
+) -> np.ndarray:
+    """Evaluate piecewise-linear levels at the end of each day (clipped at 0)."""
+    bounds = np.arange(1, horizon + 1, dtype=float)
+    idx = np.searchsorted(times, bounds, side="right") - 1
+    return np.maximum(levels[idx] + slopes[idx] * (bounds - times[idx])[:, None], 0.0)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """The facts of one run.
+
+    Attributes
+    ----------
+    start : date
+        Calendar date of day 0.
+    horizon_days : int
+        Number of days.
+    t0 : float or None
+        Day of the onset of the first disruption (``None`` without disruptions).
+    facilities : DataFrame
+        One row per facility: ``facility, name, type, country, bloc, commodity, unit``,
+        ``targeted`` (directly hit by an event).
+    slots : DataFrame
+        One row per input slot: ``facility, input, quantity_per_unit, restricted``
+        (some supplier of the slot was under an export control),
+        ``qualification_start_day, qualification_done_day``.
+    output : array (T, n)
+        Daily output of each facility, in its output unit.
+    delivered : array (T, n)
+        Daily output delivered to final demand.
+    consumption : array (T, M)
+        Daily use of each input slot, in the input's unit.
+    supply_unrestricted : array (T, M)
+        Daily arrivals into each slot from suppliers never under an export control
+        toward it (stock drawdown and stockpile releases excluded).
+    supply : array (T, M)
+        Daily arrivals from all suppliers.
+    released : array (T, M)
+        Daily strategic-stockpile releases into each slot.
+    stock : array (T, M)
+        Stock of each slot at the end of each day.
+    balance : dict of str -> array
+        Totals for the material balance, per slot (``initial_stock``, ``final_stock``,
+        ``consumed``, ``released``, ``rounding``), per link (``initial_transit``,
+        ``final_transit``) and per facility (``produced``, ``delivered``).
+    slot_link : array (L,)
+        Slot index of each link, and ``link_commodity`` its commodity index.
+    log : list of (day, what, detail)
+        Discrete happenings (licence decisions, outages, control changes).
+    """
+
+    start: dt.date
+    horizon_days: int
+    t0: float | None
+    facilities: pd.DataFrame
+    slots: pd.DataFrame
+    output: np.ndarray
+    delivered: np.ndarray
+    consumption: np.ndarray
+    supply_unrestricted: np.ndarray
+    supply: np.ndarray
+    released: np.ndarray
+    stock: np.ndarray
+    balance: dict[str, np.ndarray]
+    link_slot: np.ndarray
+    log: list[tuple[float, str, str]]
+
+    def output_frame(self) -> pd.DataFrame:
+        """Daily output as a DataFrame indexed by date, one column per facility."""
+        index = pd.date_range(self.start, periods=self.horizon_days, freq="D", name="date")
+        return pd.DataFrame(self.output, index=index, columns=self.facilities["facility"])
+
+
+def build_record(run: _Run) -> RunRecord:
+    """Assemble the record of a finished run."""
+    net, horizon = run.net, int(run.horizon)
+    times = np.array(run.ep_t)
+    p = np.array(run.ep_p)
+    arr = np.array(run.ep_arr) if net.l else np.zeros((len(times), 0))
+    unrestricted = arr * ~run.restricted
+    slot_sum = (
+        (lambda a: np.add.reduceat(a, net.slot_link_start, axis=1))
+        if net.l
+        else (lambda a: np.zeros((a.shape[0], 0)))
+    )
+    output = daily_integral(times, p, horizon)
+    world = run.world
+    fac = world.facilities
+    bloc_of = world.bloc_of()
+    unit_of = world.unit_of()
+    facilities = pd.DataFrame(
+        {
+            "facility": fac["facility"],
+            "name": fac["name"],
+            "type": fac["type"],
+            "country": fac["country"],
+            "bloc": fac["country"].map(bloc_of),
+            "commodity": fac["commodity"],
+            "unit": fac["commodity"].map(unit_of),
+            "targeted": run.targeted,
+        }
+    )
+    restricted_slot = (
+        np.bincount(net.link_slot, run.restricted.astype(float), minlength=net.m) > 0
+        if net.l
+        else np.zeros(net.m, dtype=bool)
+    )
+    slots = pd.DataFrame(
+        {
+            "facility": [net.facility_ids[i] for i in net.slot_fac],
+            "input": [net.commodities[k] for k in net.slot_com],
+            "quantity_per_unit": net.slot_coef,
+            "restricted": restricted_slot,
+            "qualification_start_day": run.qual_start,
+            "qualification_done_day": run.qual_done,
+        }
+    )
+    return RunRecord(
+        start=net.start,
+        horizon_days=horizon,
+        t0=run.t0,
+        facilities=facilities,
+        slots=slots,
+        output=output,
+        delivered=daily_integral(times, np.array(run.ep_delivered), horizon),
+        consumption=output[:, net.slot_fac] * net.slot_coef,
+        supply_unrestricted=daily_integral(times, slot_sum(unrestricted), horizon),
+        supply=daily_integral(times, slot_sum(arr), horizon),
+        released=daily_integral(times, np.array(run.ep_release), horizon),
+        stock=end_of_day(times, np.array(run.ep_s), np.array(run.ep_slope), horizon),
+        balance={
+            "initial_stock": run.initial_stock,
+            "final_stock": run.s.copy(),
+            "consumed": run.consumed.copy(),
+            "released": run.released.copy(),
+            "rounding": run.rounding.copy(),
+            "initial_transit": run.initial_transit,
+            "final_transit": run.transit.copy(),
+            "produced": run.produced.copy(),
+            "delivered": run.delivered_total.copy(),
+        },
+        link_slot=net.link_slot.copy(),
+        log=list(run.log),
+    )
