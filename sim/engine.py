@@ -481,8 +481,8 @@ class _Run:
             return
         s = self.s + self.slope * dt_
         neg = s < 0
-        if neg.any():
-            self.rounding[neg] -= s[neg]
+        if neg.any():  # float residue below zero: record it, then clip
+            self.rounding[neg] += s[neg]
             s[neg] = 0.0
         self.s = s
         self.transit += (self.x - self.arr) * dt_

@@ -1,0 +1,272 @@
+"""Metrics: pure functions from a run's recorded facts and its paired baseline.
+
+Every metric is defined once, in :data:`METRICS`, and computed by
+:func:`compute_metrics` with one signature. Notation (MODEL.md): ``A(t)`` is a
+scope's daily output, ``B(t)`` the paired baseline's, ``t0`` the onset of the first
+disruption, ``T`` the horizon, ``Q(t) = A(t) / B(t)`` (taken as 1 where ``B(t) = 0``),
+``theta`` the threshold and ``k`` the number of consecutive days a threshold
+crossing must hold. A censored metric (the event did not happen by ``T``) is
+reported as NaN with ``censored = True``, never as ``T``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.record import RunRecord
+
+METRICS_VERSION = "1"
+
+#: scope kinds, and the facility column that names the scope
+SCOPE_COLUMNS = {
+    "world": None,
+    "bloc": "bloc",
+    "country": "country",
+    "facility_type": "type",
+    "facility": "facility",
+}
+
+
+@dataclass(frozen=True)
+class MetricDef:
+    """Definition of one metric: its unit kind and formula."""
+
+    unit: str
+    definition: str
+
+
+METRICS: dict[str, MetricDef] = {
+    "output_loss": MetricDef("output unit", "sum over t0..T of max(0, B(t) - A(t))"),
+    "output_gain": MetricDef("output unit", "sum over t0..T of max(0, A(t) - B(t))"),
+    "output_loss_share": MetricDef("share", "output_loss / sum over t0..T of B(t)"),
+    "peak_shortfall_share": MetricDef("share", "max over t0..T of max(0, 1 - Q(t))"),
+    "time_to_survive_days": MetricDef(
+        "days",
+        "first t >= t0 from which Q < theta for k consecutive days, minus t0; censored if never",
+    ),
+    "time_to_recover_days": MetricDef(
+        "days",
+        "first tau after the first loss with Q >= theta on every day of [tau, T) (at least k "
+        "days), minus t0; censored if not recovered by T; absent if there was no loss",
+    ),
+    "exposure_gap_days": MetricDef(
+        "days", "time_to_recover_days - time_to_survive_days; censored with TTR"
+    ),
+    "direct_loss": MetricDef(
+        "output unit", "output_loss of the scope's facilities an event targeted directly"
+    ),
+    "indirect_loss": MetricDef(
+        "output unit", "output_loss of the scope's facilities no event targeted directly"
+    ),
+    "substitution_time_days": MetricDef(
+        "days",
+        "for a restricted input: first t >= t0 from which arrivals from unrestricted suppliers "
+        ">= theta x baseline use of the input for k consecutive days, minus t0; censored if never",
+    ),
+    "substitution_qualification_days": MetricDef(
+        "days", "first completed qualification of a new supplier in the scope, minus t0"
+    ),
+    "substitution_ramp_days": MetricDef(
+        "days", "substitution_time_days - substitution_qualification_days"
+    ),
+}
+
+COLUMNS = [
+    "scope_kind",
+    "scope",
+    "stage",
+    "commodity",
+    "metric",
+    "value",
+    "unit",
+    "censored",
+]
+
+
+def first_sustained(condition: np.ndarray, start: int, k: int) -> int | None:
+    """Index of the first day ``>= start`` from which ``condition`` holds ``k`` days in a row.
+
+    Returns ``None`` if there is no such day with ``k`` days left before the end.
+
+    Examples
+    --------
+    >>> first_sustained(np.array([1, 0, 1, 1, 1, 0], bool), 0, 3)
+    2
+    >>> first_sustained(np.array([1, 1, 0, 1, 1], bool), 0, 3) is None
+    True
+    """
+    c = condition[start:].astype(np.int64)
+    if len(c) < k:
+        return None
+    window = np.convolve(c, np.ones(k, dtype=np.int64), mode="valid")
+    hits = np.flatnonzero(window == k)
+    return int(start + hits[0]) if len(hits) else None
+
+
+def ratio(actual: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+    """``Q(t) = A(t) / B(t)``, with ``Q = 1`` where ``B(t) = 0``."""
+    return np.divide(actual, baseline, out=np.ones_like(actual, dtype=float), where=baseline > 0)
+
+
+def output_metrics(
+    a: np.ndarray, b: np.ndarray, t0: int, theta: float, k: int
+) -> dict[str, tuple[float, bool]]:
+    """Output metrics of one scope's daily series: name -> (value, censored)."""
+    a, b = a[t0:], b[t0:]
+    out: dict[str, tuple[float, bool]] = {}
+    loss = float(np.maximum(b - a, 0.0).sum())
+    out["output_loss"] = (loss, False)
+    out["output_gain"] = (float(np.maximum(a - b, 0.0).sum()), False)
+    total = float(b.sum())
+    out["output_loss_share"] = (loss / total if total > 0 else 0.0, False)
+    q = ratio(a, b)
+    out["peak_shortfall_share"] = (float(max(0.0, (1.0 - q).max())) if len(q) else 0.0, False)
+    tts = first_sustained(q < theta, 0, k)
+    if tts is None:
+        out["time_to_survive_days"] = (np.nan, True)
+        return out
+    out["time_to_survive_days"] = (float(tts), False)
+    below = np.flatnonzero(q < theta)
+    tau = int(below[-1]) + 1  # Q >= theta on every day from tau to T
+    if len(q) - tau >= k:
+        out["time_to_recover_days"] = (float(tau), False)
+        out["exposure_gap_days"] = (float(tau - tts), False)
+    else:
+        out["time_to_recover_days"] = (np.nan, True)
+        out["exposure_gap_days"] = (np.nan, True)
+    return out
+
+
+def _groups(facilities: pd.DataFrame, kind: str) -> Iterable[tuple[str, str, str, np.ndarray]]:
+    column = SCOPE_COLUMNS[kind]
+    scope = pd.Series("world", index=facilities.index) if column is None else facilities[column]
+    keys = pd.DataFrame(
+        {"scope": scope, "stage": facilities["type"], "commodity": facilities["commodity"]}
+    )
+    for (s, st, c), idx in keys.groupby(["scope", "stage", "commodity"], sort=True).groups.items():
+        yield str(s), str(st), str(c), np.asarray(idx, dtype=np.int64)
+
+
+def compute_metrics(
+    actual: RunRecord,
+    baseline: RunRecord,
+    *,
+    by: Iterable[str] = ("world", "bloc", "country", "facility_type", "facility"),
+    theta: float = 0.95,
+    k: int = 7,
+) -> pd.DataFrame:
+    """Compute every metric for every scope of a run against its paired baseline.
+
+    Parameters
+    ----------
+    actual, baseline : RunRecord
+        A run and its paired baseline (same world, same seed, no disruptions).
+    by : iterable of str
+        Scope kinds: ``world``, ``bloc``, ``country``, ``facility_type``, ``facility``.
+        Each scope is crossed with stage (facility type) and output commodity.
+    theta : float
+        Threshold on ``Q = A / B`` (share, e.g. 0.95 or 0.99).
+    k : int
+        Days a threshold crossing must hold.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``scope_kind, scope, stage, commodity, metric, value, unit, censored``;
+        ``unit`` is the commodity's unit for quantities, ``share`` or ``days``.
+    """
+    if actual.output.shape != baseline.output.shape:
+        raise ValueError("actual and baseline must come from the same world and horizon")
+    t0 = int(np.floor(actual.t0 or 0.0))
+    fac = actual.facilities
+    slots = actual.slots
+    slot_fac = fac.reset_index().set_index("facility").loc[slots["facility"], "index"].to_numpy()
+    rows: list[tuple[object, ...]] = []
+    for kind in by:
+        if kind not in SCOPE_COLUMNS:
+            raise ValueError(f"unknown scope kind '{kind}'; use one of {list(SCOPE_COLUMNS)}")
+        for scope, stage, commodity, idx in _groups(fac, kind):
+            unit = str(fac["unit"].iloc[idx[0]])
+
+            def add(
+                metric: str, value: float, censored: bool, com: str = commodity, u: str = unit
+            ) -> None:
+                kind_unit = METRICS[metric].unit
+                rows.append(
+                    (
+                        kind,
+                        scope,
+                        stage,
+                        com,
+                        metric,
+                        value,
+                        u if kind_unit == "output unit" else kind_unit,
+                        censored,
+                    )
+                )
+
+            a = actual.output[:, idx].sum(axis=1)
+            b = baseline.output[:, idx].sum(axis=1)
+            for name, (value, censored) in output_metrics(a, b, t0, theta, k).items():
+                add(name, value, censored)
+            targeted = fac["targeted"].to_numpy()[idx]
+            for name, part in (("direct_loss", idx[targeted]), ("indirect_loss", idx[~targeted])):
+                if len(part):
+                    pa = actual.output[t0:, part].sum(axis=1)
+                    pb = baseline.output[t0:, part].sum(axis=1)
+                    add(name, float(np.maximum(pb - pa, 0.0).sum()), False)
+                else:
+                    add(name, 0.0, False)
+            in_scope = np.isin(slot_fac, idx) & slots["restricted"].to_numpy()
+            for com in sorted(set(slots.loc[in_scope, "input"])):
+                sel = np.flatnonzero(in_scope & (slots["input"] == com).to_numpy())
+                supply = actual.supply_unrestricted[:, sel].sum(axis=1)
+                need = baseline.consumption[:, sel].sum(axis=1)
+                hit = first_sustained(supply >= theta * need, t0, k)
+                subst = np.nan if hit is None else float(hit - t0)
+                add("substitution_time_days", subst, hit is None, com, "days")
+                done = slots["qualification_done_day"].to_numpy()[sel]
+                qual = float(np.nanmin(done) - t0) if np.isfinite(done).any() else np.nan
+                add("substitution_qualification_days", qual, bool(np.isnan(qual)), com, "days")
+                add(
+                    "substitution_ramp_days",
+                    subst - qual,
+                    bool(np.isnan(subst - qual)),
+                    com,
+                    "days",
+                )
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def material_balance(record: RunRecord) -> pd.DataFrame:
+    """Material balance per commodity over a run, in the commodity's unit.
+
+    ``sources = initial_stock + initial_transit + produced + released`` and
+    ``uses = delivered + consumed + final_stock + final_transit + rounding`` must agree.
+    """
+    bal = record.balance
+    fac_com = record.facilities["commodity"].to_numpy()
+    slot_com = record.slots["input"].to_numpy()
+    link_com = slot_com[record.link_slot]
+    rows = []
+    for com in sorted(set(fac_com) | set(slot_com)):
+        f, s, link = fac_com == com, slot_com == com, link_com == com
+        sources = (
+            bal["initial_stock"][s].sum()
+            + bal["initial_transit"][link].sum()
+            + bal["produced"][f].sum()
+            + bal["released"][s].sum()
+        )
+        uses = (
+            bal["delivered"][f].sum()
+            + bal["consumed"][s].sum()
+            + bal["final_stock"][s].sum()
+            + bal["final_transit"][link].sum()
+            + bal["rounding"][s].sum()
+        )
+        rows.append((com, sources, uses, bal["rounding"][s].sum()))
+    return pd.DataFrame(rows, columns=["commodity", "sources", "uses", "rounding"])
