@@ -49,6 +49,8 @@ from sim.world import World
 
 #: Relative change below which a link's rate change is not sent down the lane.
 RATE_TOLERANCE = 1e-12
+#: A stock below this many days of planned use counts as empty.
+EMPTY_STOCK_DAYS = 1e-9
 
 
 @dataclass(frozen=True)
@@ -194,7 +196,11 @@ class _Run:
         self.allocate = allocation
         self.horizon = float(horizon_days)
         self.env = simpy.Environment()
-        demand_rng, self.event_rng = rng.spawn(2)
+        # Two independent streams seeded from ``rng``: demand noise first, so that a run
+        # without disruptions sees exactly the same demand as its paired actual run.
+        demand_seed, event_seed = rng.integers(0, 2**63, size=2)
+        demand_rng = np.random.default_rng(demand_seed)
+        self.event_rng = np.random.default_rng(event_seed)
         n, m, nl = net.n, net.m, net.l
         bloc_of = world.bloc_of()
         self.country_bloc = [bloc_of[c] for c in net.countries]
@@ -252,6 +258,8 @@ class _Run:
         self.arr = np.zeros(nl)
         self.transit = np.zeros(nl)
         self.allow = np.ones(nl)
+        self.allow_held = np.ones(nl)
+        self.hold_until = np.full(nl, -np.inf)
         self.front = np.ones(m)
         self.qual_start = np.full(m, np.nan)
         self.qual_done = np.full(m, np.nan)
@@ -267,7 +275,8 @@ class _Run:
         self.ep_t: list[float] = []
         self.ep_p: list[np.ndarray] = []
         self.ep_delivered: list[np.ndarray] = []
-        self.ep_arr: list[np.ndarray] = []
+        self.ep_supply: list[np.ndarray] = []
+        self.ep_supply_unrestricted: list[np.ndarray] = []
         self.ep_s: list[np.ndarray] = []
         self.ep_slope: list[np.ndarray] = []
         self.ep_release: list[np.ndarray] = []
@@ -294,6 +303,7 @@ class _Run:
         world_fac = self.world.facilities
         bloc_of = self.world.bloc_of()
         disruption_days: list[float] = []
+        changed_specs: list[ExportControl] = []
         for idx, ev in enumerate(events):
             where = describe(ev, idx)
             if isinstance(ev, ExportControl):
@@ -356,6 +366,7 @@ class _Run:
                 # Validate the changed spec now, apply it at the date.
                 new_spec = replace(ctl.spec, **ev.changes) if ev.changes else ctl.spec  # type: ignore[arg-type]
                 _Control(new_spec, net, start, where)
+                changed_specs.append(new_spec)
                 day = to_day(ev.date, start, where, "date")
                 self._at(day, lambda c=ctl, e=ev, s=new_spec: self._change_control(c, e, s))
             elif isinstance(ev, FacilityOutage):
@@ -422,6 +433,12 @@ class _Run:
                 )
         if disruption_days:
             self.t0 = max(0.0, min(disruption_days))
+        # Links any control may cover (restricted sources, for substitution metrics).
+        for ctl in self.controls.values():
+            self.restricted |= ctl.covered(net, self.country_bloc)
+        for spec in changed_specs:
+            self.restricted |= _Control(spec, net, start, "").covered(net, self.country_bloc)
+        self.unrestricted = (~self.restricted).astype(float)
         for day in np.unique(net.available_day[np.isfinite(net.available_day)]):
             if 0 < day <= self.horizon:
                 self._at(float(day), lambda: self._request(replan=True))
@@ -532,7 +549,6 @@ class _Run:
             if not ctl.active(now):
                 continue
             cov = ctl.covered(net, self.country_bloc)
-            self.restricted |= cov
             share = np.zeros(net.l)
             if ctl.spec.regime == "license":
                 for buyer in np.unique(net.link_buyer[cov]):
@@ -550,6 +566,14 @@ class _Run:
                     quota.append((ctl, cov))
             allow[cov] = np.minimum(allow[cov], share[cov])
             self.targeted[net.link_buyer[cov & (allow < 1)]] = True
+        # A reopened lane delivers again only after its transport time: until then the
+        # buyer keeps its redirected orders, as if the lane were still closed.
+        reopened = (allow > self.allow) & net.link_lagged
+        if reopened.any():
+            self.allow_held[reopened] = self.allow[reopened]
+            self.hold_until[reopened] = now + net.link_days[reopened]
+            for day in np.unique(self.hold_until[reopened]):
+                self._at(float(day), lambda: self._request(replan=True))
         self.allow = allow
         self.front = front
         return quota
@@ -602,9 +626,9 @@ class _Run:
         w = np.divide(
             weight, wsum[net.link_slot], out=np.zeros(net.l), where=wsum[net.link_slot] > 0
         )
-        lead = np.add.reduceat(w * net.link_days, net.slot_link_start) if net.l else np.zeros(0)
-        transit_slot = np.add.reduceat(self.transit, net.slot_link_start) if net.l else np.zeros(0)
         rho = ramp_fraction(now, self.qual_done, self.sub_ramp[net.slot_com], st.ramp_step_days)
+        lead = self._lead_days(w, rho)
+        transit_slot = np.add.reduceat(self.transit, net.slot_link_start) if net.l else np.zeros(0)
         slot_orders = np.zeros(net.m)
         orders = np.zeros(net.l)
         desired = np.zeros(net.n)
@@ -624,6 +648,11 @@ class _Run:
                 cut = (blocked > 1e-12) & np.isnan(self.qual_start) & (slot_orders > 0)
                 if cut.any():
                     self._qualify(np.flatnonzero(cut))
+                held = now < self.hold_until[lk]
+                if held.any():
+                    closed = 1 - np.where(held, np.minimum(allow, self.allow_held[lk]), allow)
+                    blocked = np.bincount(net.link_slot[lk], w[lk] * closed, minlength=net.m)
+                    allow = np.where(held, 0.0, allow)  # no redirected orders onto held lanes
                 redirect = rho * blocked * slot_orders
                 if (redirect > 0).any():
                     req = np.bincount(net.link_sup[lk], regular, minlength=net.n)
@@ -659,6 +688,33 @@ class _Run:
         self.desired = desired
         self._plan_stockpiles()
 
+    def _lead_days(self, w: np.ndarray, rho: np.ndarray) -> np.ndarray:
+        """Expected transport days of each slot's orders over the links they can reach.
+
+        Orders reach a link in proportion to its baseline weight times the share
+        controls allow, plus the redirected share spread over unrestricted suppliers
+        with spare capacity (estimated from the previous plan). The target pipeline
+        of a slot is its use times this lead, so a blocked lane holds no pipeline.
+        """
+        net = self.net
+        if not net.l:
+            return np.zeros(net.m)
+        starts = net.slot_link_start
+        reach = w * self.allow
+        blocked = np.add.reduceat(w - reach, starts)
+        if (rho * blocked > 0).any():
+            requested = np.bincount(net.link_sup, self.orders, minlength=net.n) + self.final
+            spare = np.where(
+                self.allow >= 1, np.maximum(self.cap - requested, 0.0)[net.link_sup], 0.0
+            )
+            spare_sum = np.add.reduceat(spare, starts)[net.link_slot]
+            share = np.divide(spare, spare_sum, out=np.zeros(net.l), where=spare_sum > 0)
+            reach = reach + (rho * blocked)[net.link_slot] * share
+        total = np.add.reduceat(reach, starts)
+        lead = np.add.reduceat(reach * net.link_days, starts)
+        baseline = np.add.reduceat(w * net.link_days, starts)
+        return np.divide(lead, total, out=baseline, where=total > 0)
+
     def _qualify(self, slots: np.ndarray) -> None:
         """Start qualifying new suppliers for buyer slots that were just cut off."""
         now = self.env.now
@@ -692,6 +748,16 @@ class _Run:
             release[recipients] += ev.rate_per_day * deficit / deficit.sum()
         self.release = release
 
+    def _empty(self, slots: np.ndarray) -> np.ndarray:
+        """Whether each slot's stock is empty: below a billionth of a day of planned use.
+
+        Such a stock binds production at its inflow; a smaller threshold would let
+        float residue (or denormal rates) pass for stock on hand.
+        """
+        net = self.net
+        use = net.slot_coef[slots] * self.desired[net.slot_fac[slots]]
+        return self.s[slots] <= EMPTY_STOCK_DAYS * use
+
     def _settle(self, record: bool = True) -> None:
         """Flows, raw -> final: output, allocation, shipments; then schedule what follows.
 
@@ -710,7 +776,7 @@ class _Run:
             limit = np.minimum(self.cap[prods], self.desired[prods])
             if len(ci.producers_with_inputs):
                 ps = ci.producer_slots
-                binding = (self.s[ps] <= 0) & (coef[ps] > 0)
+                binding = self._empty(ps) & (coef[ps] > 0)
                 lim = np.full(len(ps), np.inf)
                 lim[binding] = inflow[ps][binding] / coef[ps][binding]
                 per_fac = np.full(net.n, np.inf)
@@ -743,23 +809,38 @@ class _Run:
     def _send(self, x: np.ndarray) -> None:
         """Schedule the arrival of rate changes at the far end of each lane."""
         now = self.env.now
-        for days, group in self.net.lag_groups.items():
-            new = x[group]
-            changed = np.abs(new - self.x_sent[group]) > RATE_TOLERANCE * (
-                np.abs(new) + np.abs(self.x_sent[group])
-            )
-            if not changed.any():
-                continue
-            links = group[changed]
-            values = new[changed]
-            self.x_sent[links] = values
-            if now + days <= self.horizon:
-                self._at(now + days, lambda li=links, v=values: self._arrive(li, v))
+        net = self.net
+        changed = np.abs(x - self.x_sent) > RATE_TOLERANCE * (np.abs(x) + np.abs(self.x_sent))
+        changed &= net.link_lagged
+        if not changed.any():
+            return
+        links = np.flatnonzero(changed)
+        self.x_sent[links] = x[links]
+        days = net.link_days[links]
+        for d in np.unique(days):
+            if now + d <= self.horizon:
+                group = links[days == d]
+                self._at(now + d, lambda li=group, v=x[group]: self._arrive(li, v))
 
     def _arrive(self, links: np.ndarray, values: np.ndarray) -> None:
+        """A rate change reaches the far end of a lane.
+
+        If every receiving stock is on hand, production does not change: only the
+        stock slopes do (a light update). An empty receiving stock binds production,
+        so the network is settled again.
+        """
         self._advance()
+        net = self.net
+        slots = net.link_slot[links]
+        np.add.at(self.inflow, slots, values - self.arr[links])
         self.arr[links] = values
-        self._request(replan=False)
+        if self._pending or self._empty(slots).any():
+            self._request(replan=False)
+            return
+        self.slope = self.slope.copy()  # recorded epochs keep the old array
+        self.slope[slots] = self.inflow[slots] - net.slot_coef[slots] * self.p[net.slot_fac[slots]]
+        self._schedule_stockout()
+        self._record()
 
     def _schedule_stockout(self) -> None:
         falling = (self.slope < 0) & (self.s > 0)
@@ -797,7 +878,8 @@ class _Run:
                 self.ep_t,
                 self.ep_p,
                 self.ep_delivered,
-                self.ep_arr,
+                self.ep_supply,
+                self.ep_supply_unrestricted,
                 self.ep_s,
                 self.ep_slope,
                 self.ep_release,
@@ -806,7 +888,15 @@ class _Run:
         self.ep_t.append(now)
         self.ep_p.append(self.p)
         self.ep_delivered.append(self.delivered)
-        self.ep_arr.append(self.arr.copy())
+        net = self.net
+        if net.l:
+            self.ep_supply.append(np.add.reduceat(self.arr, net.slot_link_start))
+            self.ep_supply_unrestricted.append(
+                np.add.reduceat(self.arr * self.unrestricted, net.slot_link_start)
+            )
+        else:
+            self.ep_supply.append(np.zeros(0))
+            self.ep_supply_unrestricted.append(np.zeros(0))
         self.ep_s.append(self.s.copy())
         self.ep_slope.append(self.slope)
         self.ep_release.append(self.release)

@@ -209,11 +209,7 @@ class Network:
         self.link_com = self.slot_com[self.link_slot] if self.l else np.zeros(0, dtype=np.int64)
         # First link of every slot, for per-slot reductions (each slot has >= 1 link).
         self.slot_link_start = np.searchsorted(self.link_slot, np.arange(self.m))
-        self.lag_groups: dict[float, np.ndarray] = {
-            float(d): np.flatnonzero(self.link_days == d)
-            for d in np.unique(self.link_days)
-            if d > 0
-        }
+        self.link_lagged = self.link_days > 0
 
         # Per-commodity index arrays, raw -> final.
         self.settle_order = _commodity_order(

@@ -123,13 +123,6 @@ def build_record(run: _Run) -> RunRecord:
     net, horizon = run.net, int(run.horizon)
     times = np.array(run.ep_t)
     p = np.array(run.ep_p)
-    arr = np.array(run.ep_arr) if net.l else np.zeros((len(times), 0))
-    unrestricted = arr * ~run.restricted
-    slot_sum = (
-        (lambda a: np.add.reduceat(a, net.slot_link_start, axis=1))
-        if net.l
-        else (lambda a: np.zeros((a.shape[0], 0)))
-    )
     output = daily_integral(times, p, horizon)
     world = run.world
     fac = world.facilities
@@ -171,8 +164,10 @@ def build_record(run: _Run) -> RunRecord:
         output=output,
         delivered=daily_integral(times, np.array(run.ep_delivered), horizon),
         consumption=output[:, net.slot_fac] * net.slot_coef,
-        supply_unrestricted=daily_integral(times, slot_sum(unrestricted), horizon),
-        supply=daily_integral(times, slot_sum(arr), horizon),
+        supply_unrestricted=daily_integral(
+            times, np.array(run.ep_supply_unrestricted).reshape(len(times), net.m), horizon
+        ),
+        supply=daily_integral(times, np.array(run.ep_supply).reshape(len(times), net.m), horizon),
         released=daily_integral(times, np.array(run.ep_release), horizon),
         stock=end_of_day(times, np.array(run.ep_s), np.array(run.ep_slope), horizon),
         balance={

@@ -53,7 +53,7 @@ def ramp_fraction(
     """
     elapsed = now - qualified_at
     steps = np.floor(np.nan_to_num(elapsed, nan=-1.0) / step_days + 1e-9) * step_days
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         frac = np.where(ramp_days > 0, steps / ramp_days, 1.0)
     return np.where(np.nan_to_num(elapsed, nan=-1.0) >= 0, np.clip(frac, 0.0, 1.0), 0.0)
 

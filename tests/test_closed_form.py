@@ -1,0 +1,136 @@
+"""Closed-form cases: one supplier, one consumer; answers worked out by hand in comments."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.engine import simulate_pair
+from sim.events import Destinations, ExportControl
+from sim.metrics import compute_metrics
+from tests.worlds import supplier_consumer
+
+START = "2025-01-01"
+
+
+def ban(start: float, days: float, **kw: object) -> ExportControl:
+    return ExportControl(
+        id="ban",
+        issuer="CHN",
+        commodities=("ore",),
+        destinations=Destinations(countries=("USA",)),
+        start=start,
+        end=start + days,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def consumer_metrics(world, events, horizon=200):  # type: ignore[no-untyped-def]
+    actual, baseline = simulate_pair(world, events, start=START, horizon_days=horizon, seed=1)
+    m = compute_metrics(actual, baseline, by=("facility",))
+    m = m[m["scope"] == "con"].set_index(["metric", "commodity"])
+    return actual, baseline, m
+
+
+def value(m, metric, commodity="widget"):  # type: ignore[no-untyped-def]
+    return m.loc[(metric, commodity), "value"]
+
+
+@pytest.mark.parametrize(("ban_days", "expected_loss"), [(50, 300.0), (35, 150.0), (20, 0.0)])
+def test_full_ban_without_lane(ban_days: float, expected_loss: float) -> None:
+    # d = 10 units/day, 1 t ore per unit, S = 20 days x 10 t = 200 t, ban from day 10.
+    # Stock lasts S/d = 20 days: output holds until day 30, so TTS = 20.
+    # Loss = d (D - S/d): D = 50 -> 10 x 30 = 300; D = 35 -> 10 x 15 = 150;
+    # D = 20 <= S/d -> the ban ends as the stock runs out: no loss.
+    world = supplier_consumer(demand_per_day=10, cover_days=20)
+    actual, baseline, m = consumer_metrics(world, [ban(10, ban_days)])
+    assert value(m, "output_loss") == pytest.approx(expected_loss, rel=1e-9, abs=1e-9)
+    if expected_loss > 0:
+        assert value(m, "time_to_survive_days") == 20
+        assert not m.loc[("time_to_survive_days", "widget"), "censored"]
+        # After the ban the supplier refills the consumer: output is back at d at once.
+        assert value(m, "time_to_recover_days") == 20 + expected_loss / 10
+    else:
+        assert m.loc[("time_to_survive_days", "widget"), "censored"]
+    # Output never exceeds demand and never goes below zero.
+    assert actual.output[:, 1].max() == pytest.approx(10.0)
+    assert actual.output.min() >= 0
+
+
+def test_full_ban_with_lane_delays_survival_not_loss() -> None:
+    # Same case with a lane of L = 14 days: the 14 x 10 = 140 t already under way
+    # still arrive over days 10..24, so the stock starts falling at 24 and runs out
+    # at 44: TTS = S/d + L = 34. Shipments restart at 60 and arrive from 74:
+    # loss = d x (74 - 44) = 300 = d (D - S/d), the same as without the lane.
+    world = supplier_consumer(demand_per_day=10, cover_days=20, lane_days=14)
+    _, _, m = consumer_metrics(world, [ban(10, 50)])
+    assert value(m, "time_to_survive_days") == 34
+    assert value(m, "output_loss") == pytest.approx(300.0, rel=1e-9)
+
+
+def test_licence_with_fixed_review_delays_once() -> None:
+    # Licence regime, approval probability 1, review R = 50 days, from day 10, open-ended.
+    # Nothing ships until the licence is granted on day 60; the stock (S/d = 20 days)
+    # runs out on day 30: loss = d (R - S/d) = 10 x 30 = 300, once; then full output.
+    world = supplier_consumer(demand_per_day=10, cover_days=20)
+    control = ExportControl(
+        id="lic",
+        issuer="CHN",
+        commodities=("ore",),
+        destinations=Destinations(countries=("USA",)),
+        start=10,
+        regime="license",
+        review_days=50,
+        approval_probability=1.0,
+    )
+    actual, _, m = consumer_metrics(world, [control], horizon=365)
+    assert value(m, "output_loss") == pytest.approx(300.0, rel=1e-9)
+    assert np.allclose(actual.output[60:, 1], 10.0)
+    assert "licence_approved" in [what for _, what, _ in actual.log]
+
+
+def test_refused_licence_is_a_ban_until_reapplication() -> None:
+    # Approval probability 0: every application is refused; the control acts as a ban
+    # for its whole duration (day 10 to 110): loss = d (100 - 20) = 800.
+    world = supplier_consumer(demand_per_day=10, cover_days=20)
+    control = ban(10, 100, regime="license", review_days=20, approval_probability=0.0)
+    _, _, m = consumer_metrics(world, [control])
+    assert value(m, "output_loss") == pytest.approx(800.0, rel=1e-9)
+
+
+@pytest.mark.parametrize(("q_days", "ramp_days"), [(30, 30), (45, 10)])
+def test_substitution_time_is_qualification_plus_ramp(q_days: float, ramp_days: float) -> None:
+    # The consumer holds no stock and buys only from CHN; an alternative supplier in
+    # the USA has 100 t/day spare (demand is 10). A ban from day 10 cuts it off.
+    # Qualification takes Q days; then the alternative's share rises on a daily
+    # staircase rho = j / ramp on day Q + j. Supply reaches theta = 0.95 of use on the
+    # first j with j / ramp >= 0.95, i.e. j = ceil(0.95 ramp):
+    # ramp 30 -> j = 29, substitution time Q + 29; ramp 10 -> j = 10, Q + 10.
+    world = supplier_consumer(
+        demand_per_day=10,
+        cover_days=0,
+        alternative_capacity_per_day=100,
+        qualification_days=q_days,
+        ramp_days=ramp_days,
+    )
+    _, _, m = consumer_metrics(world, [ban(10, 400)], horizon=300)
+    j = int(np.ceil(0.95 * ramp_days - 1e-9))
+    assert value(m, "substitution_time_days", "ore") == q_days + j
+    assert value(m, "substitution_qualification_days", "ore") == q_days
+    assert value(m, "substitution_ramp_days", "ore") == j
+    # Without stock the consumer stops at once: TTS = 0.
+    assert value(m, "time_to_survive_days") == 0
+
+
+def test_substitution_limited_by_spare_capacity_is_censored() -> None:
+    # The alternative has only 5 t/day of capacity for a need of 10 t/day: supply from
+    # unrestricted sources never reaches 95 % of use, so substitution is censored,
+    # and the consumer settles at half output (peak shortfall 100 % before that).
+    world = supplier_consumer(
+        demand_per_day=10, cover_days=0, alternative_capacity_per_day=5, qualification_days=30
+    )
+    actual, _, m = consumer_metrics(world, [ban(10, 400)], horizon=300)
+    assert np.isnan(value(m, "substitution_time_days", "ore"))
+    assert m.loc[("substitution_time_days", "ore"), "censored"]
+    assert actual.output[-1, 1] == pytest.approx(5.0)
+    assert value(m, "peak_shortfall_share") == pytest.approx(1.0)

@@ -1,0 +1,192 @@
+"""Invariants on random small worlds (hypothesis)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim.engine import simulate, simulate_pair
+from sim.events import Destinations, ExportControl, FacilityOutage, Selector
+from sim.metrics import compute_metrics, material_balance
+from sim.world import World
+
+SRC = "test fixture"
+COUNTRIES = ["CHN", "USA", "JPN"]
+STAGES = [("mine", "ore"), ("refiner", "oxide"), ("fab", "part"), ("plant", "product")]
+
+
+@st.composite
+def small_worlds(draw: st.DrawFn) -> World:
+    n_stages = draw(st.integers(2, 4))
+    stages = STAGES[:n_stages]
+    rows = []
+    demand = draw(st.floats(5, 50))
+    for si, (ftype, com) in enumerate(stages):
+        n = draw(st.integers(1, 3))
+        for j in range(n):
+            country = draw(st.sampled_from(COUNTRIES))
+            # Capacity between 0.5x and 3x of an even share of the demand reaching the stage.
+            cap = demand * draw(st.floats(0.5, 3.0)) / n * (2.0 ** (n_stages - 1 - si))
+            rows.append((f"{ftype}{j}", ftype, country, com, cap * 365))
+    facilities = pd.DataFrame(
+        rows, columns=["facility", "type", "country", "commodity", "capacity_per_year"]
+    ).assign(source=SRC)
+    recipes = pd.DataFrame(
+        {
+            "facility_type": [s[0] for s in stages[1:]],
+            "input": [s[1] for s in stages[:-1]],
+            "quantity_per_unit": [2.0] * (n_stages - 1),
+        }
+    ).assign(source=SRC)
+    inventory = pd.DataFrame(
+        {
+            "facility_type": [s[0] for s in stages[1:]],
+            "input": [s[1] for s in stages[:-1]],
+            "target_cover_days": [draw(st.floats(0, 40)) for _ in stages[1:]],
+        }
+    ).assign(source=SRC)
+    lanes = pd.DataFrame(
+        {
+            "origin": ["CHN", "CHN", "USA", "*"],
+            "destination": ["USA", "JPN", "JPN", "*"],
+            "transport_days": [draw(st.sampled_from([0, 3, 10.5, 30])) for _ in range(4)],
+        }
+    ).assign(source=SRC)
+    final_type, final_com = stages[-1]
+    finals = facilities[facilities["type"] == final_type]["facility"].tolist()
+    dem = pd.DataFrame(
+        {
+            "commodity": final_com,
+            "facility": finals,
+            "quantity_per_year": demand * 365 / len(finals),
+            "noise_cv": draw(st.sampled_from([0.0, 0.1])),
+        }
+    ).assign(source=SRC)
+    return World.from_tables(
+        countries=pd.DataFrame(
+            {"country": COUNTRIES, "bloc": ["china", "allied", "allied"], "source": SRC}
+        ),
+        commodities=pd.DataFrame(
+            {
+                "commodity": [s[1] for s in stages],
+                "unit": "t",
+                "qualification_days": draw(st.floats(0, 60)),
+                "substitution_ramp_days": draw(st.floats(0, 40)),
+                "source": SRC,
+            }
+        ),
+        facilities=facilities,
+        recipes=recipes,
+        lanes=lanes,
+        inventory=inventory,
+        demand=dem,
+    )
+
+
+def chn_ban(world: World, start: float, days: float, regime: str = "ban") -> list[ExportControl]:
+    fac = world.facilities
+    chinese = fac[(fac["country"] == "CHN")]
+    used = set(world["recipes"]["input"])
+    coms = tuple(sorted(set(chinese["commodity"]) & used))
+    if not coms or (fac["country"] == "CHN").all():
+        return []
+    dest = Destinations(all=True)
+    ctl = ExportControl(
+        id="c", issuer="CHN", commodities=coms, destinations=dest, start=start, end=start + days
+    )
+    buyers = world["recipes"][world["recipes"]["input"].isin(coms)]["facility_type"]
+    if not (fac["type"].isin(buyers) & (fac["country"] != "CHN")).any():
+        return []
+    if regime == "license":
+        ctl = ExportControl(**{**ctl.__dict__, "regime": "license", "review_days": 25.0})
+    return [ctl]
+
+
+FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+HORIZON = 400
+
+
+@FAST
+@given(
+    world=small_worlds(),
+    start=st.integers(0, 100),
+    days=st.integers(1, 200),
+    seed=st.integers(0, 9),
+)
+def test_material_is_conserved_and_stocks_stay_non_negative(
+    world: World, start: int, days: int, seed: int
+) -> None:
+    events = chn_ban(world, start, days)
+    rec = simulate(
+        world, events, start="2025-01-01", horizon_days=HORIZON, rng=np.random.default_rng(seed)
+    )
+    bal = material_balance(rec)
+    scale = np.maximum(bal["sources"].abs(), 1.0)
+    assert ((bal["sources"] - bal["uses"]).abs() <= 1e-9 * scale).all(), bal
+    assert (bal["rounding"].abs() <= 1e-9 * scale).all()
+    assert rec.stock.min() >= 0
+    assert rec.balance["final_stock"].min() >= 0
+    assert rec.balance["final_transit"].min() >= -1e-9 * scale.max()
+    assert rec.output.min() >= 0
+
+
+@FAST
+@given(world=small_worlds(), seed=st.integers(0, 9))
+def test_no_disruption_means_baseline_and_no_loss(world: World, seed: int) -> None:
+    actual, baseline = simulate_pair(world, [], start="2025-01-01", horizon_days=HORIZON, seed=seed)
+    assert np.array_equal(actual.output, baseline.output)
+    m = compute_metrics(actual, baseline, by=("world", "facility"))
+    losses = m[m["metric"].isin(["output_loss", "output_gain", "peak_shortfall_share"])]
+    assert (losses["value"] == 0).all()
+    assert m[m["metric"] == "time_to_survive_days"]["censored"].all()
+
+
+@FAST
+@given(
+    world=small_worlds(),
+    start=st.integers(0, 8),
+    days=st.integers(1, 20),
+    extra=st.integers(1, 20),
+)
+def test_longer_ban_never_loses_less(world: World, start: int, days: int, extra: int) -> None:
+    # Bans start and last whole ordering-review periods (7 days). A ban that ends
+    # between reviews meets the network at another point of its ordering cycle, and the
+    # size of the transient after it (refilling pipelines) depends on that phase: a
+    # ban 17 days longer can then lose ~1 % less (found by this test). Aligned with
+    # the review cycle, a longer ban adds loss and never takes any away. Where the extra
+    # weeks add no loss (substitution covers them fully), the two losses agree to
+    # within the ordering system's settling (1e-6 relative).
+    start, days, extra = 7 * start, 7 * days, 7 * extra
+    short = chn_ban(world, start, days)
+    if not short:
+        return
+    long = chn_ban(world, start, days + extra)
+    losses = []
+    for events in (short, long):
+        actual, baseline = simulate_pair(
+            world, events, start="2025-01-01", horizon_days=HORIZON, seed=0
+        )
+        final = actual.facilities["type"] == actual.facilities["type"].iloc[-1]
+        cut = int(start)
+        losses.append(
+            np.maximum(baseline.output[cut:, final] - actual.output[cut:, final], 0).sum()
+        )
+    assert losses[1] >= losses[0] - 1e-6 * max(1.0, losses[0])
+
+
+@FAST
+@given(world=small_worlds(), factor=st.floats(0, 1), harsher=st.floats(0, 1))
+def test_harsher_outage_never_loses_less(world: World, factor: float, harsher: float) -> None:
+    first_type = world.facilities["type"].iloc[0]
+    sel = Selector(types=(first_type,))
+    losses = []
+    for f in (factor, factor * harsher):
+        ev = [FacilityOutage(select=sel, capacity_factor=f, start=30, duration_days=90)]
+        actual, baseline = simulate_pair(
+            world, ev, start="2025-01-01", horizon_days=HORIZON, seed=0
+        )
+        final = actual.facilities["type"] == actual.facilities["type"].iloc[-1]
+        losses.append(np.maximum(baseline.output[:, final] - actual.output[:, final], 0).sum())
+    assert losses[1] >= losses[0] - 1e-9 * max(1.0, losses[0])

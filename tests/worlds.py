@@ -1,0 +1,71 @@
+"""Tiny fixture worlds whose answers can be worked out by hand."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sim.world import World
+
+SRC = "test fixture"
+
+
+def supplier_consumer(
+    *,
+    demand_per_day: float = 10.0,
+    cover_days: float = 20.0,
+    lane_days: float = 0.0,
+    supplier_capacity_per_day: float = 100.0,
+    alternative_capacity_per_day: float | None = None,
+    qualification_days: float = 30.0,
+    ramp_days: float = 30.0,
+) -> World:
+    """One supplier in CHN, one consumer in USA, optionally an alternative supplier in USA.
+
+    The consumer turns 1 t of ore into 1 unit of widget and holds ``cover_days`` of ore.
+    With an alternative, the consumer's sourcing names only the Chinese supplier, so
+    the alternative must be qualified before it gets orders.
+    """
+    facilities = [
+        ("sup", "mine", "CHN", "ore", supplier_capacity_per_day * 365),
+        ("con", "factory", "USA", "widget", demand_per_day * 365 * 2),
+    ]
+    if alternative_capacity_per_day is not None:
+        facilities.append(("alt", "mine", "USA", "ore", alternative_capacity_per_day * 365))
+    tables = {
+        "countries": pd.DataFrame(
+            {"country": ["CHN", "USA"], "bloc": ["china", "allied"], "source": SRC}
+        ),
+        "commodities": pd.DataFrame(
+            {
+                "commodity": ["ore", "widget"],
+                "unit": ["t", "unit"],
+                "qualification_days": [qualification_days, 0.0],
+                "substitution_ramp_days": [ramp_days, 0.0],
+                "source": SRC,
+            }
+        ),
+        "facilities": pd.DataFrame(
+            facilities,
+            columns=["facility", "type", "country", "commodity", "capacity_per_year"],
+        ).assign(source=SRC),
+        "recipes": pd.DataFrame(
+            {"facility_type": ["factory"], "input": ["ore"], "quantity_per_unit": [1.0]}
+        ).assign(source=SRC),
+        "lanes": pd.DataFrame(
+            {"origin": ["CHN"], "destination": ["USA"], "transport_days": [lane_days]}
+        ).assign(source=SRC),
+        "inventory": pd.DataFrame(
+            {"facility_type": ["factory"], "input": ["ore"], "target_cover_days": [cover_days]}
+        ).assign(source=SRC),
+        "demand": pd.DataFrame(
+            {
+                "commodity": ["widget"],
+                "facility": ["con"],
+                "quantity_per_year": [demand_per_day * 365],
+            }
+        ).assign(source=SRC),
+        "sourcing": pd.DataFrame(
+            {"buyer": ["con"], "commodity": ["ore"], "supplier": ["sup"], "weight": [1.0]}
+        ).assign(source=SRC),
+    }
+    return World.from_tables(**tables)
