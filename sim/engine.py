@@ -88,6 +88,8 @@ class _Control:
         self.suspended = False
         self.applications: dict[int, list[float]] = {}  # buyer -> [decision day, share or -1]
         self.pre_volume: float | None = None
+        self._covered_key: object = None
+        self._covered = np.zeros(0, dtype=bool)
         self.net = net
         self.set_spec(spec, start)
 
@@ -160,6 +162,13 @@ class _Control:
 
     def covered(self, net: Network, country_bloc: list[str]) -> np.ndarray:
         """Links the control covers under the current bloc membership."""
+        key = (self.spec, tuple(country_bloc))
+        if self._covered_key != key:
+            self._covered = self._compute_covered(net, country_bloc)
+            self._covered_key = key
+        return self._covered
+
+    def _compute_covered(self, net: Network, country_bloc: list[str]) -> np.ndarray:
         dest = self.spec.destinations
         country_ok = np.array(
             [
@@ -250,6 +259,7 @@ class _Run:
         self.delivered = np.zeros(n)
         self.s = np.zeros(m)
         self.inflow = np.zeros(m)
+        self.inflow_unrestricted = np.zeros(m)
         self.release = np.zeros(m)
         self.slope = np.zeros(m)
         self.orders = np.zeros(nl)
@@ -263,6 +273,7 @@ class _Run:
         self.front = np.ones(m)
         self.qual_start = np.full(m, np.nan)
         self.qual_done = np.full(m, np.nan)
+        self._qualifying = False
         self.targeted = np.zeros(n, dtype=bool)
         self.restricted = np.zeros(nl, dtype=bool)
         # Cumulative facts for the material balance.
@@ -284,6 +295,7 @@ class _Run:
         self._pending = False
         self._need_plan = False
         self._stockout_token = 0
+        self._stockout_due = np.inf
         self.controls: dict[str, _Control] = {}
         self.stockpiles: list[tuple[StockpileRelease, np.ndarray, float]] = []
         self.stock_levels: list[float] = []
@@ -626,7 +638,10 @@ class _Run:
         w = np.divide(
             weight, wsum[net.link_slot], out=np.zeros(net.l), where=wsum[net.link_slot] > 0
         )
-        rho = ramp_fraction(now, self.qual_done, self.sub_ramp[net.slot_com], st.ramp_step_days)
+        if self._qualifying:
+            rho = ramp_fraction(now, self.qual_done, self.sub_ramp[net.slot_com], st.ramp_step_days)
+        else:
+            rho = np.zeros(net.m)
         lead = self._lead_days(w, rho)
         transit_slot = np.add.reduceat(self.transit, net.slot_link_start) if net.l else np.zeros(0)
         slot_orders = np.zeros(net.m)
@@ -721,6 +736,7 @@ class _Run:
         for mi in slots:
             k = int(self.net.slot_com[mi])
             q = max(0.0, self.qual_dist[k].draw(self.event_rng))
+            self._qualifying = True
             self.qual_start[mi] = now
             self.qual_done[mi] = now + q
             steps = (
@@ -799,6 +815,11 @@ class _Run:
                     self.arr[zl] = x[zl]
                     self.x_sent[zl] = x[zl]
         self.p, self.delivered, self.x, self.inflow = p, delivered, x, inflow
+        self.inflow_unrestricted = (
+            np.add.reduceat(self.arr * self.unrestricted, net.slot_link_start)
+            if net.l
+            else np.zeros(0)
+        )
         self.slope = inflow - coef * p[net.slot_fac]
         if not record:
             return
@@ -832,7 +853,10 @@ class _Run:
         self._advance()
         net = self.net
         slots = net.link_slot[links]
-        np.add.at(self.inflow, slots, values - self.arr[links])
+        change = values - self.arr[links]
+        self.inflow = self.inflow.copy()
+        np.add.at(self.inflow, slots, change)
+        np.add.at(self.inflow_unrestricted, slots, change * self.unrestricted[links])
         self.arr[links] = values
         if self._pending or self._empty(slots).any():
             self._request(replan=False)
@@ -843,33 +867,40 @@ class _Run:
         self._record()
 
     def _schedule_stockout(self) -> None:
+        """Schedule the next stock-out or stockpile depletion, if earlier than the one due."""
+        times = [np.inf]
         falling = (self.slope < 0) & (self.s > 0)
-        times = []
         if falling.any():
-            t = np.full(self.net.m, np.inf)
-            t[falling] = self.s[falling] / -self.slope[falling]
-            times.append(t.min())
+            times.append(float((self.s[falling] / -self.slope[falling]).min()))
         for i, (_, recipients, _) in enumerate(self.stockpiles):
             rate = self.release[recipients].sum()
             if rate > 0:
                 times.append(self.stock_levels[i] / rate)
-        if not times:
-            return
-        dt_ = min(times)
+        due = self.env.now + min(times)
+        if due > self.horizon or due >= self._stockout_due:
+            return  # the event already scheduled comes first and predicts again
+        self._stockout_due = due
         self._stockout_token += 1
         token = self._stockout_token
-        if self.env.now + dt_ <= self.horizon:
-            self._at(self.env.now + dt_, lambda: self._stockout(token))
+        self._at(due, lambda: self._stockout(token))
 
     def _stockout(self, token: int) -> None:
         if token != self._stockout_token:
             return
+        self._stockout_due = np.inf
         self._advance()
         # Stocks whose predicted run-out is now are empty (remove float residue explicitly).
-        tiny = (self.s > 0) & (self.slope < 0) & (self.s <= -self.slope * 1e-9)
+        tiny = (self.slope < 0) & (self.s <= -self.slope * 1e-9)
+        depleted = any(
+            level <= 1e-9 and self.release[rec].sum() > 0
+            for level, (_, rec, _) in zip(self.stock_levels, self.stockpiles, strict=True)
+        )
+        if not (tiny.any() or depleted):
+            self._schedule_stockout()  # rates changed since this was scheduled
+            return
         self.rounding[tiny] += self.s[tiny]
         self.s[tiny] = 0.0
-        self._request(replan=any(level <= 1e-9 for level in self.stock_levels))
+        self._request(replan=depleted)
 
     def _record(self) -> None:
         now = self.env.now
@@ -888,15 +919,8 @@ class _Run:
         self.ep_t.append(now)
         self.ep_p.append(self.p)
         self.ep_delivered.append(self.delivered)
-        net = self.net
-        if net.l:
-            self.ep_supply.append(np.add.reduceat(self.arr, net.slot_link_start))
-            self.ep_supply_unrestricted.append(
-                np.add.reduceat(self.arr * self.unrestricted, net.slot_link_start)
-            )
-        else:
-            self.ep_supply.append(np.zeros(0))
-            self.ep_supply_unrestricted.append(np.zeros(0))
+        self.ep_supply.append(self.inflow - self.release)
+        self.ep_supply_unrestricted.append(self.inflow_unrestricted.copy())
         self.ep_s.append(self.s.copy())
         self.ep_slope.append(self.slope)
         self.ep_release.append(self.release)

@@ -33,14 +33,15 @@ def daily_integral(times: np.ndarray, rates: np.ndarray, horizon: int) -> np.nda
     Returns
     -------
     array (horizon, K)
-        Amount per day.
+        Amount per day (rates must be non-negative).
     """
     durations = np.diff(times, append=float(horizon))
     cum = np.vstack([np.zeros((1, rates.shape[1])), np.cumsum(rates * durations[:, None], axis=0)])
     bounds = np.arange(horizon + 1, dtype=float)
     idx = np.searchsorted(times, bounds, side="right") - 1
     at = cum[idx] + rates[idx] * (bounds - times[idx])[:, None]
-    return np.diff(at, axis=0)
+    # Rates are never negative: clip the cancellation error of the difference.
+    return np.maximum(np.diff(at, axis=0), 0.0)
 
 
 def end_of_day(

@@ -18,7 +18,7 @@ STAGES = [("mine", "ore"), ("refiner", "oxide"), ("fab", "part"), ("plant", "pro
 
 
 @st.composite
-def small_worlds(draw: st.DrawFn) -> World:
+def small_worlds(draw: st.DrawFn, noise: bool = True) -> World:
     n_stages = draw(st.integers(2, 4))
     stages = STAGES[:n_stages]
     rows = []
@@ -61,7 +61,7 @@ def small_worlds(draw: st.DrawFn) -> World:
             "commodity": final_com,
             "facility": finals,
             "quantity_per_year": demand * 365 / len(finals),
-            "noise_cv": draw(st.sampled_from([0.0, 0.1])),
+            "noise_cv": draw(st.sampled_from([0.0, 0.1])) if noise else 0.0,
         }
     ).assign(source=SRC)
     return World.from_tables(
@@ -104,7 +104,14 @@ def chn_ban(world: World, start: float, days: float, regime: str = "ban") -> lis
     return [ctl]
 
 
-FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomized so that CI explores the same examples on every run (reproducible);
+# run with more examples locally when touching the engine.
+FAST = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 HORIZON = 400
 
 
@@ -145,7 +152,7 @@ def test_no_disruption_means_baseline_and_no_loss(world: World, seed: int) -> No
 
 @FAST
 @given(
-    world=small_worlds(),
+    world=small_worlds(noise=False),
     start=st.integers(0, 8),
     days=st.integers(1, 20),
     extra=st.integers(1, 20),
@@ -155,15 +162,15 @@ def test_longer_ban_never_loses_less(world: World, start: int, days: int, extra:
     # between reviews meets the network at another point of its ordering cycle, and the
     # size of the transient after it (refilling pipelines) depends on that phase: a
     # ban 17 days longer can then lose ~1 % less (found by this test). Aligned with
-    # the review cycle, a longer ban adds loss and never takes any away. Where the extra
-    # weeks add no loss (substitution covers them fully), the two losses agree to
-    # within the ordering system's settling (1e-6 relative).
+    # the review cycle, a longer ban adds loss and never takes any away. Demand is
+    # deterministic here: with random demand the two runs take different paths after
+    # the shorter ban ends, and a noisy week can cost either of them more.
     start, days, extra = 7 * start, 7 * days, 7 * extra
     short = chn_ban(world, start, days)
     if not short:
         return
     long = chn_ban(world, start, days + extra)
-    losses = []
+    losses, scale = [], 0.0
     for events in (short, long):
         actual, baseline = simulate_pair(
             world, events, start="2025-01-01", horizon_days=HORIZON, seed=0
@@ -173,11 +180,13 @@ def test_longer_ban_never_loses_less(world: World, start: int, days: int, extra:
         losses.append(
             np.maximum(baseline.output[cut:, final] - actual.output[cut:, final], 0).sum()
         )
-    assert losses[1] >= losses[0] - 1e-6 * max(1.0, losses[0])
+        scale = baseline.output[cut:, final].sum()
+    # Equal up to float error, relative to the output at stake.
+    assert losses[1] >= losses[0] - 1e-9 * scale
 
 
 @FAST
-@given(world=small_worlds(), factor=st.floats(0, 1), harsher=st.floats(0, 1))
+@given(world=small_worlds(noise=False), factor=st.floats(0, 1), harsher=st.floats(0, 1))
 def test_harsher_outage_never_loses_less(world: World, factor: float, harsher: float) -> None:
     first_type = world.facilities["type"].iloc[0]
     sel = Selector(types=(first_type,))
@@ -189,4 +198,5 @@ def test_harsher_outage_never_loses_less(world: World, factor: float, harsher: f
         )
         final = actual.facilities["type"] == actual.facilities["type"].iloc[-1]
         losses.append(np.maximum(baseline.output[:, final] - actual.output[:, final], 0).sum())
-    assert losses[1] >= losses[0] - 1e-9 * max(1.0, losses[0])
+    scale = baseline.output[:, final].sum()
+    assert losses[1] >= losses[0] - 1e-9 * scale
