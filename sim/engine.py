@@ -42,7 +42,7 @@ from sim.events import (
     is_disruption,
     to_day,
 )
-from sim.network import Network
+from sim.network import CommodityIndex, Network
 from sim.record import RunRecord, build_record
 from sim.response import AllocationRule, demand_factors, order_rate, pro_rata, ramp_fraction
 from sim.world import World
@@ -276,11 +276,7 @@ class _Run:
         self._qualifying = False
         self.targeted = np.zeros(n, dtype=bool)
         self.restricted = np.zeros(nl, dtype=bool)
-        # Cumulative facts for the material balance.
-        self.produced = np.zeros(n)
-        self.consumed = np.zeros(m)
-        self.delivered_total = np.zeros(n)
-        self.released = np.zeros(m)
+        # Stock removed (positive) or added (negative) by clipping float residue.
         self.rounding = np.zeros(m)
         # Epoch log: rates in force from each epoch's start time.
         self.ep_t: list[float] = []
@@ -296,6 +292,7 @@ class _Run:
         self._need_plan = False
         self._stockout_token = 0
         self._stockout_due = np.inf
+        self._arrivals: dict[float, list[tuple[np.ndarray, np.ndarray]]] = {}
         self.controls: dict[str, _Control] = {}
         self.stockpiles: list[tuple[StockpileRelease, np.ndarray, float]] = []
         self.stock_levels: list[float] = []
@@ -503,7 +500,11 @@ class _Run:
 
     # ------------------------------------------------------------------ state
     def _advance(self) -> None:
-        """Move stocks, transit and cumulative facts forward to now at the current rates."""
+        """Move stocks, transit and stockpiles forward to now at the current rates.
+
+        Cumulative output, use and releases are not summed here: they are integrals of
+        the recorded epoch rates, computed once at the end.
+        """
         now = self.env.now
         dt_ = now - self.t_last
         if dt_ <= 0:
@@ -515,11 +516,7 @@ class _Run:
             s[neg] = 0.0
         self.s = s
         self.transit += (self.x - self.arr) * dt_
-        self.produced += self.p * dt_
-        self.consumed += self.net.slot_coef * self.p[self.net.slot_fac] * dt_
-        self.delivered_total += self.delivered * dt_
-        self.released += self.release * dt_
-        for i, (ev, recipients, _) in enumerate(self.stockpiles):
+        for i, (_, recipients, _) in enumerate(self.stockpiles):
             self.stock_levels[i] = max(
                 0.0, self.stock_levels[i] - self.release[recipients].sum() * dt_
             )
@@ -638,64 +635,40 @@ class _Run:
         w = np.divide(
             weight, wsum[net.link_slot], out=np.zeros(net.l), where=wsum[net.link_slot] > 0
         )
+        rho = np.zeros(net.m)
         if self._qualifying:
-            rho = ramp_fraction(now, self.qual_done, self.sub_ramp[net.slot_com], st.ramp_step_days)
-        else:
-            rho = np.zeros(net.m)
-        lead = self._lead_days(w, rho)
+            q = self._qualified_slots
+            rho[q] = ramp_fraction(
+                now, self.qual_done[q], self.sub_ramp[net.slot_com[q]], st.ramp_step_days
+            )
+        restricting = bool((self.allow < 1).any() or (self.hold_until > now).any())
+        lead = self._lead_days(w, rho, restricting)
         transit_slot = np.add.reduceat(self.transit, net.slot_link_start) if net.l else np.zeros(0)
         slot_orders = np.zeros(net.m)
         orders = np.zeros(net.l)
         desired = np.zeros(net.n)
         for ci in reversed(net.by_commodity):
-            lk = ci.links
+            lk, lslot, lsup = ci.links, ci.link_slot, ci.link_sup
             if len(lk):
-                base = w[lk] * slot_orders[net.link_slot[lk]]
-                allow = self.allow[lk].copy()
-                for ctl, cov in quota:
-                    c = cov[lk]
-                    want = (base * allow)[c].sum()
-                    cap = ctl.spec.quota_share * (ctl.pre_volume or 0.0)  # type: ignore[operator]
-                    if want > cap:
-                        allow[c] *= cap / want
-                regular = base * allow
-                blocked = np.bincount(net.link_slot[lk], w[lk] * (1 - allow), minlength=net.m)
-                cut = (blocked > 1e-12) & np.isnan(self.qual_start) & (slot_orders > 0)
-                if cut.any():
-                    self._qualify(np.flatnonzero(cut))
-                held = now < self.hold_until[lk]
-                if held.any():
-                    closed = 1 - np.where(held, np.minimum(allow, self.allow_held[lk]), allow)
-                    blocked = np.bincount(net.link_slot[lk], w[lk] * closed, minlength=net.m)
-                    allow = np.where(held, 0.0, allow)  # no redirected orders onto held lanes
-                redirect = rho * blocked * slot_orders
-                if (redirect > 0).any():
-                    req = np.bincount(net.link_sup[lk], regular, minlength=net.n)
-                    spare = np.maximum(self.cap - self.final - req, 0.0)
-                    alt = (allow >= 1.0) & (spare[net.link_sup[lk]] > 0)
-                    sw = np.where(alt, spare[net.link_sup[lk]], 0.0)
-                    sw_sum = np.bincount(net.link_slot[lk], sw, minlength=net.m)[net.link_slot[lk]]
-                    sub = redirect[net.link_slot[lk]] * np.divide(
-                        sw, sw_sum, out=np.zeros(len(lk)), where=sw_sum > 0
-                    )
-                    total = np.bincount(net.link_sup[lk], sub, minlength=net.n)
-                    scale = np.minimum(
-                        1.0, np.divide(spare, total, out=np.ones(net.n), where=total > 0)
-                    )
-                    regular = regular + sub * scale[net.link_sup[lk]]
+                wk = w[lk]
+                base = wk * slot_orders[lslot]
+                if restricting:
+                    regular = self._restricted_orders(ci, wk, base, slot_orders, rho, quota)
+                else:
+                    regular = base
                 orders[lk] = regular
-                req_total = np.bincount(net.link_sup[lk], regular, minlength=net.n)
+                req_total = np.bincount(lsup, regular, minlength=net.n)
             else:
                 req_total = np.zeros(net.n)
             prods = ci.producers
             desired[prods] = np.minimum(self.cap[prods], self.final[prods] + req_total[prods])
             ps = ci.producer_slots
             if len(ps):
-                use = net.slot_coef[ps] * desired[net.slot_fac[ps]]
-                target = use * (net.slot_cover_days[ps] * self.front[ps] + lead[ps])
+                use = ci.slot_coef * desired[ci.slot_fac]
                 if steady:
                     slot_orders[ps] = use
                 else:
+                    target = use * (ci.slot_cover_days * self.front[ps] + lead[ps])
                     slot_orders[ps] = order_rate(
                         use, self.s[ps] + transit_slot[ps], target, st.stock_adjust_days
                     )
@@ -703,7 +676,55 @@ class _Run:
         self.desired = desired
         self._plan_stockpiles()
 
-    def _lead_days(self, w: np.ndarray, rho: np.ndarray) -> np.ndarray:
+    def _restricted_orders(
+        self,
+        ci: CommodityIndex,
+        wk: np.ndarray,
+        base: np.ndarray,
+        slot_orders: np.ndarray,
+        rho: np.ndarray,
+        quota: list[tuple[_Control, np.ndarray]],
+    ) -> np.ndarray:
+        """Orders on a commodity's links under export controls, with substitution.
+
+        ``base`` is each link's share of its slot's orders. Controls let through
+        ``allow`` of it (quotas scale the covered links down to the quota); the blocked
+        share starts qualification of new suppliers, and once qualified a ramping share
+        ``rho`` of it is redirected to unrestricted suppliers with spare capacity, in
+        proportion to that spare capacity and never beyond it.
+        """
+        net, now = self.net, self.env.now
+        lk, lslot, lsup = ci.links, ci.link_slot, ci.link_sup
+        allow = self.allow[lk].copy()
+        for ctl, cov in quota:
+            c = cov[lk]
+            want = (base * allow)[c].sum()
+            cap = ctl.spec.quota_share * (ctl.pre_volume or 0.0)  # type: ignore[operator]
+            if want > cap:
+                allow[c] *= cap / want
+        regular = base * allow
+        blocked = np.bincount(lslot, wk * (1 - allow), minlength=net.m)
+        cut = (blocked > 1e-12) & np.isnan(self.qual_start) & (slot_orders > 0)
+        if cut.any():
+            self._qualify(np.flatnonzero(cut))
+        held = now < self.hold_until[lk]
+        if held.any():
+            closed = 1 - np.where(held, np.minimum(allow, self.allow_held[lk]), allow)
+            blocked = np.bincount(lslot, wk * closed, minlength=net.m)
+            allow = np.where(held, 0.0, allow)  # no redirected orders onto held lanes
+        redirect = rho * blocked * slot_orders
+        if not (redirect > 0).any():
+            return regular
+        req = np.bincount(lsup, regular, minlength=net.n)
+        spare = np.maximum(self.cap - self.final - req, 0.0)
+        sw = np.where((allow >= 1.0) & (spare[lsup] > 0), spare[lsup], 0.0)
+        sw_sum = np.bincount(lslot, sw, minlength=net.m)[lslot]
+        sub = redirect[lslot] * np.divide(sw, sw_sum, out=np.zeros(len(lk)), where=sw_sum > 0)
+        total = np.bincount(lsup, sub, minlength=net.n)
+        scale = np.minimum(1.0, np.divide(spare, total, out=np.ones(net.n), where=total > 0))
+        return regular + sub * scale[lsup]
+
+    def _lead_days(self, w: np.ndarray, rho: np.ndarray, restricting: bool) -> np.ndarray:
         """Expected transport days of each slot's orders over the links they can reach.
 
         Orders reach a link in proportion to its baseline weight times the share
@@ -715,6 +736,9 @@ class _Run:
         if not net.l:
             return np.zeros(net.m)
         starts = net.slot_link_start
+        baseline = np.add.reduceat(w * net.link_days, starts)
+        if not restricting:
+            return baseline
         reach = w * self.allow
         blocked = np.add.reduceat(w - reach, starts)
         if (rho * blocked > 0).any():
@@ -727,7 +751,6 @@ class _Run:
             reach = reach + (rho * blocked)[net.link_slot] * share
         total = np.add.reduceat(reach, starts)
         lead = np.add.reduceat(reach * net.link_days, starts)
-        baseline = np.add.reduceat(w * net.link_days, starts)
         return np.divide(lead, total, out=baseline, where=total > 0)
 
     def _qualify(self, slots: np.ndarray) -> None:
@@ -738,6 +761,7 @@ class _Run:
             q = max(0.0, self.qual_dist[k].draw(self.event_rng))
             self._qualifying = True
             self.qual_start[mi] = now
+            self._qualified_slots = np.flatnonzero(np.isfinite(self.qual_start))
             self.qual_done[mi] = now + q
             steps = (
                 int(np.ceil(self.sub_ramp[k] / self.settings.ramp_step_days))
@@ -787,7 +811,7 @@ class _Run:
         delivered = np.zeros(net.n)
         x = np.zeros(net.l)
         coef = net.slot_coef
-        for ci in net.by_commodity:
+        for ci in net.settle_levels:
             prods = ci.producers
             limit = np.minimum(self.cap[prods], self.desired[prods])
             if len(ci.producers_with_inputs):
@@ -804,11 +828,11 @@ class _Run:
             lk = ci.links
             requested = self.final.copy()
             if len(lk):
-                requested += np.bincount(net.link_sup[lk], self.orders[lk], minlength=net.n)
+                requested += np.bincount(ci.link_sup, self.orders[lk], minlength=net.n)
             share = np.divide(p, requested, out=np.zeros(net.n), where=requested > 0)
             delivered[prods] = np.minimum(self.final[prods], self.final[prods] * share[prods])
             if len(lk):
-                x[lk] = self.allocate(p - delivered, self.orders[lk], net.link_sup[lk])
+                x[lk] = self.allocate(p - delivered, self.orders[lk], ci.link_sup)
                 zl = ci.zero_lag_links
                 if len(zl):
                     np.add.at(inflow, net.link_slot[zl], x[zl] - self.arr[zl])
@@ -829,19 +853,32 @@ class _Run:
 
     def _send(self, x: np.ndarray) -> None:
         """Schedule the arrival of rate changes at the far end of each lane."""
-        now = self.env.now
-        net = self.net
+        net, now = self.net, self.env.now
         changed = np.abs(x - self.x_sent) > RATE_TOLERANCE * (np.abs(x) + np.abs(self.x_sent))
         changed &= net.link_lagged
         if not changed.any():
             return
-        links = np.flatnonzero(changed)
-        self.x_sent[links] = x[links]
-        days = net.link_days[links]
-        for d in np.unique(days):
-            if now + d <= self.horizon:
-                group = links[days == d]
-                self._at(now + d, lambda li=group, v=x[group]: self._arrive(li, v))
+        self.x_sent[changed] = x[changed]
+        # Links sorted by lane days: one arrival event per lane length with a change.
+        in_order = changed[net.lag_order]
+        counts = np.add.reduceat(in_order, net.lag_starts)
+        for g in np.flatnonzero(counts):
+            day = now + net.lag_days[g]
+            if day > self.horizon:
+                continue
+            block = net.lag_order[net.lag_starts[g] : net.lag_ends[g]]
+            links = block[in_order[net.lag_starts[g] : net.lag_ends[g]]]
+            batch = self._arrivals.get(day)
+            if batch is None:  # one event per arrival instant, shared by every lane
+                batch = self._arrivals[day] = []
+                self._at(day, lambda d=day: self._arrive(*self._pop_arrivals(d)))
+            batch.append((links, x[links]))
+
+    def _pop_arrivals(self, day: float) -> tuple[np.ndarray, np.ndarray]:
+        batch = self._arrivals.pop(day)
+        if len(batch) == 1:
+            return batch[0]
+        return np.concatenate([b[0] for b in batch]), np.concatenate([b[1] for b in batch])
 
     def _arrive(self, links: np.ndarray, values: np.ndarray) -> None:
         """A rate change reaches the far end of a lane.
@@ -862,8 +899,17 @@ class _Run:
             self._request(replan=False)
             return
         self.slope = self.slope.copy()  # recorded epochs keep the old array
-        self.slope[slots] = self.inflow[slots] - net.slot_coef[slots] * self.p[net.slot_fac[slots]]
-        self._schedule_stockout()
+        slope = self.inflow[slots] - net.slot_coef[slots] * self.p[net.slot_fac[slots]]
+        self.slope[slots] = slope
+        # Only these slots changed: an earlier stock-out can only come from them.
+        falling = slope < 0
+        if falling.any():
+            due = self.env.now + float((self.s[slots][falling] / -slope[falling]).min())
+            if due < self._stockout_due and due <= self.horizon:
+                self._stockout_due = due
+                self._stockout_token += 1
+                token = self._stockout_token
+                self._at(due, lambda: self._stockout(token))
         self._record()
 
     def _schedule_stockout(self) -> None:

@@ -77,15 +77,25 @@ def _commodity_order(
 
 @dataclass(frozen=True)
 class CommodityIndex:
-    """Index arrays of one commodity: its producers, its links and its producers' input slots."""
+    """Index arrays of a set of commodities: producers, links and the producers' input slots.
 
-    commodity: int
+    ``producer_slots`` lists the input slots of ``producers_with_inputs`` facility by
+    facility; ``producer_slot_offsets`` are the starts of each facility's run, for
+    ``numpy.minimum.reduceat``.
+    """
+
+    commodities: tuple[int, ...]
     producers: np.ndarray
     links: np.ndarray
+    link_slot: np.ndarray
+    link_sup: np.ndarray
     zero_lag_links: np.ndarray
     producer_slots: np.ndarray
     producer_slot_offsets: np.ndarray
     producers_with_inputs: np.ndarray
+    slot_fac: np.ndarray
+    slot_coef: np.ndarray
+    slot_cover_days: np.ndarray
 
 
 class Network:
@@ -210,39 +220,63 @@ class Network:
         # First link of every slot, for per-slot reductions (each slot has >= 1 link).
         self.slot_link_start = np.searchsorted(self.link_slot, np.arange(self.m))
         self.link_lagged = self.link_days > 0
+        # Lagged links grouped by lane days (for scheduling arrivals in bulk).
+        lagged = np.flatnonzero(self.link_lagged)
+        self.lag_order = lagged[np.argsort(self.link_days[lagged], kind="stable")]
+        self.lag_days, starts = np.unique(self.link_days[self.lag_order], return_index=True)
+        self.lag_starts = starts.astype(np.int64)
+        self.lag_ends = np.append(self.lag_starts[1:], len(self.lag_order)).astype(np.int64)
 
         # Per-commodity index arrays, raw -> final.
         self.settle_order = _commodity_order(
             self.fac_com, self.slot_fac, self.slot_com, len(self.commodities)
         )
+        self.by_commodity = [self._index([k], producers) for k in self.settle_order]
+        # Commodities whose producers take no same-day (zero-lag) input from each other
+        # are settled together: a level holds commodities whose zero-lag inputs all
+        # come from lower levels.
+        level: dict[int, int] = {}
+        for k in self.settle_order:
+            feeds = self.slot_com[np.isin(self.slot_fac, producers[k])]
+            zero_lag_into = self.link_com[
+                (self.link_days == 0) & np.isin(self.link_buyer, producers[k])
+            ]
+            level[k] = max(
+                [level[c] + 1 for c in set(feeds.tolist()) & set(zero_lag_into.tolist())],
+                default=0,
+            )
+        self.settle_levels = [
+            self._index([k for k in self.settle_order if level[k] == lv], producers)
+            for lv in sorted(set(level.values()))
+        ]
+
+    def _index(self, commodities: list[int], producers: dict[int, np.ndarray]) -> CommodityIndex:
+        """Index arrays of a set of commodities (see :class:`CommodityIndex`)."""
         slot_start = np.searchsorted(self.slot_fac, np.arange(self.n))
         slot_end = np.searchsorted(self.slot_fac, np.arange(self.n), side="right")
-        self.by_commodity: list[CommodityIndex] = []
-        for k in self.settle_order:
-            prods = producers[k]
-            with_inputs = prods[slot_end[prods] > slot_start[prods]]
-            pslots = (
-                np.concatenate([np.arange(slot_start[j], slot_end[j]) for j in with_inputs])
-                if len(with_inputs)
-                else np.zeros(0, dtype=np.int64)
-            )
-            offsets = np.concatenate(
-                [[0], np.cumsum((slot_end - slot_start)[with_inputs])[:-1]]
-            ).astype(np.int64)
-            links = np.flatnonzero(self.link_com == k)
-            self.by_commodity.append(
-                CommodityIndex(
-                    commodity=k,
-                    producers=prods,
-                    links=links,
-                    zero_lag_links=links[self.link_days[links] == 0],
-                    producer_slots=pslots.astype(np.int64),
-                    producer_slot_offsets=offsets
-                    if len(with_inputs)
-                    else np.zeros(0, dtype=np.int64),
-                    producers_with_inputs=with_inputs,
-                )
-            )
+        prods = np.concatenate([producers[k] for k in commodities]).astype(np.int64)
+        with_inputs = prods[slot_end[prods] > slot_start[prods]]
+        if len(with_inputs):
+            pslots = np.concatenate([np.arange(slot_start[j], slot_end[j]) for j in with_inputs])
+            counts = (slot_end - slot_start)[with_inputs]
+            offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        else:
+            pslots = offsets = np.zeros(0)
+        links = np.flatnonzero(np.isin(self.link_com, commodities))
+        return CommodityIndex(
+            commodities=tuple(commodities),
+            producers=prods,
+            links=links,
+            link_slot=self.link_slot[links],
+            link_sup=self.link_sup[links],
+            zero_lag_links=links[self.link_days[links] == 0],
+            producer_slots=pslots.astype(np.int64),
+            producer_slot_offsets=offsets.astype(np.int64),
+            producers_with_inputs=with_inputs,
+            slot_fac=self.slot_fac[pslots.astype(np.int64)],
+            slot_coef=self.slot_coef[pslots.astype(np.int64)],
+            slot_cover_days=self.slot_cover_days[pslots.astype(np.int64)],
+        )
 
     def facility_index(self) -> dict[str, int]:
         """Map facility id to index."""

@@ -123,7 +123,10 @@ def build_record(run: _Run) -> RunRecord:
     """Assemble the record of a finished run."""
     net, horizon = run.net, int(run.horizon)
     times = np.array(run.ep_t)
+    durations = np.diff(times, append=float(horizon))
     p = np.array(run.ep_p)
+    release = np.array(run.ep_release).reshape(len(times), net.m)
+    delivered = np.array(run.ep_delivered)
     output = daily_integral(times, p, horizon)
     world = run.world
     fac = world.facilities
@@ -163,24 +166,24 @@ def build_record(run: _Run) -> RunRecord:
         facilities=facilities,
         slots=slots,
         output=output,
-        delivered=daily_integral(times, np.array(run.ep_delivered), horizon),
+        delivered=daily_integral(times, delivered, horizon),
         consumption=output[:, net.slot_fac] * net.slot_coef,
         supply_unrestricted=daily_integral(
             times, np.array(run.ep_supply_unrestricted).reshape(len(times), net.m), horizon
         ),
         supply=daily_integral(times, np.array(run.ep_supply).reshape(len(times), net.m), horizon),
-        released=daily_integral(times, np.array(run.ep_release), horizon),
+        released=daily_integral(times, release, horizon),
         stock=end_of_day(times, np.array(run.ep_s), np.array(run.ep_slope), horizon),
         balance={
             "initial_stock": run.initial_stock,
             "final_stock": run.s.copy(),
-            "consumed": run.consumed.copy(),
-            "released": run.released.copy(),
+            "consumed": (durations @ p)[net.slot_fac] * net.slot_coef,
+            "released": durations @ release,
             "rounding": run.rounding.copy(),
             "initial_transit": run.initial_transit,
             "final_transit": run.transit.copy(),
-            "produced": run.produced.copy(),
-            "delivered": run.delivered_total.copy(),
+            "produced": durations @ p,
+            "delivered": durations @ delivered,
         },
         link_slot=net.link_slot.copy(),
         log=list(run.log),

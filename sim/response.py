@@ -52,10 +52,11 @@ def ramp_fraction(
     0 before qualification (``qualified_at`` NaN or in the future).
     """
     elapsed = now - qualified_at
-    steps = np.floor(np.nan_to_num(elapsed, nan=-1.0) / step_days + 1e-9) * step_days
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        steps = np.floor(elapsed / step_days + 1e-9) * step_days
         frac = np.where(ramp_days > 0, steps / ramp_days, 1.0)
-    return np.where(np.nan_to_num(elapsed, nan=-1.0) >= 0, np.clip(frac, 0.0, 1.0), 0.0)
+    # NaN (never qualified) compares False: share 0.
+    return np.where(elapsed >= 0, np.clip(frac, 0.0, 1.0), 0.0)
 
 
 def demand_factors(z: np.ndarray, cv: np.ndarray) -> np.ndarray:
