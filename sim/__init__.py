@@ -1,0 +1,51 @@
+"""paxsim: a discrete-event simulator of supply-chain dependency risk.
+
+The public API: build a :class:`World` (``load_world``, ``example_world``), describe
+events (:mod:`sim.events`), run them with :func:`simulate` or :func:`simulate_pair`,
+and compute metrics with :func:`compute_metrics`.
+"""
+
+from sim.distributions import Distribution
+from sim.engine import Settings, simulate, simulate_pair
+from sim.errors import InputError, PaxsimError
+from sim.events import (
+    Destinations,
+    ExportControl,
+    ExportControlChange,
+    FacilityOutage,
+    GeneralLicence,
+    Selector,
+    StockpileRelease,
+)
+from sim.examples import example_world
+from sim.metrics import METRICS, compute_metrics, material_balance
+from sim.record import RunRecord
+from sim.response import pro_rata
+from sim.world import World, load_world
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "METRICS",
+    "Destinations",
+    "Distribution",
+    "ExportControl",
+    "ExportControlChange",
+    "FacilityOutage",
+    "GeneralLicence",
+    "InputError",
+    "PaxsimError",
+    "RunRecord",
+    "Selector",
+    "Settings",
+    "StockpileRelease",
+    "World",
+    "__version__",
+    "compute_metrics",
+    "example_world",
+    "load_world",
+    "material_balance",
+    "pro_rata",
+    "simulate",
+    "simulate_pair",
+]

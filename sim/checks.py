@@ -72,7 +72,7 @@ def check_recipe_targets(tables: Tables) -> None:
                 raise InputError(
                     "recipes.csv",
                     f"facility_type (row {row + 1})",
-                    f"'{ftype}' but facility '{fac}' is of type '{facilities.at[fac, 'type']}'",
+                    f"'{ftype}' but facility '{fac}' is of type '{facilities.at[fac, 'type']!s}'",
                     "make them agree",
                 )
         elif ftype not in types:
@@ -119,6 +119,9 @@ def check_recipes_acyclic(tables: Tables) -> None:
     fac_type = dict(
         zip(tables["facilities"]["facility"], tables["facilities"]["type"], strict=True)
     )
+    output_of = dict(
+        zip(tables["facilities"]["facility"], tables["facilities"]["commodity"], strict=True)
+    )
     out_of_type: dict[str, set[str]] = {}
     for fac, com in zip(
         tables["facilities"]["facility"], tables["facilities"]["commodity"], strict=True
@@ -133,11 +136,7 @@ def check_recipes_acyclic(tables: Tables) -> None:
         recipes["substitute_input"],
         strict=True,
     ):
-        outputs = (
-            {tables["facilities"].set_index("facility").at[fac, "commodity"]}
-            if fac
-            else (out_of_type.get(ftype, set()))
-        )
+        outputs: set[str] = {output_of[fac]} if fac else out_of_type.get(ftype, set())
         for com in (inp, sub):
             if com:
                 edges.setdefault(com, set()).update(outputs)

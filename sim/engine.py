@@ -659,7 +659,7 @@ class _Run:
                 orders[lk] = regular
                 req_total = np.bincount(lsup, regular, minlength=net.n)
             else:
-                req_total = np.zeros(net.n)
+                req_total = np.zeros(net.n, dtype=float)
             prods = ci.producers
             desired[prods] = np.minimum(self.cap[prods], self.final[prods] + req_total[prods])
             ps = ci.producer_slots
@@ -725,7 +725,7 @@ class _Run:
         return regular + sub * scale[lsup]
 
     def _lead_days(self, w: np.ndarray, rho: np.ndarray, restricting: bool) -> np.ndarray:
-        """Expected transport days of each slot's orders over the links they can reach.
+        """Return the expected transport days of each slot's orders over reachable links.
 
         Orders reach a link in proportion to its baseline weight times the share
         controls allow, plus the redirected share spread over unrestricted suppliers
@@ -803,7 +803,7 @@ class _Run:
 
         With ``record=False`` only the rates are computed (used to initialise).
         """
-        net, now = self.net, self.env.now
+        net = self.net
         inflow = (
             np.add.reduceat(self.arr, net.slot_link_start) if net.l else np.zeros(0)
         ) + self.release
@@ -881,7 +881,7 @@ class _Run:
         return np.concatenate([b[0] for b in batch]), np.concatenate([b[1] for b in batch])
 
     def _arrive(self, links: np.ndarray, values: np.ndarray) -> None:
-        """A rate change reaches the far end of a lane.
+        """Apply rate changes that reach the far end of their lanes.
 
         If every receiving stock is on hand, production does not change: only the
         stock slopes do (a light update). An empty receiving stock binds production,

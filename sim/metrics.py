@@ -147,8 +147,47 @@ def _groups(facilities: pd.DataFrame, kind: str) -> Iterable[tuple[str, str, str
     keys = pd.DataFrame(
         {"scope": scope, "stage": facilities["type"], "commodity": facilities["commodity"]}
     )
-    for (s, st, c), idx in keys.groupby(["scope", "stage", "commodity"], sort=True).groups.items():
-        yield str(s), str(st), str(c), np.asarray(idx, dtype=np.int64)
+    groups = keys.groupby(["scope", "stage", "commodity"], sort=True).groups
+    for key, idx in groups.items():
+        s, st, c = (str(v) for v in key)  # type: ignore[attr-defined]
+        yield s, st, c, np.asarray(idx, dtype=np.int64)
+
+
+def _scope_metrics(
+    actual: RunRecord,
+    baseline: RunRecord,
+    idx: np.ndarray,
+    slot_fac: np.ndarray,
+    commodity: str,
+    t0: int,
+    theta: float,
+    k: int,
+) -> list[tuple[str, str, float, bool]]:
+    """Metrics of the facilities ``idx``: (metric, commodity, value, censored) tuples."""
+    out: list[tuple[str, str, float, bool]] = []
+    a = actual.output[:, idx].sum(axis=1)
+    b = baseline.output[:, idx].sum(axis=1)
+    for name, (value, censored) in output_metrics(a, b, t0, theta, k).items():
+        out.append((name, commodity, value, censored))
+    targeted = actual.facilities["targeted"].to_numpy()[idx]
+    for name, part in (("direct_loss", idx[targeted]), ("indirect_loss", idx[~targeted])):
+        pa = actual.output[t0:, part].sum(axis=1)
+        pb = baseline.output[t0:, part].sum(axis=1)
+        out.append((name, commodity, float(np.maximum(pb - pa, 0.0).sum()), False))
+    slots = actual.slots
+    in_scope = np.isin(slot_fac, idx) & slots["restricted"].to_numpy()
+    for com in sorted(set(slots.loc[in_scope, "input"])):
+        sel = np.flatnonzero(in_scope & (slots["input"] == com).to_numpy())
+        supply = actual.supply_unrestricted[:, sel].sum(axis=1)
+        need = baseline.consumption[:, sel].sum(axis=1)
+        hit = first_sustained(supply >= theta * need, t0, k)
+        subst = np.nan if hit is None else float(hit - t0)
+        done = slots["qualification_done_day"].to_numpy()[sel]
+        qual = float(np.nanmin(done) - t0) if np.isfinite(done).any() else np.nan
+        out.append(("substitution_time_days", com, subst, hit is None))
+        out.append(("substitution_qualification_days", com, qual, bool(np.isnan(qual))))
+        out.append(("substitution_ramp_days", com, subst - qual, bool(np.isnan(subst - qual))))
+    return out
 
 
 def compute_metrics(
@@ -191,54 +230,11 @@ def compute_metrics(
             raise ValueError(f"unknown scope kind '{kind}'; use one of {list(SCOPE_COLUMNS)}")
         for scope, stage, commodity, idx in _groups(fac, kind):
             unit = str(fac["unit"].iloc[idx[0]])
-
-            def add(
-                metric: str, value: float, censored: bool, com: str = commodity, u: str = unit
-            ) -> None:
-                kind_unit = METRICS[metric].unit
-                rows.append(
-                    (
-                        kind,
-                        scope,
-                        stage,
-                        com,
-                        metric,
-                        value,
-                        u if kind_unit == "output unit" else kind_unit,
-                        censored,
-                    )
-                )
-
-            a = actual.output[:, idx].sum(axis=1)
-            b = baseline.output[:, idx].sum(axis=1)
-            for name, (value, censored) in output_metrics(a, b, t0, theta, k).items():
-                add(name, value, censored)
-            targeted = fac["targeted"].to_numpy()[idx]
-            for name, part in (("direct_loss", idx[targeted]), ("indirect_loss", idx[~targeted])):
-                if len(part):
-                    pa = actual.output[t0:, part].sum(axis=1)
-                    pb = baseline.output[t0:, part].sum(axis=1)
-                    add(name, float(np.maximum(pb - pa, 0.0).sum()), False)
-                else:
-                    add(name, 0.0, False)
-            in_scope = np.isin(slot_fac, idx) & slots["restricted"].to_numpy()
-            for com in sorted(set(slots.loc[in_scope, "input"])):
-                sel = np.flatnonzero(in_scope & (slots["input"] == com).to_numpy())
-                supply = actual.supply_unrestricted[:, sel].sum(axis=1)
-                need = baseline.consumption[:, sel].sum(axis=1)
-                hit = first_sustained(supply >= theta * need, t0, k)
-                subst = np.nan if hit is None else float(hit - t0)
-                add("substitution_time_days", subst, hit is None, com, "days")
-                done = slots["qualification_done_day"].to_numpy()[sel]
-                qual = float(np.nanmin(done) - t0) if np.isfinite(done).any() else np.nan
-                add("substitution_qualification_days", qual, bool(np.isnan(qual)), com, "days")
-                add(
-                    "substitution_ramp_days",
-                    subst - qual,
-                    bool(np.isnan(subst - qual)),
-                    com,
-                    "days",
-                )
+            facts = _scope_metrics(actual, baseline, idx, slot_fac, commodity, t0, theta, k)
+            for metric, com, value, censored in facts:
+                metric_unit = METRICS[metric].unit
+                shown = unit if metric_unit == "output unit" else metric_unit
+                rows.append((kind, scope, stage, com, metric, value, shown, censored))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

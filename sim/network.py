@@ -129,7 +129,6 @@ class Network:
         self.countries: list[str] = world["countries"]["country"].tolist()
         com_index = {c: i for i, c in enumerate(self.commodities)}
         country_index = {c: i for i, c in enumerate(self.countries)}
-        fac_index = {f: i for i, f in enumerate(self.facility_ids)}
         self.n = len(fac)
         self.fac_com = fac["commodity"].map(com_index).to_numpy(dtype=np.int64)
         self.fac_country = fac["country"].map(country_index).to_numpy(dtype=np.int64)

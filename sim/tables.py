@@ -351,7 +351,13 @@ TABLES: dict[str, Table] = {
                     "commodity pro rata to capacity.",
                     default="",
                 ),
-                Column("facility", "str", "-", "If set, the facility that serves the demand.", ""),
+                Column(
+                    "facility",
+                    "str",
+                    "-",
+                    "If set, the facility that serves the demand.",
+                    default="",
+                ),
                 Column(
                     "quantity_per_year",
                     "float",
@@ -499,7 +505,7 @@ def read_table(
     dup = result.duplicated(list(table.key), keep=False)
     if dup.any():
         row = int(dup.to_numpy().nonzero()[0][0])
-        key = ", ".join(f"{k}={result.at[row, k]}" for k in table.key)
+        key = ", ".join(f"{k}={result.at[row, k]!s}" for k in table.key)
         raise InputError(where, f"row {row + 1}", f"duplicate key ({key})", "keep one row per key")
     return result
 
