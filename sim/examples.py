@@ -9,8 +9,11 @@ analysis.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 
+from sim.events import Destinations, ExportControl
 from sim.world import World
 
 ILLUSTRATIVE = "illustrative example (assumption, not data)"
@@ -132,3 +135,26 @@ def example_tables() -> dict[str, pd.DataFrame]:
 def example_world() -> World:
     """Return the validated example world."""
     return World.from_tables(**example_tables())
+
+
+def example_ban(start: str = "2025-04-04", days: int = 365) -> list[ExportControl]:
+    """Return the example scenario: China bans NdPr oxide exports to the allied bloc.
+
+    Parameters
+    ----------
+    start : str
+        ISO date the ban starts.
+    days : int
+        Length of the ban in days.
+    """
+    begin = dt.date.fromisoformat(start)
+    return [
+        ExportControl(
+            id="ndpr_ban",
+            issuer="CHN",
+            commodities=("ndpr_oxide",),
+            destinations=Destinations(blocs=("allied",)),
+            start=begin,
+            end=begin + dt.timedelta(days=days),
+        )
+    ]
