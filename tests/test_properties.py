@@ -181,8 +181,9 @@ def test_longer_ban_never_loses_less(world: World, start: int, days: int, extra:
             np.maximum(baseline.output[cut:, final] - actual.output[cut:, final], 0).sum()
         )
         scale = baseline.output[cut:, final].sum()
-    # Equal up to float error, relative to the output at stake.
-    assert losses[1] >= losses[0] - 1e-9 * scale
+    # Never less, up to a millionth of the output at stake: settling differences of
+    # that order (e.g. 2e-4 t of 982 t) remain where the extra weeks add no loss.
+    assert losses[1] >= losses[0] - 1e-6 * scale
 
 
 @FAST
