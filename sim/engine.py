@@ -278,6 +278,12 @@ class _Run:
         self.restricted = np.zeros(nl, dtype=bool)
         # Stock removed (positive) or added (negative) by clipping float residue.
         self.rounding = np.zeros(m)
+        # Input substitution (recipes' substitute inputs): effective coefficients, the
+        # capacity factor while running on a substitute, and qualification dates.
+        self.coef = net.slot_coef * (net.slot_substitute_of < 0)
+        self.substitute_factor = np.ones(n)
+        self.substitute_ready = np.full(m, np.nan)
+        self.substitute_active = np.zeros(m, dtype=bool)
         # Epoch log: rates in force from each epoch's start time.
         self.ep_t: list[float] = []
         self.ep_p: list[np.ndarray] = []
@@ -286,6 +292,7 @@ class _Run:
         self.ep_supply_unrestricted: list[np.ndarray] = []
         self.ep_s: list[np.ndarray] = []
         self.ep_slope: list[np.ndarray] = []
+        self.ep_coef: list[np.ndarray] = []
         self.ep_release: list[np.ndarray] = []
 
         self._pending = False
@@ -532,7 +539,7 @@ class _Run:
         factor = np.ones(net.n)
         for mask, f in self.outages:
             factor[mask] *= f
-        self.cap = net.nameplate_per_day * avail * factor
+        self.cap = net.nameplate_per_day * avail * factor * self.substitute_factor
         period = min(int(now // self.settings.review_days), len(self.demand_noise) - 1)
         rows = (
             self.demand_base
@@ -626,6 +633,8 @@ class _Run:
         net, st, now = self.net, self.settings, self.env.now
         self._capacity_and_demand()
         quota = [] if steady else self._controls()
+        if len(net.substitute_slots) and not steady and self._switch_inputs():
+            self._capacity_and_demand()
         weight = net.link_weight * self.availability[net.link_sup]
         wsum = np.add.reduceat(weight, net.slot_link_start) if net.l else np.zeros(0)
         fallback = net.nameplate_per_day[net.link_sup] * self.availability[net.link_sup]
@@ -664,7 +673,7 @@ class _Run:
             desired[prods] = np.minimum(self.cap[prods], self.final[prods] + req_total[prods])
             ps = ci.producer_slots
             if len(ps):
-                use = ci.slot_coef * desired[ci.slot_fac]
+                use = self.coef[ps] * desired[ci.slot_fac]
                 if steady:
                     slot_orders[ps] = use
                 else:
@@ -753,6 +762,46 @@ class _Run:
         lead = np.add.reduceat(reach * net.link_days, starts)
         return np.divide(lead, total, out=baseline, where=total > 0)
 
+    def _switch_inputs(self) -> bool:
+        """Switch facilities to or from their recipes' substitute inputs.
+
+        An input whose imports a control restricts starts qualifying its substitute
+        (``substitute_qualification_days``). Once qualified, and while the input is
+        still restricted, the facility runs on the substitute: it uses
+        ``substitute_quantity_per_unit`` of it instead of the original input and loses
+        ``substitute_output_penalty_share`` of its capacity. It switches back when the
+        restriction ends. Returns whether anything switched.
+        """
+        net, now = self.net, self.env.now
+        restricted = np.add.reduceat(1.0 - self.allow, net.slot_link_start) > 1e-12
+        switched = False
+        for sub in net.substitute_slots:
+            original = int(net.slot_substitute_of[sub])
+            cut = bool(restricted[original])
+            if cut and np.isnan(self.substitute_ready[sub]):
+                ready = now + float(net.slot_substitute_qualification_days[sub])
+                self.substitute_ready[sub] = ready
+                self._at(ready, lambda: self._request(replan=True))
+            use_substitute = cut and now >= self.substitute_ready[sub]
+            if use_substitute != self.substitute_active[sub]:
+                switched = True
+                self.substitute_active[sub] = use_substitute
+                coef = self.coef.copy()  # recorded epochs keep the old array
+                coef[sub] = net.slot_coef[sub] if use_substitute else 0.0
+                coef[original] = 0.0 if use_substitute else net.slot_coef[original]
+                self.coef = coef
+                fac = net.slot_fac[sub]
+                penalty = net.slot_substitute_penalty[sub]
+                self.substitute_factor[fac] = 1.0 - penalty if use_substitute else 1.0
+                self.log.append(
+                    (
+                        now,
+                        "substitute_on" if use_substitute else "substitute_off",
+                        f"{net.facility_ids[fac]}:{net.commodities[net.slot_com[sub]]}",
+                    )
+                )
+        return switched
+
     def _qualify(self, slots: np.ndarray) -> None:
         """Start qualifying new suppliers for buyer slots that were just cut off."""
         now = self.env.now
@@ -781,7 +830,7 @@ class _Run:
         for i, (ev, recipients, start) in enumerate(self.stockpiles):
             if now < start or self.stock_levels[i] <= 0:
                 continue
-            need = net.slot_coef[recipients] * self.desired[net.slot_fac[recipients]]
+            need = self.coef[recipients] * self.desired[net.slot_fac[recipients]]
             deficit = np.maximum(need - links_in[recipients], 0.0)
             if need.sum() <= 0 or deficit.sum() / need.sum() < ev.threshold_share:
                 continue
@@ -795,7 +844,7 @@ class _Run:
         float residue (or denormal rates) pass for stock on hand.
         """
         net = self.net
-        use = net.slot_coef[slots] * self.desired[net.slot_fac[slots]]
+        use = self.coef[slots] * self.desired[net.slot_fac[slots]]
         return self.s[slots] <= EMPTY_STOCK_DAYS * use
 
     def _settle(self, record: bool = True) -> None:
@@ -810,7 +859,7 @@ class _Run:
         p = np.zeros(net.n)
         delivered = np.zeros(net.n)
         x = np.zeros(net.l)
-        coef = net.slot_coef
+        coef = self.coef
         for ci in net.settle_levels:
             prods = ci.producers
             limit = np.minimum(self.cap[prods], self.desired[prods])
@@ -899,7 +948,7 @@ class _Run:
             self._request(replan=False)
             return
         self.slope = self.slope.copy()  # recorded epochs keep the old array
-        slope = self.inflow[slots] - net.slot_coef[slots] * self.p[net.slot_fac[slots]]
+        slope = self.inflow[slots] - self.coef[slots] * self.p[net.slot_fac[slots]]
         self.slope[slots] = slope
         # Only these slots changed: an earlier stock-out can only come from them.
         falling = slope < 0
@@ -959,6 +1008,7 @@ class _Run:
                 self.ep_supply_unrestricted,
                 self.ep_s,
                 self.ep_slope,
+                self.ep_coef,
                 self.ep_release,
             ):
                 lst.pop()
@@ -969,6 +1019,7 @@ class _Run:
         self.ep_supply_unrestricted.append(self.inflow_unrestricted.copy())
         self.ep_s.append(self.s.copy())
         self.ep_slope.append(self.slope)
+        self.ep_coef.append(self.coef)
         self.ep_release.append(self.release)
 
     # ------------------------------------------------------------------ run
@@ -976,7 +1027,7 @@ class _Run:
         """Start in the pre-shock steady state: stocks at initial cover, lanes full."""
         net = self.net
         self._plan(steady=True)
-        stock = net.slot_initial_cover_days * net.slot_coef * self.desired[net.slot_fac]
+        stock = net.slot_initial_cover_days * self.coef * self.desired[net.slot_fac]
         # With every stock on hand no input binds: shipments follow from orders alone.
         self.s = np.full(net.m, np.inf)
         self._settle(record=False)

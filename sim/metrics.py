@@ -65,7 +65,8 @@ METRICS: dict[str, MetricDef] = {
     "substitution_time_days": MetricDef(
         "days",
         "for a restricted input: first t >= t0 from which arrivals from unrestricted suppliers "
-        ">= theta x baseline use of the input for k consecutive days, minus t0; censored if never",
+        "(and of a recipe's substitute input, in equivalent units) >= theta x baseline use of "
+        "the input for k consecutive days, minus t0; censored if never",
     ),
     "substitution_qualification_days": MetricDef(
         "days", "first completed qualification of a new supplier in the scope, minus t0"
@@ -179,6 +180,12 @@ def _scope_metrics(
     for com in sorted(set(slots.loc[in_scope, "input"])):
         sel = np.flatnonzero(in_scope & (slots["input"] == com).to_numpy())
         supply = actual.supply_unrestricted[:, sel].sum(axis=1)
+        # A recipe's substitute input counts too, in units of the input it replaces.
+        subs = np.flatnonzero(np.isin(slots["substitute_of"].to_numpy(), sel))
+        if len(subs):
+            coef = slots["quantity_per_unit"].to_numpy()
+            ratio = coef[slots["substitute_of"].to_numpy()[subs]] / coef[subs]
+            supply = supply + (actual.supply_unrestricted[:, subs] * ratio).sum(axis=1)
         need = baseline.consumption[:, sel].sum(axis=1)
         hit = first_sustained(supply >= theta * need, t0, k)
         subst = np.nan if hit is None else float(hit - t0)

@@ -94,7 +94,6 @@ class CommodityIndex:
     producer_slot_offsets: np.ndarray
     producers_with_inputs: np.ndarray
     slot_fac: np.ndarray
-    slot_coef: np.ndarray
     slot_cover_days: np.ndarray
 
 
@@ -157,19 +156,50 @@ class Network:
         }
         by_fac = {f: g for f, g in recipes[recipes["facility"] != ""].groupby("facility")}
         by_type = {t: g for t, g in recipes[recipes["facility"] == ""].groupby("facility_type")}
-        slot_fac, slot_com, slot_coef, slot_cover, slot_init = [], [], [], [], []
+        slot_fac: list[int] = []
+        slot_com: list[int] = []
+        slot_coef: list[float] = []
+        slot_cover: list[float] = []
+        slot_init: list[float] = []
+        # A recipe's substitute input is a shadow slot right after its original: idle
+        # (no use, no orders) until the facility switches to it.
+        sub_of: list[int] = []
+        sub_penalty: list[float] = []
+        sub_qual: list[float] = []
         for i, (fid, ftype) in enumerate(zip(self.facility_ids, self.fac_type, strict=True)):
             rows = by_fac.get(fid, by_type.get(ftype))
             if rows is None:
                 continue
-            for inp, q in zip(rows["input"], rows["quantity_per_unit"], strict=True):
-                slot_fac.append(i)
-                slot_com.append(com_index[inp])
-                slot_coef.append(float(q))
+            for inp, q, sub, sq, pen, qd in zip(
+                rows["input"],
+                rows["quantity_per_unit"],
+                rows["substitute_input"],
+                rows["substitute_quantity_per_unit"],
+                rows["substitute_output_penalty_share"],
+                rows["substitute_qualification_days"],
+                strict=True,
+            ):
+                original = len(slot_fac)
                 c, ic = cover.get((ftype, inp), (0.0, 0.0))
-                slot_cover.append(c)
-                slot_init.append(ic)
+                entries = [(inp, float(q), c, ic, -1, 0.0, np.nan)]
+                if sub:
+                    sc, sic = cover.get((ftype, sub), (c, 0.0))
+                    entries.append((sub, float(sq), sc, sic, original, float(pen), float(qd)))
+                for com_id, coef, tc, icv, of, p, qdays in entries:
+                    slot_fac.append(i)
+                    slot_com.append(com_index[com_id])
+                    slot_coef.append(coef)
+                    slot_cover.append(tc)
+                    slot_init.append(icv)
+                    sub_of.append(of)
+                    sub_penalty.append(p)
+                    sub_qual.append(qdays)
         self.m = len(slot_fac)
+        #: for a substitute slot, the index of the slot it replaces (-1 for others)
+        self.slot_substitute_of = np.array(sub_of, dtype=np.int64)
+        self.slot_substitute_penalty = np.array(sub_penalty, dtype=float)
+        self.slot_substitute_qualification_days = np.array(sub_qual, dtype=float)
+        self.substitute_slots = np.flatnonzero(self.slot_substitute_of >= 0)
         self.slot_fac = np.array(slot_fac, dtype=np.int64)
         self.slot_com = np.array(slot_com, dtype=np.int64)
         self.slot_coef = np.array(slot_coef, dtype=float)
@@ -273,7 +303,6 @@ class Network:
             producer_slot_offsets=offsets.astype(np.int64),
             producers_with_inputs=with_inputs,
             slot_fac=self.slot_fac[pslots.astype(np.int64)],
-            slot_coef=self.slot_coef[pslots.astype(np.int64)],
             slot_cover_days=self.slot_cover_days[pslots.astype(np.int64)],
         )
 

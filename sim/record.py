@@ -71,7 +71,9 @@ class RunRecord:
     slots : DataFrame
         One row per input slot: ``facility, input, quantity_per_unit, restricted``
         (some supplier of the slot was under an export control),
-        ``qualification_start_day, qualification_done_day``.
+        ``qualification_start_day, qualification_done_day`` (of new suppliers) and
+        ``substitute_of`` (for a recipe's substitute input, the row of the input it
+        replaces; -1 otherwise).
     output : array (T, n)
         Daily output of each facility, in its output unit.
     delivered : array (T, n)
@@ -127,6 +129,7 @@ def build_record(run: _Run) -> RunRecord:
     p = np.array(run.ep_p)
     release = np.array(run.ep_release).reshape(len(times), net.m)
     delivered = np.array(run.ep_delivered)
+    use = p[:, net.slot_fac] * np.array(run.ep_coef).reshape(len(times), net.m)
     output = daily_integral(times, p, horizon)
     world = run.world
     fac = world.facilities
@@ -157,6 +160,7 @@ def build_record(run: _Run) -> RunRecord:
             "restricted": restricted_slot,
             "qualification_start_day": run.qual_start,
             "qualification_done_day": run.qual_done,
+            "substitute_of": net.slot_substitute_of,
         }
     )
     return RunRecord(
@@ -167,7 +171,7 @@ def build_record(run: _Run) -> RunRecord:
         slots=slots,
         output=output,
         delivered=daily_integral(times, delivered, horizon),
-        consumption=output[:, net.slot_fac] * net.slot_coef,
+        consumption=daily_integral(times, use, horizon),
         supply_unrestricted=daily_integral(
             times, np.array(run.ep_supply_unrestricted).reshape(len(times), net.m), horizon
         ),
@@ -177,7 +181,7 @@ def build_record(run: _Run) -> RunRecord:
         balance={
             "initial_stock": run.initial_stock,
             "final_stock": run.s.copy(),
-            "consumed": (durations @ p)[net.slot_fac] * net.slot_coef,
+            "consumed": durations @ use,
             "released": durations @ release,
             "rounding": run.rounding.copy(),
             "initial_transit": run.initial_transit,

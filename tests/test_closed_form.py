@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sim.engine import simulate_pair
 from sim.events import Destinations, ExportControl
 from sim.metrics import compute_metrics
-from tests.worlds import supplier_consumer
+from sim.world import World
+from tests.worlds import supplier_consumer, supplier_consumer_tables
 
 START = "2025-01-01"
 
@@ -134,3 +136,50 @@ def test_substitution_limited_by_spare_capacity_is_censored() -> None:
     assert m.loc[("substitution_time_days", "ore"), "censored"]
     assert actual.output[-1, 1] == pytest.approx(5.0)
     assert value(m, "peak_shortfall_share") == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(("penalty", "substitute_output"), [(0.0, 10.0), (0.6, 8.0)])
+def test_substitute_input_after_its_qualification(penalty: float, substitute_output: float) -> None:
+    # The consumer (capacity 20/day, demand d = 10/day, no stock) can replace ore by
+    # "ore_b" at 1.5 t per unit once qualified (40 days), losing `penalty` of capacity.
+    # A ban on Chinese ore from day 10 to 110 stops it at once; on day 50 it switches:
+    # output min(10, 20 (1 - penalty)) = 10 or 8 until the ban ends on day 110, when it
+    # switches back to ore at full output.
+    # Loss = 40 days x 10 + 60 days x (10 - output on the substitute).
+    tables = supplier_consumer_tables(demand_per_day=10, cover_days=0)
+    tables["commodities"] = pd.concat(
+        [tables["commodities"], pd.DataFrame({"commodity": ["ore_b"], "unit": ["t"]})]
+    ).assign(source="test fixture")
+    tables["facilities"] = pd.concat(
+        [
+            tables["facilities"],
+            pd.DataFrame(
+                {
+                    "facility": ["b_mine"],
+                    "type": ["b_mine"],
+                    "country": ["USA"],
+                    "commodity": ["ore_b"],
+                    "capacity_per_year": [100 * 365],
+                    "source": ["test fixture"],
+                }
+            ),
+        ]
+    )
+    tables["recipes"] = tables["recipes"].assign(
+        substitute_input="ore_b",
+        substitute_quantity_per_unit=1.5,
+        substitute_output_penalty_share=penalty,
+        substitute_qualification_days=40,
+    )
+    world = World.from_tables(**tables)
+    actual, _, m = consumer_metrics(world, [ban(10, 100)], horizon=200)
+    expected = 40 * 10 + 60 * (10 - substitute_output)
+    assert value(m, "output_loss") == pytest.approx(expected, rel=1e-9)
+    assert actual.output[49, 1] == 0
+    assert actual.output[50, 1] == pytest.approx(substitute_output)
+    assert actual.output[111, 1] == pytest.approx(10.0)
+    b_mine = list(actual.facilities["facility"]).index("b_mine")
+    # On the substitute the consumer uses 1.5 t of ore_b per unit of output.
+    assert actual.output[60, b_mine] == pytest.approx(1.5 * substitute_output)
+    assert [what for _, what, _ in actual.log].count("substitute_on") == 1
+    assert [what for _, what, _ in actual.log].count("substitute_off") == 1

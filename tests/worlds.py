@@ -9,7 +9,12 @@ from sim.world import World
 SRC = "test fixture"
 
 
-def supplier_consumer(
+def supplier_consumer(**kwargs: float | None) -> World:
+    """Validated world of :func:`supplier_consumer_tables`."""
+    return World.from_tables(**supplier_consumer_tables(**kwargs))  # type: ignore[arg-type]
+
+
+def supplier_consumer_tables(
     *,
     demand_per_day: float = 10.0,
     cover_days: float = 20.0,
@@ -18,7 +23,7 @@ def supplier_consumer(
     alternative_capacity_per_day: float | None = None,
     qualification_days: float = 30.0,
     ramp_days: float = 30.0,
-) -> World:
+) -> dict[str, pd.DataFrame]:
     """One supplier in CHN, one consumer in USA, optionally an alternative supplier in USA.
 
     The consumer turns 1 t of ore into 1 unit of widget and holds ``cover_days`` of ore.
@@ -68,4 +73,4 @@ def supplier_consumer(
             {"buyer": ["con"], "commodity": ["ore"], "supplier": ["sup"], "weight": [1.0]}
         ).assign(source=SRC),
     }
-    return World.from_tables(**tables)
+    return tables
