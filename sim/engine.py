@@ -300,6 +300,9 @@ class _Run:
         self._stockout_token = 0
         self._stockout_due = np.inf
         self._arrivals: dict[float, list[tuple[np.ndarray, np.ndarray]]] = {}
+        self._weights_for: np.ndarray | None = None
+        self._weights = np.zeros(nl)
+        self._baseline_lead = np.zeros(m)
         self.controls: dict[str, _Control] = {}
         self.stockpiles: list[tuple[StockpileRelease, np.ndarray, float]] = []
         self.stock_levels: list[float] = []
@@ -635,15 +638,7 @@ class _Run:
         quota = [] if steady else self._controls()
         if len(net.substitute_slots) and not steady and self._switch_inputs():
             self._capacity_and_demand()
-        weight = net.link_weight * self.availability[net.link_sup]
-        wsum = np.add.reduceat(weight, net.slot_link_start) if net.l else np.zeros(0)
-        fallback = net.nameplate_per_day[net.link_sup] * self.availability[net.link_sup]
-        empty = wsum[net.link_slot] <= 0
-        weight = np.where(empty, fallback, weight)
-        wsum = np.add.reduceat(weight, net.slot_link_start) if net.l else np.zeros(0)
-        w = np.divide(
-            weight, wsum[net.link_slot], out=np.zeros(net.l), where=wsum[net.link_slot] > 0
-        )
+        w = self._order_weights()
         rho = np.zeros(net.m)
         if self._qualifying:
             q = self._qualified_slots
@@ -684,6 +679,32 @@ class _Run:
         self.orders = orders
         self.desired = desired
         self._plan_stockpiles()
+
+    def _order_weights(self) -> np.ndarray:
+        """Baseline share of each link in its slot's orders, among available suppliers.
+
+        Sourcing weights (or nameplate capacity) times each supplier's availability,
+        normalised per slot; a slot whose weighted suppliers are all unavailable falls
+        back to capacity. Cached until availability changes.
+        """
+        net = self.net
+        if self._weights_for is not None and np.array_equal(self._weights_for, self.availability):
+            return self._weights
+        weight = net.link_weight * self.availability[net.link_sup]
+        wsum = np.add.reduceat(weight, net.slot_link_start) if net.l else np.zeros(0)
+        fallback = net.nameplate_per_day[net.link_sup] * self.availability[net.link_sup]
+        weight = np.where(wsum[net.link_slot] <= 0, fallback, weight)
+        wsum = np.add.reduceat(weight, net.slot_link_start) if net.l else np.zeros(0)
+        self._weights = np.divide(
+            weight, wsum[net.link_slot], out=np.zeros(net.l), where=wsum[net.link_slot] > 0
+        )
+        self._baseline_lead = (
+            np.add.reduceat(self._weights * net.link_days, net.slot_link_start)
+            if net.l
+            else np.zeros(net.m)
+        )
+        self._weights_for = self.availability.copy()
+        return self._weights
 
     def _restricted_orders(
         self,
@@ -745,7 +766,7 @@ class _Run:
         if not net.l:
             return np.zeros(net.m)
         starts = net.slot_link_start
-        baseline = np.add.reduceat(w * net.link_days, starts)
+        baseline = self._baseline_lead.copy()
         if not restricting:
             return baseline
         reach = w * self.allow

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
@@ -201,3 +203,38 @@ def test_harsher_outage_never_loses_less(world: World, factor: float, harsher: f
         losses.append(np.maximum(baseline.output[:, final] - actual.output[:, final], 0).sum())
     scale = baseline.output[:, final].sum()
     assert losses[1] >= losses[0] - 1e-9 * scale
+
+
+@FAST
+@given(
+    world=small_worlds(noise=False),
+    start=st.integers(0, 8),
+    days=st.integers(1, 20),
+    quota=st.floats(0, 1),
+    tighter=st.floats(0, 1),
+)
+def test_harsher_control_never_loses_less(
+    world: World, start: int, days: int, quota: float, tighter: float
+) -> None:
+    # Harshness by regime over the same weeks: a licence regime with a quota of the
+    # pre-control flow, a tighter quota, and a full ban. Each lets through no more than
+    # the one before, so none may lose less (up to a millionth of the output at stake).
+    base = chn_ban(world, 7 * start, 7 * days)
+    if not base:
+        return
+    licence = {"regime": "license", "review_days": 0.0, "approval_probability": 1.0}
+    controls = [
+        replace(base[0], **licence, quota_share=quota),  # type: ignore[arg-type]
+        replace(base[0], **licence, quota_share=quota * tighter),  # type: ignore[arg-type]
+        base[0],
+    ]
+    losses, scale = [], 0.0
+    for control in controls:
+        actual, baseline = simulate_pair(
+            world, [control], start="2025-01-01", horizon_days=HORIZON, seed=0
+        )
+        final = actual.facilities["type"] == actual.facilities["type"].iloc[-1]
+        losses.append(np.maximum(baseline.output[:, final] - actual.output[:, final], 0).sum())
+        scale = baseline.output[:, final].sum()
+    assert losses[1] >= losses[0] - 1e-6 * scale
+    assert losses[2] >= losses[1] - 1e-6 * scale
