@@ -87,7 +87,7 @@ class _Control:
         self.where = where
         self.suspended = False
         self.applications: dict[int, list[float]] = {}  # buyer -> [decision day, share or -1]
-        self.pre_volume: float | None = None
+        self.pre_volume: np.ndarray | None = None  # covered flow per commodity at start
         self._covered_key: object = None
         self._covered = np.zeros(0, dtype=bool)
         self.net = net
@@ -251,7 +251,7 @@ class _Run:
 
         # State.
         self.t_last = 0.0
-        self.outages: list[tuple[np.ndarray, float]] = []
+        self.outages: dict[int, tuple[np.ndarray, float]] = {}  # event index -> (mask, factor)
         self.cap = np.zeros(n)
         self.final = np.zeros(n)
         self.desired = np.zeros(n)
@@ -269,8 +269,11 @@ class _Run:
         self.transit = np.zeros(nl)
         self.allow = np.ones(nl)
         self.allow_held = np.ones(nl)
+        self.allow_before_quota = np.ones(nl)
+        self.quota_scale = np.ones(nl)
         self.hold_until = np.full(nl, -np.inf)
         self.front = np.ones(m)
+        self.slot_orders = np.zeros(m)
         self.qual_start = np.full(m, np.nan)
         self.qual_done = np.full(m, np.nan)
         self._qualifying = False
@@ -411,8 +414,8 @@ class _Run:
                 day = to_day(ev.start, start, where, "start")
                 disruption_days.append(day)
                 entry = (mask, float(ev.capacity_factor))
-                self._at(day, lambda e=entry: self._outage(e, True))
-                self._at(day + ev.duration_days, lambda e=entry: self._outage(e, False))
+                self._at(day, lambda i=idx, e=entry: self._outage(i, e, True))
+                self._at(day + ev.duration_days, lambda i=idx, e=entry: self._outage(i, e, False))
             elif isinstance(ev, StockpileRelease):
                 sp = self.world["stockpiles"]
                 row = sp[(sp["holder"] == ev.holder) & (sp["commodity"] == ev.commodity)]
@@ -476,13 +479,13 @@ class _Run:
         self.log.append((self.env.now, f"control_{ev.action}", ctl.spec.id))
         self._request(replan=True)
 
-    def _outage(self, entry: tuple[np.ndarray, float], begin: bool) -> None:
+    def _outage(self, index: int, entry: tuple[np.ndarray, float], begin: bool) -> None:
         self._advance()
         if begin:
-            self.outages.append(entry)
+            self.outages[index] = entry
             self.targeted |= entry[0]
         else:
-            self.outages.remove(entry)
+            self.outages.pop(index, None)
         self.log.append(
             (self.env.now, "outage_start" if begin else "outage_end", str(int(entry[0].sum())))
         )
@@ -540,7 +543,7 @@ class _Run:
         avail = np.where(since >= 0, np.clip(ramp, 0.0, 1.0), 0.0)
         self.availability = avail
         factor = np.ones(net.n)
-        for mask, f in self.outages:
+        for mask, f in self.outages.values():
             factor[mask] *= f
         self.cap = net.nameplate_per_day * avail * factor * self.substitute_factor
         period = min(int(now // self.settings.review_days), len(self.demand_noise) - 1)
@@ -576,15 +579,25 @@ class _Run:
                         app = self._apply(ctl, int(buyer))
                     if app[0] <= now and app[1] >= 0:
                         share[cov & (net.link_buyer == buyer)] = app[1]
-                for day, sel in ctl.general:
-                    if day <= now:
-                        share[cov & sel.mask(world_fac, bloc_of)[net.link_buyer]] = 1.0
                 if ctl.spec.quota_share is not None:
-                    if ctl.pre_volume is None:
-                        ctl.pre_volume = float(self.x[cov].sum())
+                    if ctl.pre_volume is None:  # per commodity, in its own unit per day
+                        volume = np.bincount(net.link_com[cov], self.x[cov], len(net.commodities))
+                        ctl.pre_volume = volume
                     quota.append((ctl, cov))
+                    self.targeted[net.link_buyer[cov]] = True
+            for day, sel in ctl.general:  # exempt buyers, under either regime
+                if day <= now:
+                    share[cov & sel.mask(world_fac, bloc_of)[net.link_buyer]] = 1.0
             allow[cov] = np.minimum(allow[cov], share[cov])
             self.targeted[net.link_buyer[cov & (allow < 1)]] = True
+        # Quotas scale covered links further; the plan sets the exact factor from its
+        # orders, and until then the previous plan's factor stands.
+        self.allow_before_quota = allow.copy()
+        scale = np.ones(net.l)
+        for _, cov in quota:
+            scale[cov] = self.quota_scale[cov]
+        self.quota_scale = scale
+        allow = allow * scale
         # A reopened lane delivers again only after its transport time: until then the
         # buyer keeps its redirected orders, as if the lane were still closed.
         reopened = (allow > self.allow) & net.link_lagged
@@ -636,16 +649,16 @@ class _Run:
         net, st, now = self.net, self.settings, self.env.now
         self._capacity_and_demand()
         quota = [] if steady else self._controls()
-        if len(net.substitute_slots) and not steady and self._switch_inputs():
-            self._capacity_and_demand()
         w = self._order_weights()
+        if len(net.substitute_slots) and not steady and self._switch_inputs(w):
+            self._capacity_and_demand()
         rho = np.zeros(net.m)
         if self._qualifying:
             q = self._qualified_slots
             rho[q] = ramp_fraction(
                 now, self.qual_done[q], self.sub_ramp[net.slot_com[q]], st.ramp_step_days
             )
-        restricting = bool((self.allow < 1).any() or (self.hold_until > now).any())
+        restricting = bool(quota or (self.allow < 1).any() or (self.hold_until > now).any())
         lead = self._lead_days(w, rho, restricting)
         transit_slot = np.add.reduceat(self.transit, net.slot_link_start) if net.l else np.zeros(0)
         slot_orders = np.zeros(net.m)
@@ -678,7 +691,7 @@ class _Run:
                     )
         self.orders = orders
         self.desired = desired
-        self._plan_stockpiles()
+        self.slot_orders = slot_orders
 
     def _order_weights(self) -> np.ndarray:
         """Baseline share of each link in its slot's orders, among available suppliers.
@@ -726,12 +739,17 @@ class _Run:
         net, now = self.net, self.env.now
         lk, lslot, lsup = ci.links, ci.link_slot, ci.link_sup
         allow = self.allow[lk].copy()
-        for ctl, cov in quota:
-            c = cov[lk]
-            want = (base * allow)[c].sum()
-            cap = ctl.spec.quota_share * (ctl.pre_volume or 0.0)  # type: ignore[operator]
-            if want > cap:
-                allow[c] *= cap / want
+        if quota:
+            allow = self.allow_before_quota[lk].copy()
+            for ctl, cov in quota:
+                c = cov[lk]
+                want = (base * allow)[c].sum()
+                assert ctl.pre_volume is not None and ctl.spec.quota_share is not None
+                cap = ctl.spec.quota_share * ctl.pre_volume[ci.commodities[0]]
+                factor = min(1.0, cap / want) if want > 0 else 1.0
+                allow[c] *= factor
+                self.quota_scale[lk[c]] = factor
+            self.allow[lk] = allow  # what the quota lets through, for the next plan
         regular = base * allow
         blocked = np.bincount(lslot, wk * (1 - allow), minlength=net.m)
         cut = (blocked > 1e-12) & np.isnan(self.qual_start) & (slot_orders > 0)
@@ -783,7 +801,7 @@ class _Run:
         lead = np.add.reduceat(reach * net.link_days, starts)
         return np.divide(lead, total, out=baseline, where=total > 0)
 
-    def _switch_inputs(self) -> bool:
+    def _switch_inputs(self, w: np.ndarray) -> bool:
         """Switch facilities to or from their recipes' substitute inputs.
 
         An input whose imports a control restricts starts qualifying its substitute
@@ -794,7 +812,7 @@ class _Run:
         restriction ends. Returns whether anything switched.
         """
         net, now = self.net, self.env.now
-        restricted = np.add.reduceat(1.0 - self.allow, net.slot_link_start) > 1e-12
+        restricted = np.add.reduceat(w * (1.0 - self.allow), net.slot_link_start) > 1e-12
         switched = False
         for sub in net.substitute_slots:
             original = int(net.slot_substitute_of[sub])
@@ -844,19 +862,32 @@ class _Run:
                 )
         self.log.append((now, "qualification_started", ",".join(str(int(i)) for i in slots)))
 
-    def _plan_stockpiles(self) -> None:
+    def _update_release(self) -> bool:
+        """Set strategic-stockpile releases from the current supply shortfall.
+
+        A release rule is triggered while its recipients receive less than
+        ``1 - threshold_share`` of what they need: arrivals from suppliers against the
+        lesser of their planned use and their orders (a buyer that orders less than it
+        uses, because it holds surplus stock, is not short). It then releases
+        ``rate_per_day`` to them, pro rata to their deficits, until the stockpile is
+        empty. Returns whether the releases changed.
+        """
         net, now = self.net, self.env.now
         release = np.zeros(net.m)
-        links_in = np.add.reduceat(self.arr, net.slot_link_start) if net.l else np.zeros(0)
+        arriving = self.inflow - self.release
         for i, (ev, recipients, start) in enumerate(self.stockpiles):
-            if now < start or self.stock_levels[i] <= 0:
+            if now < start or self.stock_levels[i] <= 1e-9:
                 continue
-            need = self.coef[recipients] * self.desired[net.slot_fac[recipients]]
-            deficit = np.maximum(need - links_in[recipients], 0.0)
+            use = self.coef[recipients] * self.desired[net.slot_fac[recipients]]
+            need = np.minimum(use, self.slot_orders[recipients])
+            deficit = np.maximum(need - arriving[recipients], 0.0)
             if need.sum() <= 0 or deficit.sum() / need.sum() < ev.threshold_share:
                 continue
             release[recipients] += ev.rate_per_day * deficit / deficit.sum()
+        if np.array_equal(release, self.release):
+            return False
         self.release = release
+        return True
 
     def _empty(self, slots: np.ndarray) -> np.ndarray:
         """Whether each slot's stock is empty: below a billionth of a day of planned use.
@@ -869,10 +900,23 @@ class _Run:
         return self.s[slots] <= EMPTY_STOCK_DAYS * use
 
     def _settle(self, record: bool = True) -> None:
-        """Flows, raw -> final: output, allocation, shipments; then schedule what follows.
+        """Flows, raw -> final, then schedule what follows.
 
-        With ``record=False`` only the rates are computed (used to initialise).
+        Stockpile releases respond to the flows just settled: if they change, the
+        flows are settled again with them. With ``record=False`` only the rates are
+        computed (used to initialise).
         """
+        self._settle_flows()
+        if record and self.stockpiles and self._update_release():
+            self._settle_flows()
+        if not record:
+            return
+        self._send(self.x)
+        self._schedule_stockout()
+        self._record()
+
+    def _settle_flows(self) -> None:
+        """Output, allocation and shipments, raw -> final, at the current plan."""
         net = self.net
         inflow = (
             np.add.reduceat(self.arr, net.slot_link_start) if net.l else np.zeros(0)
@@ -915,11 +959,6 @@ class _Run:
             else np.zeros(0)
         )
         self.slope = inflow - coef * p[net.slot_fac]
-        if not record:
-            return
-        self._send(x)
-        self._schedule_stockout()
-        self._record()
 
     def _send(self, x: np.ndarray) -> None:
         """Schedule the arrival of rate changes at the far end of each lane."""
@@ -945,10 +984,14 @@ class _Run:
             batch.append((links, x[links]))
 
     def _pop_arrivals(self, day: float) -> tuple[np.ndarray, np.ndarray]:
+        """Take the rate changes arriving at ``day``; for a link sent twice, the later one."""
         batch = self._arrivals.pop(day)
         if len(batch) == 1:
             return batch[0]
-        return np.concatenate([b[0] for b in batch]), np.concatenate([b[1] for b in batch])
+        links = np.concatenate([b[0] for b in batch])[::-1]
+        values = np.concatenate([b[1] for b in batch])[::-1]
+        unique, last = np.unique(links, return_index=True)
+        return unique, values[last]
 
     def _arrive(self, links: np.ndarray, values: np.ndarray) -> None:
         """Apply rate changes that reach the far end of their lanes.
@@ -968,13 +1011,17 @@ class _Run:
         if self._pending or self._empty(slots).any():
             self._request(replan=False)
             return
+        if self.stockpiles and self._update_release():
+            self._request(replan=False)
+            return
         self.slope = self.slope.copy()  # recorded epochs keep the old array
         slope = self.inflow[slots] - self.coef[slots] * self.p[net.slot_fac[slots]]
         self.slope[slots] = slope
         # Only these slots changed: an earlier stock-out can only come from them.
         falling = slope < 0
         if falling.any():
-            due = self.env.now + float((self.s[slots][falling] / -slope[falling]).min())
+            with np.errstate(over="ignore"):  # a vanishing slope: never (inf)
+                due = self.env.now + float((self.s[slots][falling] / -slope[falling]).min())
             if due < self._stockout_due and due <= self.horizon:
                 self._stockout_due = due
                 self._stockout_token += 1
@@ -987,7 +1034,8 @@ class _Run:
         times = [np.inf]
         falling = (self.slope < 0) & (self.s > 0)
         if falling.any():
-            times.append(float((self.s[falling] / -self.slope[falling]).min()))
+            with np.errstate(over="ignore"):  # a vanishing slope: never (inf)
+                times.append(float((self.s[falling] / -self.slope[falling]).min()))
         for i, (_, recipients, _) in enumerate(self.stockpiles):
             rate = self.release[recipients].sum()
             if rate > 0:

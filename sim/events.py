@@ -248,10 +248,11 @@ class FacilityOutage:
 class StockpileRelease:
     """Release a strategic stockpile when the holder's supply shortfall passes a threshold.
 
-    The shortfall is ``1 - inflow / planned use`` of the commodity over the recipient
-    facilities, checked at every ordering review and event. Releases go to the
-    recipients pro rata to their deficit until the stockpile is empty or the shortfall
-    falls back below the threshold.
+    The shortfall is ``1 - arrivals / need`` of the commodity over the recipient
+    facilities, where need is the lesser of planned use and orders (a buyer ordering
+    less than it uses because it holds surplus stock is not short); it is checked
+    whenever flows change. Releases go to the recipients pro rata to their deficit
+    until the stockpile is empty or the shortfall falls back below the threshold.
 
     Parameters
     ----------

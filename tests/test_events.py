@@ -12,6 +12,8 @@ only input stops output at once and any order >= use restores full output at onc
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -458,3 +460,91 @@ def test_baseline_sees_the_same_demand_noise() -> None:
     assert np.array_equal(actual.output[:30], baseline.output[:30])
     us_dc = actual.facilities["facility"].tolist().index("us_dc")
     assert np.ptp(actual.output[:30, us_dc]) > 0
+
+
+# ---------------------------------------------------------------- same-instant settles
+def _chain_world() -> World:
+    # CHN mine -> 3 CHN refiners -> USA fab -> USA plant (2 t per unit at each step);
+    # CHN -> USA lanes take 0 days, the USA fab -> plant lane 3 days; only the plant
+    # holds stock (1 day). Demand 5 units/day at the plant.
+    src = "test fixture"
+    return World.from_tables(
+        countries=pd.DataFrame(
+            {"country": ["CHN", "USA"], "bloc": ["china", "allied"], "source": src}
+        ),
+        commodities=pd.DataFrame(
+            {
+                "commodity": ["ore", "oxide", "part", "product"],
+                "unit": "t",
+                "qualification_days": 1.0,
+                "substitution_ramp_days": 0.0,
+                "source": src,
+            }
+        ),
+        facilities=pd.DataFrame(
+            [
+                ("mine0", "mine", "CHN", "ore", 14600.0),
+                ("refiner0", "refiner", "CHN", "oxide", 7300 / 3),
+                ("refiner1", "refiner", "CHN", "oxide", 7300 / 3),
+                ("refiner2", "refiner", "CHN", "oxide", 7300 / 3),
+                ("fab0", "fab", "USA", "part", 3650.0),
+                ("plant0", "plant", "USA", "product", 1825.0),
+            ],
+            columns=["facility", "type", "country", "commodity", "capacity_per_year"],
+        ).assign(source=src),
+        recipes=pd.DataFrame(
+            {
+                "facility_type": ["refiner", "fab", "plant"],
+                "input": ["ore", "oxide", "part"],
+                "quantity_per_unit": 2.0,
+                "source": src,
+            }
+        ),
+        lanes=pd.DataFrame(
+            {
+                "origin": ["CHN", "*"],
+                "destination": ["USA", "*"],
+                "transport_days": [0.0, 3.0],
+                "source": src,
+            }
+        ),
+        inventory=pd.DataFrame(
+            {
+                "facility_type": ["refiner", "fab", "plant"],
+                "input": ["ore", "oxide", "part"],
+                "target_cover_days": [0.0, 0.0, 1.0],
+                "source": src,
+            }
+        ),
+        demand=pd.DataFrame(
+            {"commodity": "product", "facility": ["plant0"], "quantity_per_year": 1825.0}
+        ).assign(source=src),
+    )
+
+
+def test_a_zero_quota_licence_decided_at_once_is_a_ban() -> None:
+    # A licence reviewed in 0 days with a quota of 0 lets nothing through, like a ban:
+    # the control, its licence decision and the re-plan all happen on day 0, so the fab
+    # -> plant lane gets two rate changes sent at one instant (the later one counts).
+    # The plant holds 3 days in transit and 1 day in stock: output stops on day 4 and
+    # comes back on day 10 (control ends day 7, parts travel 3 days): loss 6 x 5 = 30.
+    world = _chain_world()
+    ban = ExportControl(
+        id="c",
+        issuer="CHN",
+        commodities=("ore", "oxide"),
+        destinations=Destinations(all=True),
+        start=0,
+        end=7,
+    )
+    zero_quota = replace(
+        ban, regime="license", review_days=0.0, approval_probability=1.0, quota_share=0.0
+    )
+    for control in (ban, zero_quota):
+        actual, baseline = simulate_pair(world, [control], start=START, horizon_days=40, seed=0)
+        plant = actual.output[:, 5]
+        assert np.allclose(plant[:4], 5.0) and np.allclose(plant[4:10], 0.0)
+        assert np.allclose(plant[10:], 5.0)
+        assert (baseline.output[:, 5] - plant).sum() == pytest.approx(30.0, rel=1e-9)
+        bal = material_balance(actual)
+        assert np.allclose(bal["sources"], bal["uses"], rtol=1e-9, atol=0)

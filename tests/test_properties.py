@@ -123,11 +123,16 @@ HORIZON = 400
     start=st.integers(0, 100),
     days=st.integers(1, 200),
     seed=st.integers(0, 9),
+    regime=st.sampled_from(["ban", "license", "quota"]),
 )
 def test_material_is_conserved_and_stocks_stay_non_negative(
-    world: World, start: int, days: int, seed: int
+    world: World, start: int, days: int, seed: int, regime: str
 ) -> None:
     events = chn_ban(world, start, days)
+    if events and regime != "ban":
+        # Licences decided at once (several settles at one instant) and quotas.
+        quota = {"quota_share": 0.3} if regime == "quota" else {}
+        events = [replace(events[0], regime="license", review_days=0.0, **quota)]
     rec = simulate(
         world, events, start="2025-01-01", horizon_days=HORIZON, rng=np.random.default_rng(seed)
     )
