@@ -540,8 +540,8 @@ def test_a_zero_quota_licence_decided_at_once_is_a_ban() -> None:
     zero_quota = replace(
         ban, regime="license", review_days=0.0, approval_probability=1.0, quota_share=0.0
     )
-    for control in (ban, zero_quota):
-        actual, baseline = simulate_pair(world, [control], start=START, horizon_days=40, seed=0)
+    for policy in (ban, zero_quota):
+        actual, baseline = simulate_pair(world, [policy], start=START, horizon_days=40, seed=0)
         plant = actual.output[:, 5]
         assert np.allclose(plant[:4], 5.0) and np.allclose(plant[4:10], 0.0)
         assert np.allclose(plant[10:], 5.0)
