@@ -302,7 +302,7 @@ class _Run:
         self._need_plan = False
         self._stockout_token = 0
         self._stockout_due = np.inf
-        self._arrivals: dict[float, list[tuple[np.ndarray, np.ndarray]]] = {}
+        self._arrivals: dict[float, list[tuple[np.ndarray, np.ndarray, float]]] = {}
         self._weights_for: np.ndarray | None = None
         self._weights = np.zeros(nl)
         self._baseline_lead = np.zeros(m)
@@ -981,15 +981,20 @@ class _Run:
             if batch is None:  # one event per arrival instant, shared by every lane
                 batch = self._arrivals[day] = []
                 self._at(day, lambda d=day: self._arrive(*self._pop_arrivals(d)))
-            batch.append((links, x[links]))
+            batch.append((links, x[links], now))
 
     def _pop_arrivals(self, day: float) -> tuple[np.ndarray, np.ndarray]:
         """Take the rate changes arriving at ``day``; for a link sent twice, the later one."""
         batch = self._arrivals.pop(day)
         if len(batch) == 1:
-            return batch[0]
-        links = np.concatenate([b[0] for b in batch])[::-1]
-        values = np.concatenate([b[1] for b in batch])[::-1]
+            return batch[0][0], batch[0][1]
+        links = np.concatenate([b[0] for b in batch])
+        values = np.concatenate([b[1] for b in batch])
+        if len({sent for _, _, sent in batch}) == len(batch):
+            # A link appears twice only if sent twice at one instant (same lane length).
+            return links, values
+        links = links[::-1]
+        values = values[::-1]
         unique, last = np.unique(links, return_index=True)
         return unique, values[last]
 

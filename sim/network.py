@@ -220,6 +220,7 @@ class Network:
         ):
             weights.setdefault((b, c), {})[s] = float(w)
         link_sup, link_slot, link_days, link_weight = [], [], [], []
+        lane_of: dict[tuple[str, str], float] = {}
         for mi in range(self.m):
             buyer = int(self.slot_fac[mi])
             k = int(self.slot_com[mi])
@@ -234,7 +235,10 @@ class Network:
             for j in producers[k]:
                 link_sup.append(int(j))
                 link_slot.append(mi)
-                link_days.append(lane_lookup(lanes, self.countries[self.fac_country[j]], bcountry))
+                pair = (self.countries[self.fac_country[j]], bcountry)
+                if pair not in lane_of:
+                    lane_of[pair] = lane_lookup(lanes, *pair)
+                link_days.append(lane_of[pair])
                 if named is None:
                     link_weight.append(float(self.nameplate_per_day[j]))
                 else:
