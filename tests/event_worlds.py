@@ -16,6 +16,7 @@ from sim.events import Destinations, Event, ExportControl
 from sim.metrics import compute_metrics
 from sim.record import RunRecord
 from sim.world import World
+from tests import worlds
 
 SRC = "test fixture"
 START = "2025-01-01"
@@ -27,73 +28,14 @@ NEVER = 10_000.0
 
 
 def supplier_consumer_tables(
-    *,
-    demand_per_day: float = 10.0,
-    cover_days: float = 20.0,
-    lane_days: float = 0.0,
-    supplier_capacity_per_day: float = 100.0,
-    alternative_capacity_per_day: float | None = None,
-    qualification_days: float = NEVER,
-    ramp_days: float = 0.0,
-    stockpile_t: float | None = None,
-    stockpile_holder: str = "USA",
-    noise_cv: float = 0.0,
+    *, qualification_days: float = NEVER, ramp_days: float = 0.0, **kw: object
 ) -> dict[str, pd.DataFrame]:
-    """Tables of the one-supplier, one-consumer world (see :mod:`tests.worlds`)."""
-    facilities = [
-        ("sup", "mine", "CHN", "ore", supplier_capacity_per_day * 365),
-        ("con", "factory", "USA", "widget", demand_per_day * 365 * 2),
-    ]
-    if alternative_capacity_per_day is not None:
-        facilities.append(("alt", "mine", "USA", "ore", alternative_capacity_per_day * 365))
-    tables = {
-        "countries": pd.DataFrame(
-            {"country": ["CHN", "USA"], "bloc": ["china", "allied"], "source": SRC}
-        ),
-        "commodities": pd.DataFrame(
-            {
-                "commodity": ["ore", "widget"],
-                "unit": ["t", "unit"],
-                "qualification_days": [qualification_days, 0.0],
-                "substitution_ramp_days": [ramp_days, 0.0],
-                "source": SRC,
-            }
-        ),
-        "facilities": pd.DataFrame(
-            facilities,
-            columns=["facility", "type", "country", "commodity", "capacity_per_year"],
-        ).assign(source=SRC),
-        "recipes": pd.DataFrame(
-            {"facility_type": ["factory"], "input": ["ore"], "quantity_per_unit": [1.0]}
-        ).assign(source=SRC),
-        "lanes": pd.DataFrame(
-            {"origin": ["CHN"], "destination": ["USA"], "transport_days": [lane_days]}
-        ).assign(source=SRC),
-        "inventory": pd.DataFrame(
-            {"facility_type": ["factory"], "input": ["ore"], "target_cover_days": [cover_days]}
-        ).assign(source=SRC),
-        "demand": pd.DataFrame(
-            {
-                "commodity": ["widget"],
-                "facility": ["con"],
-                "quantity_per_year": [demand_per_day * 365],
-                "noise_cv": [noise_cv],
-            }
-        ).assign(source=SRC),
-        "sourcing": pd.DataFrame(
-            {"buyer": ["con"], "commodity": ["ore"], "supplier": ["sup"], "weight": [1.0]}
-        ).assign(source=SRC),
-    }
-    if stockpile_t is not None:
-        tables["stockpiles"] = pd.DataFrame(
-            {
-                "holder": [stockpile_holder],
-                "commodity": ["ore"],
-                "quantity": [stockpile_t],
-                "source": SRC,
-            }
-        )
-    return tables
+    """Tables of :func:`tests.worlds.supplier_consumer_tables`, qualification off by default."""
+    return worlds.supplier_consumer_tables(
+        qualification_days=qualification_days,
+        ramp_days=ramp_days,
+        **kw,  # type: ignore[arg-type]
+    )
 
 
 def supplier_consumer_world(**kw: object) -> World:

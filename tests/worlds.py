@@ -23,12 +23,16 @@ def supplier_consumer_tables(
     alternative_capacity_per_day: float | None = None,
     qualification_days: float = 30.0,
     ramp_days: float = 30.0,
+    stockpile_t: float | None = None,
+    stockpile_holder: str = "USA",
+    noise_cv: float = 0.0,
 ) -> dict[str, pd.DataFrame]:
     """One supplier in CHN, one consumer in USA, optionally an alternative supplier in USA.
 
     The consumer turns 1 t of ore into 1 unit of widget and holds ``cover_days`` of ore.
     With an alternative, the consumer's sourcing names only the Chinese supplier, so
-    the alternative must be qualified before it gets orders.
+    the alternative must be qualified before it gets orders. ``stockpile_t`` adds a
+    strategic stockpile of ore held by ``stockpile_holder``; ``noise_cv`` random demand.
     """
     facilities = [
         ("sup", "mine", "CHN", "ore", supplier_capacity_per_day * 365),
@@ -67,10 +71,15 @@ def supplier_consumer_tables(
                 "commodity": ["widget"],
                 "facility": ["con"],
                 "quantity_per_year": [demand_per_day * 365],
+                "noise_cv": [noise_cv],
             }
         ).assign(source=SRC),
         "sourcing": pd.DataFrame(
             {"buyer": ["con"], "commodity": ["ore"], "supplier": ["sup"], "weight": [1.0]}
         ).assign(source=SRC),
     }
+    if stockpile_t is not None:
+        tables["stockpiles"] = pd.DataFrame(
+            {"holder": [stockpile_holder], "commodity": ["ore"], "quantity": [stockpile_t]}
+        ).assign(source=SRC)
     return tables
