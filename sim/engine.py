@@ -33,6 +33,7 @@ import simpy
 from sim.distributions import Distribution
 from sim.errors import InputError
 from sim.events import (
+    ControlState,
     Event,
     ExportControl,
     ExportControlChange,
@@ -78,112 +79,6 @@ class Settings:
     ramp_step_days: float = 1.0
     qualification_days: Mapping[str, float | Distribution] = field(default_factory=dict)
     substitution_ramp_days: Mapping[str, float] = field(default_factory=dict)
-
-
-class _Control:
-    """Mutable state of one export control during a run."""
-
-    def __init__(self, spec: ExportControl, net: Network, start: dt.date, where: str) -> None:
-        self.where = where
-        self.suspended = False
-        self.applications: dict[int, list[float]] = {}  # buyer -> [decision day, share or -1]
-        self.pre_volume: np.ndarray | None = None  # covered flow per commodity at start
-        self._covered_key: object = None
-        self._covered = np.zeros(0, dtype=bool)
-        self.net = net
-        self.set_spec(spec, start)
-
-    def set_spec(self, spec: ExportControl, start: dt.date) -> None:
-        net, where = self.net, self.where
-        self.spec = spec
-        self.start = to_day(spec.start, start, where, "start")
-        self.end = np.inf if spec.end is None else to_day(spec.end, start, where, "end")
-        self.announced = (
-            self.start
-            if spec.announced is None
-            else to_day(spec.announced, start, where, "announced")
-        )
-        self.review = Distribution.of(spec.review_days)
-        self.general = [
-            (to_day(g.date, start, where, f"general_licences[{i}].date"), g.buyers)
-            for i, g in enumerate(spec.general_licences)
-        ]
-        if spec.issuer not in net.countries:
-            raise InputError(
-                where,
-                "issuer",
-                f"unknown country '{spec.issuer}'",
-                "use an ISO3 code from countries.csv",
-            )
-        for c in spec.commodities:
-            if c not in net.commodities:
-                raise InputError(
-                    where,
-                    "commodities",
-                    f"unknown commodity '{c}'",
-                    "use an id from commodities.csv",
-                )
-        for c in (*spec.destinations.countries, *spec.destinations.except_countries):
-            if c not in net.countries:
-                raise InputError(
-                    where,
-                    "destinations",
-                    f"unknown country '{c}'",
-                    "use an ISO3 code from countries.csv",
-                )
-        for name, lo, hi in (
-            ("approval_probability", 0, 1),
-            ("approved_share", 0, 1),
-            ("front_running_share", 0, np.inf),
-            ("reapply_days", 0, np.inf),
-        ):
-            v = getattr(spec, name)
-            if not lo <= v <= hi:
-                raise InputError(
-                    where, name, f"{v} is out of range", f"give a value in [{lo}, {hi}]"
-                )
-        if spec.quota_share is not None and not 0 <= spec.quota_share <= 1:
-            raise InputError(
-                where,
-                "quota_share",
-                f"{spec.quota_share} is out of range",
-                "give a share in [0, 1]",
-            )
-        if spec.regime not in ("ban", "license"):
-            raise InputError(
-                where, "regime", f"unknown regime '{spec.regime}'", "use 'ban' or 'license'"
-            )
-        if self.end < self.start:
-            raise InputError(where, "end", "is before start", "give an end after the start")
-        self.commodity_ids = np.array(
-            [net.commodities.index(c) for c in spec.commodities], dtype=np.int64
-        )
-        self.issuer = net.countries.index(spec.issuer)
-
-    def covered(self, net: Network, country_bloc: list[str]) -> np.ndarray:
-        """Links the control covers under the current bloc membership."""
-        key = (self.spec, tuple(country_bloc))
-        if self._covered_key != key:
-            self._covered = self._compute_covered(net, country_bloc)
-            self._covered_key = key
-        return self._covered
-
-    def _compute_covered(self, net: Network, country_bloc: list[str]) -> np.ndarray:
-        dest = self.spec.destinations
-        country_ok = np.array(
-            [
-                ci != self.issuer and dest.covers(c, country_bloc[ci])
-                for ci, c in enumerate(net.countries)
-            ]
-        )
-        return (
-            (net.fac_country[net.link_sup] == self.issuer)
-            & np.isin(net.link_com, self.commodity_ids)
-            & country_ok[net.fac_country[net.link_buyer]]
-        )
-
-    def active(self, now: float) -> bool:
-        return not self.suspended and self.start <= now < self.end
 
 
 class _Run:
@@ -306,7 +201,7 @@ class _Run:
         self._weights_for: np.ndarray | None = None
         self._weights = np.zeros(nl)
         self._baseline_lead = np.zeros(m)
-        self.controls: dict[str, _Control] = {}
+        self.controls: dict[str, ControlState] = {}
         self.stockpiles: list[tuple[StockpileRelease, np.ndarray, float]] = []
         self.stock_levels: list[float] = []
         self.t0: float | None = None
@@ -336,7 +231,7 @@ class _Run:
                         f"duplicate control id '{ev.id}'",
                         "give each control its own id",
                     )
-                ctl = _Control(ev, net, start, where)
+                ctl = ControlState(ev, net, start, where)
                 if not ctl.covered(net, self.country_bloc).any():
                     raise InputError(
                         where,
@@ -387,7 +282,7 @@ class _Run:
                 ctl = self.controls[ev.control]
                 # Validate the changed spec now, apply it at the date.
                 new_spec = replace(ctl.spec, **ev.changes) if ev.changes else ctl.spec  # type: ignore[arg-type]
-                _Control(new_spec, net, start, where)
+                ControlState(new_spec, net, start, where)
                 changed_specs.append(new_spec)
                 day = to_day(ev.date, start, where, "date")
                 self._at(day, lambda c=ctl, e=ev, s=new_spec: self._change_control(c, e, s))
@@ -459,13 +354,15 @@ class _Run:
         for ctl in self.controls.values():
             self.restricted |= ctl.covered(net, self.country_bloc)
         for spec in changed_specs:
-            self.restricted |= _Control(spec, net, start, "").covered(net, self.country_bloc)
+            self.restricted |= ControlState(spec, net, start, "").covered(net, self.country_bloc)
         self.unrestricted = (~self.restricted).astype(float)
         for day in np.unique(net.available_day[np.isfinite(net.available_day)]):
             if 0 < day <= self.horizon:
                 self._at(float(day), lambda: self._request(replan=True))
 
-    def _change_control(self, ctl: _Control, ev: ExportControlChange, spec: ExportControl) -> None:
+    def _change_control(
+        self, ctl: ControlState, ev: ExportControlChange, spec: ExportControl
+    ) -> None:
         self._advance()
         if ev.action == "suspend":
             ctl.suspended = True
@@ -554,12 +451,12 @@ class _Run:
         )
         self.final = rows @ self.demand_split
 
-    def _controls(self) -> list[tuple[_Control, np.ndarray]]:
+    def _controls(self) -> list[tuple[ControlState, np.ndarray]]:
         """Set ``allow`` (share of orders that may ship on each link) from the controls in force."""
         net, now = self.net, self.env.now
         allow = np.ones(net.l)
         front = np.ones(net.m)
-        quota: list[tuple[_Control, np.ndarray]] = []
+        quota: list[tuple[ControlState, np.ndarray]] = []
         world_fac = self.world.facilities
         bloc_of = dict(zip(net.countries, self.country_bloc, strict=True))
         for ctl in self.controls.values():
@@ -610,7 +507,7 @@ class _Run:
         self.front = front
         return quota
 
-    def _apply(self, ctl: _Control, buyer: int) -> list[float]:
+    def _apply(self, ctl: ControlState, buyer: int) -> list[float]:
         """File a licence application for ``buyer``: draw its decision day and outcome."""
         now = self.env.now
         review = max(0.0, ctl.review.draw(self.event_rng))
@@ -634,7 +531,7 @@ class _Run:
         self._at(now + review, decide)
         return app
 
-    def _reapply(self, ctl: _Control, buyer: int) -> None:
+    def _reapply(self, ctl: ControlState, buyer: int) -> None:
         if ctl.applications.get(buyer, [0, 0])[1] < 0:
             del ctl.applications[buyer]
         self._request(replan=True)
@@ -726,7 +623,7 @@ class _Run:
         base: np.ndarray,
         slot_orders: np.ndarray,
         rho: np.ndarray,
-        quota: list[tuple[_Control, np.ndarray]],
+        quota: list[tuple[ControlState, np.ndarray]],
     ) -> np.ndarray:
         """Orders on a commodity's links under export controls, with substitution.
 
