@@ -304,8 +304,9 @@ class ControlState:
     """Mutable state of one export control during a run.
 
     It holds the spec in force, whether the control is suspended, licence applications
-    per buyer and the pre-control flow for quotas. The engine asks it which links it covers (:meth:`covered`) and whether it is in
-    force (:meth:`active`); validation of the spec against the network happens here.
+    per buyer and the pre-control flow for quotas. The engine asks it which links it
+    covers (:meth:`covered`) and whether it is in force (:meth:`active`); the spec is
+    validated against the network here.
     """
 
     def __init__(self, spec: ExportControl, net: Network, start: dt.date, where: str) -> None:
