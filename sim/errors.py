@@ -34,3 +34,7 @@ class InputError(PaxsimError, ValueError):
         self.problem = problem
         self.fix = fix
         super().__init__(f"{where}: {field}: {problem}; fix: {fix}")
+
+    def __reduce__(self) -> tuple[type[InputError], tuple[str, str, str, str]]:
+        """Pickle by the four parts (errors cross process boundaries in ensembles)."""
+        return (InputError, (self.where, self.field, self.problem, self.fix))

@@ -46,6 +46,10 @@ class World:
         check_world(tables)
         return cls(MappingProxyType(tables))
 
+    def __reduce__(self) -> tuple[object, tuple[dict[str, pd.DataFrame]]]:
+        """Pickle the tables as they are (already validated) for worker processes."""
+        return (_rebuild, (dict(self.tables),))
+
     def __getitem__(self, name: str) -> pd.DataFrame:
         """Return table ``name``."""
         return self.tables[name]
@@ -70,6 +74,10 @@ class World:
         merged: dict[str, pd.DataFrame | str | Path] = dict(self.tables)
         merged.update(frames)
         return World.from_tables(**merged)
+
+
+def _rebuild(tables: dict[str, pd.DataFrame]) -> World:
+    return World(MappingProxyType(tables))
 
 
 def load_world(folder: str | Path) -> World:

@@ -20,7 +20,7 @@ STAGES = [("mine", "ore"), ("refiner", "oxide"), ("fab", "part"), ("plant", "pro
 
 
 @st.composite
-def small_worlds(draw: st.DrawFn, noise: bool = True) -> World:
+def small_worlds(draw: st.DrawFn, noise: bool = True, one_lane: bool = False) -> World:
     n_stages = draw(st.integers(2, 4))
     stages = STAGES[:n_stages]
     rows = []
@@ -53,7 +53,9 @@ def small_worlds(draw: st.DrawFn, noise: bool = True) -> World:
         {
             "origin": ["CHN", "CHN", "USA", "*"],
             "destination": ["USA", "JPN", "JPN", "*"],
-            "transport_days": [draw(st.sampled_from([0, 3, 10.5, 30])) for _ in range(4)],
+            "transport_days": [draw(st.sampled_from([0, 3, 10.5, 30])) for _ in range(4)]
+            if not one_lane
+            else [draw(st.sampled_from([0, 3, 10.5, 30]))] * 4,
         }
     ).assign(source=SRC)
     final_type, final_com = stages[-1]
@@ -171,7 +173,9 @@ def test_longer_ban_never_loses_less(world: World, start: int, days: int, extra:
     # ban 17 days longer can then lose ~1 % less (found by this test). Aligned with
     # the review cycle, a longer ban adds loss and never takes any away. Demand is
     # deterministic here: with random demand the two runs take different paths after
-    # the shorter ban ends, and a noisy week can cost either of them more.
+    # the shorter ban ends, and a noisy week can cost either of them more. The refill
+    # after a ban also depends a little on the state the ban leaves: up to a few
+    # millionths of the output at stake (2.7e-6 seen in 400 random examples).
     start, days, extra = 7 * start, 7 * days, 7 * extra
     short = chn_ban(world, start, days)
     if not short:
@@ -188,9 +192,8 @@ def test_longer_ban_never_loses_less(world: World, start: int, days: int, extra:
             np.maximum(baseline.output[cut:, final] - actual.output[cut:, final], 0).sum()
         )
         scale = baseline.output[cut:, final].sum()
-    # Never less, up to a millionth of the output at stake: settling differences of
-    # that order (e.g. 2e-4 t of 982 t) remain where the extra weeks add no loss.
-    assert losses[1] >= losses[0] - 1e-6 * scale
+    # Never less, up to 1e-5 of the output at stake.
+    assert losses[1] >= losses[0] - 1e-5 * scale
 
 
 @FAST
@@ -212,7 +215,7 @@ def test_harsher_outage_never_loses_less(world: World, factor: float, harsher: f
 
 @FAST
 @given(
-    world=small_worlds(noise=False),
+    world=small_worlds(noise=False, one_lane=True),
     start=st.integers(0, 8),
     days=st.integers(1, 20),
     quota=st.floats(0, 1),
@@ -224,6 +227,9 @@ def test_harsher_control_never_loses_less(
     # Harshness by regime over the same weeks: a licence regime with a quota of the
     # pre-control flow, a tighter quota, and a full ban. Each lets through no more than
     # the one before, so none may lose less (up to a millionth of the output at stake).
+    # Every lane takes the same time here: where the restricted supplier is farther
+    # away than the alternative, a ban that moves all orders to the nearer supplier can
+    # lose less than a quota that keeps part of them on the long lane (0.5 % seen).
     base = chn_ban(world, 7 * start, 7 * days)
     if not base:
         return

@@ -1,0 +1,699 @@
+"""Monte Carlo ensembles: many paired replications of one scenario, reduced to tables.
+
+:func:`run_ensemble` runs a scenario ``replications`` times. In each replication a
+user-supplied ``sample`` function draws the scenario's uncertain parameters and
+returns the events; the events then run against their paired baseline (the same
+events less the disruptions, see :func:`sim.events.is_disruption`), and the pair is
+reduced at once to metrics and a few daily series. Run records are never kept, so
+memory grows with the number of replications times the size of those tables only.
+
+Seeding
+-------
+Everything random in replication ``r`` derives from one
+:class:`numpy.random.SeedSequence`::
+
+    root = SeedSequence(seed)
+    rep = root.spawn(replications)[r]      # == SeedSequence(seed, spawn_key=(r,))
+    sample_seq, run_seq = rep.spawn(2)     # spawn keys (r, 0) and (r, 1)
+    events, params = sample(default_rng(sample_seq))
+    actual = simulate(..., events, rng=default_rng(run_seq))
+    baseline = simulate(..., events less disruptions, rng=default_rng(run_seq))
+
+The actual run and its baseline get two generators built from the *same* ``run_seq``,
+so they see the same demand noise. ``SeedSequence.spawn`` advances a counter inside
+the sequence, so no sequence is spawned from after it has been handed out: ``rep`` is
+spawned from exactly once, and ``run_seq`` never. A replication's random numbers
+depend only on ``(seed, r)``: not on ``replications``, ``jobs`` or the order in which
+replications finish. :func:`replay` reruns one replication and returns its records.
+
+Parallel runs
+-------------
+With ``jobs > 1`` replications run in a :class:`concurrent.futures.ProcessPoolExecutor`
+(``forkserver`` start method where available, ``spawn`` elsewhere: never ``fork``).
+The ``sample`` callable, the settings and the world's tables are pickled to the
+workers, so ``sample`` must be picklable: a function defined at the top level of an
+importable module (not a lambda, a closure or a function defined in ``__main__`` of
+an interactive session), or an instance of such a class, or a
+:func:`functools.partial` of either. Results are ordered by replication index and
+are identical bit for bit for any ``jobs``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+
+from sim.engine import Settings, simulate_pair
+from sim.errors import InputError
+from sim.events import Event
+from sim.metrics import SCOPE_COLUMNS, compute_metrics
+from sim.record import RunRecord
+from sim.world import World
+
+#: Draws one replication's events and named parameters from a generator.
+Sample = Callable[[np.random.Generator], tuple[list[Event], dict[str, float]]]
+
+#: Scope kinds of the metrics an ensemble keeps (all of them).
+SCOPES: tuple[str, ...] = tuple(SCOPE_COLUMNS)
+
+#: Metrics shown as columns of :meth:`Ensemble.replication_table`, at world and bloc level.
+HEADLINE_METRICS: tuple[str, ...] = (
+    "output_loss",
+    "output_loss_share",
+    "peak_shortfall_share",
+    "time_to_survive_days",
+    "time_to_recover_days",
+)
+
+#: Columns of :meth:`Ensemble.summary`.
+SUMMARY_COLUMNS = [
+    "scenario",
+    "scope_kind",
+    "scope",
+    "stage",
+    "commodity",
+    "metric",
+    "unit",
+    "n",
+    "mean",
+    "p05",
+    "p50",
+    "p95",
+    "reached_share",
+]
+
+#: Columns of :attr:`Ensemble.series`.
+SERIES_COLUMNS = [
+    "replication",
+    "seed",
+    "series",
+    "bloc",
+    "stage",
+    "commodity",
+    "unit",
+    "day",
+    "date",
+    "actual",
+    "baseline",
+]
+
+#: Text columns of :attr:`Ensemble.series`, held as categoricals to save memory.
+_LABEL_COLUMNS = ("series", "bloc", "stage", "commodity", "unit")
+
+_MAX_SEED = 2**63
+
+#: Column names of :attr:`Ensemble.parameters` that a sampled parameter cannot take.
+_RESERVED_PARAMS = frozenset({"replication", "seed", "spawn_key"})
+
+
+@dataclass(frozen=True, eq=False)
+class Ensemble:
+    """The reduced results of an ensemble of paired replications.
+
+    Compare two ensembles table by table (``==`` is identity). Every table is ordered
+    by replication index and carries ``replication`` (0-based)
+    and ``seed`` (the root seed) columns; ``SeedSequence(seed, spawn_key=(replication,))``
+    is the replication's seed sequence (see the module docstring).
+
+    Attributes
+    ----------
+    name : str
+        Scenario name (the ``scenario`` column of :meth:`summary`).
+    seed : int
+        Root seed.
+    replications : int
+        Number of replications.
+    start : date
+        Calendar date of day 0.
+    horizon_days : int
+        Length of each run in days.
+    theta, k : float, int
+        Threshold and persistence days the metrics were computed with.
+    parameters : DataFrame
+        One row per replication: ``replication, seed, spawn_key`` (the replication's
+        spawn key under the root sequence, as text, e.g. ``"3"``) and one float column
+        per sampled parameter, named as ``sample`` named it (in order of first
+        appearance; NaN where a replication did not return it).
+    metrics : DataFrame
+        ``replication, seed`` and the columns of :func:`sim.metrics.compute_metrics`
+        (``scope_kind, scope, stage, commodity, metric, value, unit, censored``) for
+        every scope kind: world, bloc, country, facility_type, facility.
+    series : DataFrame
+        Tidy daily series, columns :data:`SERIES_COLUMNS` (the text columns
+        ``series, bloc, stage, commodity, unit`` are categoricals). ``series == "output"``
+        rows hold the daily output of a bloc's facilities of one stage (and output
+        commodity), in the commodity's ``unit`` per day; ``series == "stock"`` rows
+        hold the stock of one input commodity held by a bloc's facilities at the end
+        of the day, in the commodity's ``unit``, with an empty ``stage``. ``actual``
+        and ``baseline`` are the paired runs' values; ``day`` counts from 0 at
+        ``start`` and ``date`` is its calendar date.
+    wall_seconds : float
+        Wall-clock time of the whole ensemble run.
+    jobs : int
+        Worker processes used (does not change any result).
+    """
+
+    name: str
+    seed: int
+    replications: int
+    start: dt.date
+    horizon_days: int
+    theta: float
+    k: int
+    parameters: pd.DataFrame
+    metrics: pd.DataFrame
+    series: pd.DataFrame
+    wall_seconds: float = 0.0
+    jobs: int = 1
+
+    def summary(self) -> pd.DataFrame:
+        """Summarise each metric over the replications.
+
+        Returns
+        -------
+        DataFrame
+            One row per ``(scope_kind, scope, stage, commodity, metric)`` with columns
+            :data:`SUMMARY_COLUMNS`: ``n`` is the number of replications in which the
+            metric was computed (a metric can be absent, e.g. ``time_to_recover_days``
+            without a loss); ``reached_share`` the share of those ``n`` in which it was
+            not censored; ``mean, p05, p50, p95`` the mean and the 5 %, 50 % and 95 %
+            quantiles (linear interpolation, as :func:`numpy.quantile`) of the
+            non-censored values, NaN if there are none. Rows are sorted by scope kind
+            (world, bloc, country, facility_type, facility) and then by scope, stage,
+            commodity and metric name.
+        """
+        return summarise(self.metrics, self.name)
+
+    def replication_table(self) -> pd.DataFrame:
+        """One row per replication: seeds, sampled parameters and headline metrics.
+
+        Returns
+        -------
+        DataFrame
+            ``replication, seed, spawn_key``, then ``param/<name>`` for each sampled
+            parameter, then one column per headline metric (:data:`HEADLINE_METRICS`)
+            at world level, ``world/<stage>/<commodity>/<metric>``, and at bloc level,
+            ``bloc/<bloc>/<stage>/<commodity>/<metric>``. A censored or absent metric
+            is NaN (see :attr:`metrics` for which).
+        """
+        params = self.parameters.rename(
+            columns={
+                c: f"param/{c}"
+                for c in self.parameters.columns
+                if c not in ("replication", "seed", "spawn_key")
+            }
+        )
+        m = self.metrics
+        sel = m[m["scope_kind"].isin(["world", "bloc"]) & m["metric"].isin(HEADLINE_METRICS)]
+        if sel.empty:
+            return params.reset_index(drop=True)
+        metric_rank = {name: i for i, name in enumerate(HEADLINE_METRICS)}
+        keys = (
+            sel[["scope_kind", "scope", "stage", "commodity", "metric"]]
+            .drop_duplicates()
+            .assign(
+                _kind=lambda f: f["scope_kind"].map({"world": 0, "bloc": 1}),
+                _metric=lambda f: f["metric"].map(metric_rank),
+            )
+            .sort_values(["_kind", "scope", "stage", "commodity", "_metric"], kind="stable")
+        )
+
+        def column_name(kind: str, scope: str, stage: str, commodity: str, metric: str) -> str:
+            head = "world" if kind == "world" else f"{kind}/{scope}"
+            return f"{head}/{stage}/{commodity}/{metric}"
+
+        kind = sel["scope_kind"].astype("str")
+        head = kind.where(kind == "world", kind + "/" + sel["scope"].astype("str"))
+        names = (
+            head
+            + "/"
+            + sel["stage"].astype("str")
+            + "/"
+            + sel["commodity"].astype("str")
+            + "/"
+            + sel["metric"].astype("str")
+        )
+        values = sel["value"].where(~sel["censored"].astype(bool))
+        wide = (
+            pd.DataFrame({"replication": sel["replication"], "column": names, "value": values})
+            .pivot(index="replication", columns="column", values="value")
+            .reindex(index=params["replication"])
+        )
+        order = [column_name(*k) for k in keys.iloc[:, :5].itertuples(index=False, name=None)]
+        wide = wide.reindex(columns=order).reset_index(drop=True)
+        wide.columns.name = None
+        return pd.concat([params.reset_index(drop=True), wide.astype(float)], axis=1)
+
+
+def summarise(metrics: pd.DataFrame, scenario: str) -> pd.DataFrame:
+    """Summarise a long metrics table over replications (see :meth:`Ensemble.summary`).
+
+    Parameters
+    ----------
+    metrics : DataFrame
+        Columns ``scope_kind, scope, stage, commodity, metric, value, unit, censored``
+        and one row per replication and metric.
+    scenario : str
+        Value of the ``scenario`` column.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`SUMMARY_COLUMNS`, sorted.
+    """
+    keys = ["scope_kind", "scope", "stage", "commodity", "metric", "unit"]
+    if metrics.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in SUMMARY_COLUMNS})
+    censored = metrics["censored"].astype(bool)
+    frame = metrics[keys].assign(_reached=(~censored).astype(np.int64))
+    counts = frame.groupby(keys, sort=False)["_reached"].agg(["size", "sum"])
+    reached = metrics.loc[~censored & metrics["value"].notna(), [*keys, "value"]]
+    grouped = reached.groupby(keys, sort=False)["value"]
+    stats = pd.concat(
+        [
+            grouped.mean().rename("mean"),
+            grouped.quantile(0.05).rename("p05"),
+            grouped.quantile(0.5).rename("p50"),
+            grouped.quantile(0.95).rename("p95"),
+        ],
+        axis=1,
+    )
+    out = counts.join(stats, how="left").reset_index()
+    out["n"] = out["size"].astype(np.int64)
+    out["reached_share"] = out["sum"] / out["size"]
+    out["scenario"] = scenario
+    kind_rank = {kind: i for i, kind in enumerate(SCOPES)}
+    out["_kind"] = out["scope_kind"].map(kind_rank).fillna(len(SCOPES))
+    out = out.sort_values(
+        ["_kind", "scope_kind", "scope", "stage", "commodity", "metric", "unit"], kind="stable"
+    )
+    return out[SUMMARY_COLUMNS].reset_index(drop=True)
+
+
+# --- one replication ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every replication of an ensemble shares (pickled once per worker)."""
+
+    world: World
+    sample: Sample
+    start: dt.date
+    horizon_days: int
+    settings: Settings | None
+    seed: int
+    theta: float
+    k: int
+
+
+@dataclass(frozen=True)
+class _Reduced:
+    """One replication reduced to its tables (what a worker sends back)."""
+
+    replication: int
+    spawn_key: tuple[int, ...]
+    params: dict[str, float]
+    metrics: pd.DataFrame
+    series: pd.DataFrame
+
+
+_WORKER: tuple[_Job, World] | None = None
+
+
+def _init_worker(job: _Job) -> None:
+    global _WORKER
+    _WORKER = (job, job.world)
+
+
+def _work(replication: int, seq: np.random.SeedSequence) -> _Reduced:
+    if _WORKER is None:  # pragma: no cover - the initializer always runs first
+        raise RuntimeError("ensemble worker was not initialised")
+    job, world = _WORKER
+    return _replicate(job, world, replication, seq)
+
+
+def _draw(
+    world: World,
+    sample: Sample,
+    seq: np.random.SeedSequence,
+    replication: int,
+    *,
+    start: dt.date,
+    horizon_days: int,
+    settings: Settings | None,
+) -> tuple[list[Event], dict[str, float], RunRecord, RunRecord]:
+    """Sample the events of one replication and run them with their paired baseline."""
+    sample_seq, run_seq = seq.spawn(2)
+    try:
+        drawn = sample(np.random.default_rng(sample_seq))
+        events, raw = drawn
+        params = {str(name): float(value) for name, value in raw.items()}
+        for reserved in _RESERVED_PARAMS.intersection(params):
+            raise InputError("sample", reserved, "is a reserved parameter name", "rename it")
+        events = list(events)
+        actual, baseline = simulate_pair(
+            world, events, start=start, horizon_days=horizon_days, seed=run_seq, settings=settings
+        )
+    except InputError as err:
+        raise InputError(
+            f"replication {replication}: {err.where}", err.field, err.problem, err.fix
+        ) from err
+    return events, params, actual, baseline
+
+
+def _replicate(job: _Job, world: World, replication: int, seq: np.random.SeedSequence) -> _Reduced:
+    _, params, actual, baseline = _draw(
+        world,
+        job.sample,
+        seq,
+        replication,
+        start=job.start,
+        horizon_days=job.horizon_days,
+        settings=job.settings,
+    )
+    metrics = compute_metrics(actual, baseline, by=SCOPES, theta=job.theta, k=job.k)
+    metrics.insert(0, "seed", np.int64(job.seed))
+    metrics.insert(0, "replication", np.int64(replication))
+    series = reduce_series(actual, baseline, world.unit_of(), replication, job.seed)
+    return _Reduced(replication, tuple(seq.spawn_key), params, metrics, series)
+
+
+def reduce_series(
+    actual: RunRecord,
+    baseline: RunRecord,
+    unit_of: dict[str, str],
+    replication: int = 0,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Reduce a paired run to tidy daily series per bloc (see :attr:`Ensemble.series`).
+
+    Parameters
+    ----------
+    actual, baseline : RunRecord
+        A run and its paired baseline.
+    unit_of : dict of str -> str
+        Unit of each commodity (:meth:`sim.world.World.unit_of`).
+    replication, seed : int
+        Values of the ``replication`` and ``seed`` columns.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`SERIES_COLUMNS`: output per (bloc, stage, commodity), then
+        stock per (bloc, input commodity), each for every day.
+    """
+    fac = actual.facilities
+    horizon = actual.horizon_days
+    labels: list[tuple[str, str, str, str, str]] = []
+    columns_a: list[np.ndarray] = []
+    columns_b: list[np.ndarray] = []
+    out_groups = fac.groupby(["bloc", "type", "commodity", "unit"], sort=True).indices
+    for key, idx in out_groups.items():
+        bloc, stage, commodity, unit = (str(v) for v in cast(tuple[object, ...], key))
+        labels.append(("output", bloc, stage, commodity, unit))
+        columns_a.append(actual.output[:, idx].sum(axis=1))
+        columns_b.append(baseline.output[:, idx].sum(axis=1))
+    bloc_of_facility = dict(zip(fac["facility"], fac["bloc"], strict=True))
+    slots = pd.DataFrame(
+        {
+            "bloc": actual.slots["facility"].map(bloc_of_facility),
+            "input": actual.slots["input"],
+        }
+    )
+    for key, idx in slots.groupby(["bloc", "input"], sort=True).indices.items():
+        bloc, commodity = (str(v) for v in cast(tuple[object, ...], key))
+        labels.append(("stock", bloc, "", commodity, unit_of.get(commodity, "")))
+        columns_a.append(actual.stock[:, idx].sum(axis=1))
+        columns_b.append(baseline.stock[:, idx].sum(axis=1))
+    g = len(labels)
+    days = np.arange(horizon, dtype=np.int64)
+    dates = pd.date_range(actual.start, periods=horizon, freq="D").as_unit("us")
+    text = np.array(labels, dtype=object).reshape(g, 5)
+    frame = pd.DataFrame(
+        {
+            "replication": np.full(g * horizon, replication, dtype=np.int64),
+            "seed": np.full(g * horizon, seed, dtype=np.int64),
+            "series": np.repeat(text[:, 0], horizon),
+            "bloc": np.repeat(text[:, 1], horizon),
+            "stage": np.repeat(text[:, 2], horizon),
+            "commodity": np.repeat(text[:, 3], horizon),
+            "unit": np.repeat(text[:, 4], horizon),
+            "day": np.tile(days, g),
+            "date": np.tile(dates.to_numpy(), g),
+            "actual": np.concatenate(columns_a) if g else np.zeros(0),
+            "baseline": np.concatenate(columns_b) if g else np.zeros(0),
+        }
+    )
+    for column in _LABEL_COLUMNS:
+        values = frame[column].astype("str")
+        frame[column] = pd.Categorical(values, categories=sorted(set(values)))
+    return frame
+
+
+# --- the ensemble ---------------------------------------------------------------------
+
+
+def replication_seed(seed: int, replication: int) -> np.random.SeedSequence:
+    """Return the seed sequence of one replication.
+
+    Equal in state to ``SeedSequence(seed).spawn(replications)[replication]`` for any
+    ``replications > replication``.
+
+    Parameters
+    ----------
+    seed : int
+        The ensemble's root seed.
+    replication : int
+        0-based replication index.
+    """
+    return np.random.SeedSequence(seed, spawn_key=(replication,))
+
+
+def replay(
+    world: World,
+    sample: Sample,
+    *,
+    start: dt.date | str,
+    horizon_days: int,
+    seed: int,
+    replication: int,
+    settings: Settings | None = None,
+) -> tuple[list[Event], dict[str, float], RunRecord, RunRecord]:
+    """Rerun one replication of an ensemble and return its full records.
+
+    Parameters
+    ----------
+    world, sample, start, horizon_days, seed, settings
+        As given to :func:`run_ensemble`.
+    replication : int
+        0-based index of the replication to rerun.
+
+    Returns
+    -------
+    tuple
+        ``(events, params, actual, baseline)``: the sampled events and parameters and
+        the two :class:`~sim.record.RunRecord`.
+    """
+    return _draw(
+        world,
+        sample,
+        replication_seed(seed, replication),
+        replication,
+        start=_as_date(start),
+        horizon_days=horizon_days,
+        settings=settings,
+    )
+
+
+def _as_date(start: dt.date | str) -> dt.date:
+    if isinstance(start, dt.datetime):
+        return start.date()
+    if isinstance(start, dt.date):
+        return start
+    try:
+        return dt.date.fromisoformat(str(start))
+    except ValueError:
+        raise InputError(
+            "ensemble", "start", f"'{start}' is not a date", "give YYYY-MM-DD"
+        ) from None
+
+
+def _pool_context() -> Any:
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def _run_pool(
+    job: _Job,
+    seqs: Sequence[np.random.SeedSequence],
+    jobs: int,
+    progress: Callable[[int, int], None] | None,
+) -> list[_Reduced]:
+    total = len(seqs)
+    results: list[_Reduced | None] = [None] * total
+    with ProcessPoolExecutor(
+        max_workers=min(jobs, total),
+        mp_context=_pool_context(),
+        initializer=_init_worker,
+        initargs=(job,),
+    ) as pool:
+        pending: set[Future[_Reduced]] = {pool.submit(_work, r, seq) for r, seq in enumerate(seqs)}
+        done_count = 0
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for future in done:
+                    reduced = future.result()
+                    results[reduced.replication] = reduced
+                    done_count += 1
+                    if progress is not None:
+                        progress(done_count, total)
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    return [r for r in results if r is not None]
+
+
+def run_ensemble(
+    name: str,
+    world: World,
+    sample: Sample,
+    *,
+    start: dt.date | str,
+    horizon_days: int,
+    seed: int,
+    replications: int,
+    jobs: int = 1,
+    settings: Settings | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    theta: float = 0.95,
+    k: int = 7,
+) -> Ensemble:
+    """Run a scenario many times with sampled parameters, each against its baseline.
+
+    Parameters
+    ----------
+    name : str
+        Scenario name, carried into the summary.
+    world : World
+        The validated world.
+    sample : callable
+        ``sample(rng) -> (events, params)``: draws one replication's events and a dict
+        of named float parameters (what was drawn, for the results) from ``rng``. It
+        must use no other source of randomness, and be picklable when ``jobs > 1``
+        (see the module docstring).
+    start : date or ISO string
+        Calendar date of day 0.
+    horizon_days : int
+        Length of each run in days.
+    seed : int
+        Root seed, ``0 <= seed < 2**63``. Replication ``r`` uses
+        ``SeedSequence(seed).spawn(replications)[r]`` (see the module docstring).
+    replications : int
+        Number of replications (at least 1).
+    jobs : int
+        Worker processes; 1 runs everything in this process. Results do not depend
+        on it.
+    settings : Settings, optional
+        Engine settings for every run.
+    progress : callable, optional
+        Called as ``progress(done, total)`` in this process after each replication
+        finishes.
+    theta, k : float, int
+        Threshold and persistence days of the metrics (:func:`sim.compute_metrics`).
+
+    Returns
+    -------
+    Ensemble
+        Parameters, metrics and daily series of every replication.
+
+    Raises
+    ------
+    InputError
+        On bad arguments, or when a sampled scenario is invalid (the message names
+        the replication).
+    """
+    began = time.perf_counter()
+    for label, value, low in (("replications", replications, 1), ("jobs", jobs, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise InputError("ensemble", label, f"{value!r} is not a positive integer", "give >= 1")
+    if (
+        isinstance(seed, bool)
+        or not isinstance(seed, int | np.integer)
+        or not (0 <= int(seed) < _MAX_SEED)
+    ):
+        raise InputError("ensemble", "seed", f"{seed!r} is not valid", "give 0 <= seed < 2**63")
+    if horizon_days < 1:
+        raise InputError(
+            "ensemble", "horizon_days", f"{horizon_days} is not positive", "give at least 1 day"
+        )
+    seed = int(seed)
+    job = _Job(
+        world=world,
+        sample=sample,
+        start=_as_date(start),
+        horizon_days=int(horizon_days),
+        settings=settings,
+        seed=seed,
+        theta=float(theta),
+        k=int(k),
+    )
+    seqs = np.random.SeedSequence(seed).spawn(replications)
+    if jobs == 1 or replications == 1:
+        reduced = []
+        for r, seq in enumerate(seqs):
+            reduced.append(_replicate(job, world, r, seq))
+            if progress is not None:
+                progress(r + 1, replications)
+    else:
+        reduced = _run_pool(job, seqs, jobs, progress)
+    return _assemble(name, job, reduced, replications, time.perf_counter() - began, jobs)
+
+
+def _assemble(
+    name: str, job: _Job, reduced: list[_Reduced], replications: int, wall: float, jobs: int
+) -> Ensemble:
+    reduced = sorted(reduced, key=lambda x: x.replication)
+    names: list[str] = []
+    for item in reduced:
+        names.extend(p for p in item.params if p not in names)
+    parameters = pd.DataFrame(
+        {
+            "replication": np.array([x.replication for x in reduced], dtype=np.int64),
+            "seed": np.full(len(reduced), job.seed, dtype=np.int64),
+            "spawn_key": [".".join(str(v) for v in x.spawn_key) for x in reduced],
+            **{p: np.array([x.params.get(p, np.nan) for x in reduced], dtype=float) for p in names},
+        }
+    )
+    parameters["spawn_key"] = parameters["spawn_key"].astype("str")
+    metrics = pd.concat([x.metrics for x in reduced], ignore_index=True)
+    series = pd.concat([x.series for x in reduced], ignore_index=True)
+    for column in _LABEL_COLUMNS:
+        # Every replication has the same labels, so the categories agree and concat keeps
+        # them; make sure of it anyway.
+        if not isinstance(series[column].dtype, pd.CategoricalDtype):
+            values = series[column].astype("str")
+            series[column] = pd.Categorical(values, categories=sorted(set(values)))
+    return Ensemble(
+        name=name,
+        seed=job.seed,
+        replications=replications,
+        start=job.start,
+        horizon_days=job.horizon_days,
+        theta=job.theta,
+        k=job.k,
+        parameters=parameters,
+        metrics=metrics,
+        series=series,
+        wall_seconds=wall,
+        jobs=jobs,
+    )
