@@ -1,7 +1,12 @@
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 import sim
-from sim.cli import app
+from sim.cli import BUNDLED, app
 from sim.tables import TABLES, data_dictionary
 
 runner = CliRunner()
@@ -35,3 +40,86 @@ def test_data_dictionary_lists_every_column_with_its_unit() -> None:
         assert f"## `{table.filename}`" in text
         for column in table.columns:
             assert f"| `{column.name}` | {column.dtype} | {column.unit} |" in text
+
+
+BAN = BUNDLED / "example_ban.yaml"
+LICENCE = BUNDLED / "example_licence.yaml"
+
+
+def test_run_writes_a_result_folder_readable_in_pandas(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    result = runner.invoke(app, ["run", str(BAN), "--replications", "3", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = pd.read_csv(out / "ndpr_ban" / "summary.csv")
+    world_dc = summary[
+        (summary["scope_kind"] == "world")
+        & (summary["stage"] == "data_center")
+        & (summary["metric"] == "output_loss_share")
+    ]
+    assert world_dc["n"].iloc[0] == 3
+    assert 0 < world_dc["mean"].iloc[0] < 1
+    assert "loss_share_mean" in result.stdout
+
+
+def test_jobs_do_not_change_the_summary(tmp_path: Path) -> None:
+    files = []
+    for jobs in ("1", "2"):
+        out = tmp_path / jobs
+        args = ["run", str(BAN), "--replications", "4", "--jobs", jobs, "--out", str(out)]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        files.append((out / "ndpr_ban" / "summary.csv").read_bytes())
+    assert files[0] == files[1]
+
+
+def test_compare_writes_paired_differences(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    args = ["compare", str(BAN), str(LICENCE), "--replications", "3", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    diff = pd.read_csv(out / "compare-ndpr_ban-vs-ndpr_licence.csv")
+    row = diff[
+        (diff["scope_kind"] == "world")
+        & (diff["stage"] == "magnet_fab")
+        & (diff["metric"] == "output_loss")
+    ]
+    # A ban loses at least as much as a licence regime on the same seeds.
+    assert row["mean"].iloc[0] > 0
+    assert row["a_better_share"].iloc[0] == 0
+    # Comparing the two folders written above gives the same table.
+    again = runner.invoke(
+        app, ["compare", str(out / "ndpr_ban"), str(out / "ndpr_licence"), "--out", str(out)]
+    )
+    assert again.exit_code == 0, again.output
+    assert pd.read_csv(out / "compare-ndpr_ban-vs-ndpr_licence.csv").equals(diff)
+
+
+def test_validate_list_and_schema() -> None:
+    result = runner.invoke(app, ["validate", str(BAN), str(LICENCE)])
+    assert result.exit_code == 0 and result.stdout.count("ok:") == 2
+    listed = runner.invoke(app, ["list"])
+    assert listed.exit_code == 0 and "example_ban.yaml" in listed.stdout
+    schema = runner.invoke(app, ["schema"])
+    assert schema.exit_code == 0
+    assert schema.stdout == (BUNDLED / "paxsim.schema.json").read_text()
+    assert json.loads(schema.stdout)["title"] == "paxsim scenario"
+
+
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_bad_input_is_one_line_and_exit_2(command: str, tmp_path: Path) -> None:
+    bad = tmp_path / "typo.yaml"
+    bad.write_text(BAN.read_text().replace("horizon_days:", "horizon_dayz:"))
+    result = runner.invoke(
+        app,
+        [command, str(bad), "--out", str(tmp_path)] if command == "run" else [command, str(bad)],
+    )
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "typo.yaml" in lines[0] and "horizon_dayz" in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_missing_file_is_exit_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["validate", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2
+    assert "nope.yaml" in result.stderr
