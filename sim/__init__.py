@@ -5,8 +5,10 @@ events (:mod:`sim.events`), run them with :func:`simulate` or :func:`simulate_pa
 and compute metrics with :func:`compute_metrics`.
 """
 
+from sim.compare import paired_differences
 from sim.distributions import Distribution
 from sim.engine import Settings, simulate, simulate_pair
+from sim.ensemble import Ensemble, run_ensemble
 from sim.errors import InputError, PaxsimError
 from sim.events import (
     Destinations,
@@ -21,6 +23,8 @@ from sim.examples import example_world
 from sim.metrics import METRICS, compute_metrics, material_balance
 from sim.record import RunRecord
 from sim.response import pro_rata
+from sim.results import read_results, write_results
+from sim.scenario import Scenario, load_scenario
 from sim.world import World, load_world
 
 __version__ = "0.1.0"
@@ -29,6 +33,7 @@ __all__ = [
     "METRICS",
     "Destinations",
     "Distribution",
+    "Ensemble",
     "ExportControl",
     "ExportControlChange",
     "FacilityOutage",
@@ -36,6 +41,7 @@ __all__ = [
     "InputError",
     "PaxsimError",
     "RunRecord",
+    "Scenario",
     "Selector",
     "Settings",
     "StockpileRelease",
@@ -43,9 +49,14 @@ __all__ = [
     "__version__",
     "compute_metrics",
     "example_world",
+    "load_scenario",
     "load_world",
     "material_balance",
+    "paired_differences",
     "pro_rata",
+    "read_results",
+    "run_ensemble",
     "simulate",
     "simulate_pair",
+    "write_results",
 ]

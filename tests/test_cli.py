@@ -70,6 +70,9 @@ def test_jobs_do_not_change_the_summary(tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
         files.append((out / "ndpr_ban" / "summary.csv").read_bytes())
     assert files[0] == files[1]
+    for table in ("series", "replications", "metrics"):
+        one, two = (pd.read_parquet(tmp_path / j / "ndpr_ban" / f"{table}.parquet") for j in "12")
+        pd.testing.assert_frame_equal(one, two)
 
 
 def test_compare_writes_paired_differences(tmp_path: Path) -> None:
@@ -123,3 +126,21 @@ def test_missing_file_is_exit_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 2
     assert "nope.yaml" in result.stderr
+
+
+BROKEN = sorted((Path(__file__).parent / "broken_scenarios").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", BROKEN, ids=[p.stem for p in BROKEN])
+def test_every_broken_scenario_is_refused_in_one_line(path: Path) -> None:
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert path.name in lines[0], lines[0]
+    assert "fix:" in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_enough_broken_scenarios() -> None:
+    assert len(BROKEN) >= 30
