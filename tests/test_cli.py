@@ -144,3 +144,12 @@ def test_every_broken_scenario_is_refused_in_one_line(path: Path) -> None:
 
 def test_enough_broken_scenarios() -> None:
     assert len(BROKEN) >= 30
+
+
+def test_readme_scenario_example_validates(tmp_path: Path) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    block = readme.split("```yaml\n")[1].split("```")[0]
+    (tmp_path / "example_ban.yaml").write_text(BAN.read_text())
+    (tmp_path / "readme.yaml").write_text(block)
+    result = runner.invoke(app, ["validate", str(tmp_path / "readme.yaml")])
+    assert result.exit_code == 0, result.output
