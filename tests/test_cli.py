@@ -139,6 +139,8 @@ def test_every_broken_scenario_is_refused_in_one_line(path: Path) -> None:
     assert len(lines) == 1, lines
     assert path.name in lines[0], lines[0]
     assert "fix:" in lines[0]
+    where, field, _ = lines[0].removeprefix("error: ").split(": ", 2)
+    assert field, lines[0]  # the YAML path, or '-' for a file that is empty or not a mapping
     assert "Traceback" not in result.output
 
 
@@ -153,3 +155,19 @@ def test_readme_scenario_example_validates(tmp_path: Path) -> None:
     (tmp_path / "readme.yaml").write_text(block)
     result = runner.invoke(app, ["validate", str(tmp_path / "readme.yaml")])
     assert result.exit_code == 0, result.output
+
+
+def test_compare_refuses_unpaired_runs(tmp_path: Path) -> None:
+    one = runner.invoke(app, ["compare", str(BAN)])
+    assert one.exit_code == 2 and "at least two" in one.stderr
+    for seed, name in (("1", "a"), ("2", "b")):
+        result = runner.invoke(
+            app,
+            ["run", str(BAN), "--replications", "2", "--seed", seed, "--out", str(tmp_path / name)],
+        )
+        assert result.exit_code == 0, result.output
+    mixed = runner.invoke(
+        app, ["compare", str(tmp_path / "a" / "ndpr_ban"), str(tmp_path / "b" / "ndpr_ban")]
+    )
+    assert mixed.exit_code == 2
+    assert "same --seed" in mixed.stderr and len(mixed.stderr.strip().splitlines()) == 1
