@@ -34,10 +34,12 @@ from sim.distributions import Distribution
 from sim.errors import InputError
 from sim.events import (
     ControlState,
+    DemandChange,
     Event,
     ExportControl,
     ExportControlChange,
     FacilityOutage,
+    MembershipChange,
     StockpileRelease,
     describe,
     is_disruption,
@@ -128,6 +130,7 @@ class _Run:
         self.demand_split = split
         self.demand_base = dem["quantity_per_year"].to_numpy(dtype=float) / 365.0
         self.demand_growth = dem["growth_per_year_share"].to_numpy(dtype=float)
+        self.demand_scale = np.ones(len(dem))
         n_periods = int(np.ceil(self.horizon / settings.review_days)) + 1
         z = demand_rng.standard_normal((n_periods, len(dem)))
         self.demand_noise = demand_factors(z, dem["noise_cv"].to_numpy(dtype=float))
@@ -221,6 +224,15 @@ class _Run:
         bloc_of = self.world.bloc_of()
         disruption_days: list[float] = []
         changed_specs: list[ExportControl] = []
+        # Bloc memberships the run will see (at the start, then after each change): a
+        # control must select some trade flow under at least one of them.
+        memberships = [list(self.country_bloc)]
+        joins = [e for e in events if isinstance(e, MembershipChange)]
+        for join in sorted(joins, key=lambda e: to_day(e.date, start, "events", "date")):
+            if join.country in net.countries:
+                state = list(memberships[-1])
+                state[net.countries.index(join.country)] = join.bloc
+                memberships.append(state)
         for idx, ev in enumerate(events):
             where = describe(ev, idx)
             if isinstance(ev, ExportControl):
@@ -232,7 +244,7 @@ class _Run:
                         "give each control its own id",
                     )
                 ctl = ControlState(ev, net, start, where)
-                if not ctl.covered(net, self.country_bloc).any():
+                if not any(ctl.covered(net, blocs).any() for blocs in memberships):
                     raise InputError(
                         where,
                         "destinations",
@@ -328,13 +340,7 @@ class _Run:
                         "rate must be >= 0 and threshold in [0, 1]",
                         "fix the values",
                     )
-                k = net.commodities.index(ev.commodity)
-                holder_bloc = ev.holder if ev.holder not in net.countries else bloc_of[ev.holder]
-                if ev.holder in net.countries and not ev.share_with_bloc:
-                    country_ok = np.array([c == ev.holder for c in net.countries])
-                else:
-                    country_ok = np.array([b == holder_bloc for b in self.country_bloc])
-                recipients = (net.slot_com == k) & country_ok[net.fac_country[net.slot_fac]]
+                recipients = self._recipients(ev)
                 if not recipients.any():
                     raise InputError(
                         where,
@@ -344,6 +350,29 @@ class _Run:
                     )
                 self.stockpiles.append((ev, recipients, to_day(ev.start, start, where, "start")))
                 self.stock_levels.append(float(row["quantity"].iloc[0]))
+            elif isinstance(ev, MembershipChange):
+                if ev.country not in net.countries:
+                    raise InputError(
+                        where,
+                        "country",
+                        f"unknown country '{ev.country}'",
+                        "use an ISO3 code from countries.csv",
+                    )
+                day = to_day(ev.date, start, where, "date")
+                self._at(day, lambda e=ev: self._join(e))
+            elif isinstance(ev, DemandChange):
+                rows = self._demand_rows(ev)
+                if ev.factor < 0:
+                    raise InputError(where, "factor", f"{ev.factor} is negative", "give >= 0")
+                if not rows.any():
+                    raise InputError(
+                        where,
+                        "commodities",
+                        "selects no demand row",
+                        "check commodities, countries and facilities against demand.csv",
+                    )
+                day = to_day(ev.date, start, where, "date")
+                self._at(day, lambda r=rows, f=float(ev.factor): self._scale_demand(r, f))
             else:  # pragma: no cover - typing guard
                 raise InputError(
                     where, "kind", "unknown event type", "use one of the documented events"
@@ -351,10 +380,11 @@ class _Run:
         if disruption_days:
             self.t0 = max(0.0, min(disruption_days))
         # Links any control may cover (restricted sources, for substitution metrics).
-        for ctl in self.controls.values():
-            self.restricted |= ctl.covered(net, self.country_bloc)
-        for spec in changed_specs:
-            self.restricted |= ControlState(spec, net, start, "").covered(net, self.country_bloc)
+        for blocs in memberships:
+            for ctl in self.controls.values():
+                self.restricted |= ctl.covered(net, blocs)
+            for spec in changed_specs:
+                self.restricted |= ControlState(spec, net, start, "").covered(net, blocs)
         self.unrestricted = (~self.restricted).astype(float)
         for day in np.unique(net.available_day[np.isfinite(net.available_day)]):
             if 0 < day <= self.horizon:
@@ -374,6 +404,55 @@ class _Run:
                 if day > self.env.now:
                     self._at(day, lambda: self._request(replan=True))
         self.log.append((self.env.now, f"control_{ev.action}", ctl.spec.id))
+        self._request(replan=True)
+
+    def _recipients(self, ev: StockpileRelease) -> np.ndarray:
+        """Input slots a stockpile release feeds: the holder's, or its bloc's, users."""
+        net = self.net
+        k = net.commodities.index(ev.commodity)
+        if ev.holder in net.countries and not ev.share_with_bloc:
+            country_ok = np.array([c == ev.holder for c in net.countries])
+        else:
+            bloc = (
+                self.country_bloc[net.countries.index(ev.holder)]
+                if ev.holder in net.countries
+                else ev.holder
+            )
+            country_ok = np.array([b == bloc for b in self.country_bloc])
+        return (net.slot_com == k) & country_ok[net.fac_country[net.slot_fac]]
+
+    def _join(self, ev: MembershipChange) -> None:
+        """Move a country to another bloc: controls and shared stockpiles follow."""
+        self._advance()
+        self.country_bloc[self.net.countries.index(ev.country)] = ev.bloc
+        self.stockpiles = [(e, self._recipients(e), s) for e, _, s in self.stockpiles]
+        self.log.append((self.env.now, "membership_change", f"{ev.country}:{ev.bloc}"))
+        self._request(replan=True)
+
+    def _demand_rows(self, ev: DemandChange) -> np.ndarray:
+        """Demand rows a demand change selects."""
+        dem = self.world["demand"]
+        fac_country = dict(
+            zip(self.world.facilities["facility"], self.world.facilities["country"], strict=True)
+        )
+        country = [
+            c or fac_country.get(f, "")
+            for c, f in zip(dem["country"], dem["facility"], strict=True)
+        ]
+        rows = np.ones(len(dem), dtype=bool)
+        if ev.commodities:
+            rows &= dem["commodity"].isin(ev.commodities).to_numpy()
+        if ev.countries:
+            rows &= np.isin(country, ev.countries)
+        if ev.facilities:
+            rows &= dem["facility"].isin(ev.facilities).to_numpy()
+        return rows
+
+    def _scale_demand(self, rows: np.ndarray, factor: float) -> None:
+        self._advance()
+        self.demand_scale = self.demand_scale.copy()
+        self.demand_scale[rows] *= factor
+        self.log.append((self.env.now, "demand_change", f"{int(rows.sum())} rows x {factor:g}"))
         self._request(replan=True)
 
     def _outage(self, index: int, entry: tuple[np.ndarray, float], begin: bool) -> None:
@@ -448,6 +527,7 @@ class _Run:
             self.demand_base
             * (1.0 + self.demand_growth) ** (now / 365.0)
             * self.demand_noise[period]
+            * self.demand_scale
         )
         self.final = rows @ self.demand_split
 

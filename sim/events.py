@@ -7,7 +7,7 @@ what each one means and which facilities or trade flows it selects.
 
 Disruptions (removed from the paired baseline run): :class:`ExportControl`,
 :class:`ExportControlChange`, :class:`FacilityOutage`. Policies (kept in the
-baseline): :class:`StockpileRelease`.
+baseline): :class:`StockpileRelease`, :class:`MembershipChange`, :class:`DemandChange`.
 """
 
 from __future__ import annotations
@@ -279,7 +279,63 @@ class StockpileRelease:
     start: DateLike = 0
 
 
-Event = ExportControl | ExportControlChange | FacilityOutage | StockpileRelease
+@dataclass(frozen=True)
+class MembershipChange:
+    """A country joins a bloc (or leaves for another) on a date: coalition expansion.
+
+    From ``date`` on, export controls whose destinations name blocs cover the country
+    by its new bloc, and bloc-shared stockpiles include it. Metrics still group
+    facilities by the bloc their country had at the start of the run.
+
+    Parameters
+    ----------
+    country : str
+        ISO3 code of the country.
+    bloc : str
+        The bloc it belongs to from ``date`` (e.g. ``allied``).
+    date : date-like
+        When the change takes effect.
+    """
+
+    country: str
+    bloc: str
+    date: DateLike
+
+
+@dataclass(frozen=True)
+class DemandChange:
+    """Scale final demand from a date on (e.g. an AI build-out or a slowdown).
+
+    Demand rows are selected by commodity, by country (the row's country, or the
+    country of the facility it names) and by facility; a field left empty selects all.
+    The factor multiplies the rows' demand (as declared, with growth and noise) from
+    ``date`` on; several changes multiply.
+
+    Parameters
+    ----------
+    factor : float
+        Multiplier (>= 0; 1.2 = +20 %).
+    date : date-like
+        When the change takes effect.
+    commodities, countries, facilities : tuple of str
+        Which demand rows change.
+    """
+
+    factor: float
+    date: DateLike
+    commodities: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    facilities: tuple[str, ...] = ()
+
+
+Event = (
+    ExportControl
+    | ExportControlChange
+    | FacilityOutage
+    | StockpileRelease
+    | MembershipChange
+    | DemandChange
+)
 DISRUPTIONS: tuple[type, ...] = (ExportControl, ExportControlChange, FacilityOutage)
 
 
@@ -295,6 +351,8 @@ def describe(event: Event, index: int) -> str:
         ExportControlChange: "export_control_change",
         FacilityOutage: "facility_outage",
         StockpileRelease: "stockpile_release",
+        MembershipChange: "membership_change",
+        DemandChange: "demand_change",
     }[type(event)]
     name = getattr(event, "id", None) or getattr(event, "control", None) or ""
     return f"events[{index}] ({kind}{f' {name!r}' if name else ''})"

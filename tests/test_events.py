@@ -20,12 +20,15 @@ import pytest
 
 from sim.distributions import Distribution
 from sim.engine import simulate, simulate_pair
+from sim.errors import InputError
 from sim.events import (
+    DemandChange,
     Destinations,
     ExportControl,
     ExportControlChange,
     FacilityOutage,
     GeneralLicence,
+    MembershipChange,
     Selector,
     StockpileRelease,
 )
@@ -42,6 +45,7 @@ from tests.event_worlds import (
     log_days,
     metric,
     run_pair,
+    supplier_consumer_tables,
     supplier_consumer_world,
     zero_days,
 )
@@ -548,3 +552,40 @@ def test_a_zero_quota_licence_decided_at_once_is_a_ban() -> None:
         assert (baseline.output[:, 5] - plant).sum() == pytest.approx(30.0, rel=1e-9)
         bal = material_balance(actual)
         assert np.allclose(bal["sources"], bal["uses"], rtol=1e-9, atol=0)
+
+
+# ---------------------------------------------------------------- policies
+def test_membership_change_brings_a_country_under_a_bloc_control() -> None:
+    # A ban on ore to the *allied* bloc from day 10; the consumer's country (USA) starts
+    # in a bloc of its own ("nonaligned") and joins "allied" on day 40. The stock (20
+    # days) lasts until day 60: output stops from day 60 to the end of the ban (100):
+    # loss = 10 x 40 = 400. Without the membership change the ban covers nobody.
+    tables = supplier_consumer_tables()
+    tables["countries"] = tables["countries"].assign(bloc=["china", "nonaligned"])
+    world = World.from_tables(**tables)
+    ban = control(destinations=Destinations(blocs=("allied",)), start=10, end=100)
+    join = MembershipChange(country="USA", bloc="allied", date=40)
+    actual, baseline, m = run_pair(world, [ban, join], horizon=150)
+    assert metric(m, "output_loss") == pytest.approx(400.0, rel=1e-9)
+    assert zero_days(actual)[0] == 60
+    assert "membership_change" in [w for _, w, _ in actual.log]
+
+
+def test_demand_change_scales_final_demand_from_its_date() -> None:
+    # Demand 10/day, +50 % from day 30 for the widget: output 15/day from day 30 (the
+    # supplier has 100 t/day and the consumer 20/day of capacity); it is a policy, so
+    # the paired baseline sees it too and nothing is lost.
+    world = supplier_consumer_world()
+    change = DemandChange(factor=1.5, date=30, commodities=("widget",))
+    actual, baseline, m = run_pair(world, [change], horizon=60)
+    assert np.allclose(actual.output[:30, CON], 10.0)
+    assert np.allclose(actual.output[30:, CON], 15.0)
+    assert np.array_equal(actual.output, baseline.output)
+    assert metric(m, "output_loss") == 0
+
+
+def test_demand_change_selecting_nothing_is_an_error() -> None:
+    world = supplier_consumer_world()
+    change = DemandChange(factor=1.5, date=30, countries=("CHN",))
+    with pytest.raises(InputError, match=r"demand_change.*selects no demand row"):
+        simulate(world, [change], start=START, horizon_days=10, rng=np.random.default_rng(0))
