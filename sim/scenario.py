@@ -86,12 +86,14 @@ from sim.distributions import Distribution
 from sim.engine import Settings, simulate
 from sim.errors import InputError
 from sim.events import (
+    DemandChange,
     Destinations,
     Event,
     ExportControl,
     ExportControlChange,
     FacilityOutage,
     GeneralLicence,
+    MembershipChange,
     Selector,
     StockpileRelease,
     to_day,
@@ -111,7 +113,9 @@ __all__ = [
     "EventSpec",
     "ExportControlChangeSpec",
     "ExportControlSpec",
+    "DemandChangeSpec",
     "FacilityOutageSpec",
+    "MembershipChangeSpec",
     "FixedDist",
     "GeneralLicenceSpec",
     "LognormalDist",
@@ -134,7 +138,14 @@ __all__ = [
 #: An offset from the run start in days, e.g. ``+90d`` (the syntax of :func:`sim.events.to_day`).
 OFFSET = re.compile(r"^\+\d+(?:\.\d+)?d$")
 
-EVENT_KINDS = ("export_control", "export_control_change", "facility_outage", "stockpile_release")
+EVENT_KINDS = (
+    "export_control",
+    "export_control_change",
+    "facility_outage",
+    "stockpile_release",
+    "membership_change",
+    "demand_change",
+)
 DIST_KINDS = ("fixed", "uniform", "triangular", "normal", "lognormal", "bernoulli")
 
 #: Parameters drawn once per replication by :meth:`Scenario.sample`, per event kind, in
@@ -158,6 +169,8 @@ DRAW_ORDER: dict[str, tuple[str, ...]] = {
     ),
     "facility_outage": ("capacity_factor", "duration_days"),
     "stockpile_release": ("rate_per_day", "threshold_share"),
+    "membership_change": (),
+    "demand_change": ("factor",),
 }
 
 #: Allowed range of every numeric parameter (for a distribution: of every possible draw).
@@ -173,6 +186,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "rate_per_day": (0.0, math.inf),
     "threshold_share": (0.0, 1.0),
     "qualification_days": (0.0, math.inf),
+    "factor": (0.0, math.inf),
 }
 
 _DATE_FIX = "give YYYY-MM-DD or an offset from the run start like +90d"
@@ -559,9 +573,34 @@ class StockpileReleaseSpec(_Strict):
     start: EventDate = Field(default="+0d", description="First day releases may happen.")
 
 
+class MembershipChangeSpec(_Strict):
+    """A country joins a bloc (or leaves for another) on a date: coalition expansion."""
+
+    kind: Literal["membership_change"]
+    country: Name = Field(description="ISO3 code of the country.")
+    bloc: Name = Field(description="Its bloc from the date on (e.g. allied).")
+    date: EventDate = Field(description="When the change takes effect.")
+
+
+class DemandChangeSpec(_Strict):
+    """Scale final demand from a date on (rows selected by commodity, country, facility)."""
+
+    kind: Literal["demand_change"]
+    factor: Param = Field(description="Multiplier of the selected demand (1.2 = +20 %).")
+    date: EventDate = Field(description="When the change takes effect.")
+    commodities: tuple[Name, ...] = Field(default=(), description="Commodities (all if empty).")
+    countries: tuple[Name, ...] = Field(default=(), description="Countries (all if empty).")
+    facilities: tuple[Name, ...] = Field(default=(), description="Facilities (all if empty).")
+
+
 EventSpec = Annotated[
     Union[  # noqa: UP007
-        ExportControlSpec, ExportControlChangeSpec, FacilityOutageSpec, StockpileReleaseSpec
+        ExportControlSpec,
+        ExportControlChangeSpec,
+        FacilityOutageSpec,
+        StockpileReleaseSpec,
+        MembershipChangeSpec,
+        DemandChangeSpec,
     ],
     Field(discriminator="kind"),
 ]
@@ -858,6 +897,8 @@ class Scenario(_Strict):
                     self._day(lic.date, (*p, "general_licences", g, "date"))
             elif isinstance(ev, ExportControlChangeSpec):
                 self._check_change(ev, p, controls)
+            elif isinstance(ev, MembershipChangeSpec | DemandChangeSpec):
+                self._day(ev.date, (*p, "date"))
             else:
                 self._day(ev.start, (*p, "start"))
 
@@ -978,7 +1019,7 @@ class Scenario(_Strict):
                 control((*p, "changes"), ev.changes)
             elif isinstance(ev, FacilityOutageSpec):
                 selector((*p, "select"), ev.select)
-            else:
+            elif isinstance(ev, StockpileReleaseSpec):
                 if ev.holder not in countries | blocs:
                     raise self._error(
                         (*p, "holder"),
@@ -1232,6 +1273,18 @@ class Scenario(_Strict):
                         capacity_factor=v["capacity_factor"],
                         start=ev.start,
                         duration_days=v["duration_days"],
+                    )
+                )
+            elif isinstance(ev, MembershipChangeSpec):
+                out.append(MembershipChange(country=ev.country, bloc=ev.bloc, date=ev.date))
+            elif isinstance(ev, DemandChangeSpec):
+                out.append(
+                    DemandChange(
+                        factor=v["factor"],
+                        date=ev.date,
+                        commodities=ev.commodities,
+                        countries=ev.countries,
+                        facilities=ev.facilities,
                     )
                 )
             else:

@@ -534,4 +534,27 @@ def test_schema_uses_yaml_keys() -> None:
         "export_control_change",
         "facility_outage",
         "stockpile_release",
+        "membership_change",
+        "demand_change",
     }
+
+
+def test_policy_events_sample_and_convert(tmp_path: Path) -> None:
+    path = tmp_path / "policies.yaml"
+    path.write_text(
+        "name: policies\nstart: 2025-01-01\nhorizon_days: 200\nseed: 1\n"
+        "world:\n  base: example\n  countries:\n    mode: extend\n"
+        "    rows: [{country: IND, name: India, bloc: nonaligned, source: test}]\n"
+        "events:\n"
+        "  - {kind: membership_change, country: IND, bloc: allied, date: +30d}\n"
+        "  - kind: demand_change\n    factor: {dist: uniform, low: 1.1, high: 1.3}\n"
+        "    date: 2025-03-01\n    commodities: [compute]\n"
+    )
+    scenario = load_scenario(path)
+    events, params = scenario.sample(np.random.default_rng(3))
+    join, change = events
+    assert (join.country, join.bloc, join.date) == ("IND", "allied", "+30d")
+    # One uniform draw, the first of the generator: 1.1 + 0.2 x U.
+    u = np.random.default_rng(3).uniform(1.1, 1.3)
+    assert change.factor == params["events[1].factor"] == u
+    assert change.commodities == ("compute",)
