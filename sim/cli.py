@@ -27,6 +27,7 @@ from sim.examples import example_ban, example_world
 from sim.metrics import compute_metrics
 from sim.results import read_results, write_results
 from sim.scenario import Scenario, json_schema_text, load_scenario
+from sim.tables import data_dictionary
 
 app = typer.Typer(
     help="paxsim: simulate supply-chain dependency risk (minerals to AI compute).",
@@ -248,6 +249,22 @@ def list_(
 def schema() -> None:
     """Print the JSON Schema of scenario files (scenarios/paxsim.schema.json is this output)."""
     typer.echo(json_schema_text(), nl=False)
+
+
+@app.command()
+def dictionary(
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write to this file (e.g. data/README.md) instead of stdout."),
+    ] = None,
+) -> None:
+    """Print (or write) the data dictionary: every world table and column, with units."""
+    text = data_dictionary() + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text)
+        typer.echo(f"wrote {out}")
 
 
 @app.command()

@@ -7,7 +7,8 @@ what each one means and which facilities or trade flows it selects.
 
 Disruptions (removed from the paired baseline run): :class:`ExportControl`,
 :class:`ExportControlChange`, :class:`FacilityOutage`. Policies (kept in the
-baseline): :class:`StockpileRelease`, :class:`MembershipChange`, :class:`DemandChange`.
+baseline): :class:`StockpileRelease`, :class:`MembershipChange`, :class:`DemandChange`,
+:class:`CapacityInvestment`.
 """
 
 from __future__ import annotations
@@ -328,6 +329,45 @@ class DemandChange:
     facilities: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class CapacityInvestment:
+    """New capacity: a new facility, or an expansion of an existing one.
+
+    The facility is added to the world before the run, available from
+    ``available_from`` (announcement plus build time; a scenario draws the build time)
+    and ramping up over ``ramp_up_days``. A project that is not ``completed`` is
+    added with zero capacity, so that it is still reported.
+
+    Parameters
+    ----------
+    facility : str
+        Id of the new facility (or of the expansion).
+    capacity_per_year : float
+        Nameplate capacity in output units per year.
+    available_from : date-like
+        First day of production.
+    ramp_up_days : float
+        Days to ramp linearly to nameplate.
+    completed : bool
+        Whether the project is built at all.
+    expands : str
+        An existing facility whose type, country, output and recipe the new capacity
+        copies; or empty, and then ``type``, ``country`` and ``commodity`` are given.
+    type, country, commodity : str
+        Facility type, ISO3 country and output commodity of a new facility.
+    """
+
+    facility: str
+    capacity_per_year: float
+    available_from: DateLike
+    ramp_up_days: float = 0.0
+    completed: bool = True
+    expands: str = ""
+    type: str = ""
+    country: str = ""
+    commodity: str = ""
+
+
 Event = (
     ExportControl
     | ExportControlChange
@@ -335,6 +375,7 @@ Event = (
     | StockpileRelease
     | MembershipChange
     | DemandChange
+    | CapacityInvestment
 )
 DISRUPTIONS: tuple[type, ...] = (ExportControl, ExportControlChange, FacilityOutage)
 
@@ -353,6 +394,7 @@ def describe(event: Event, index: int) -> str:
         StockpileRelease: "stockpile_release",
         MembershipChange: "membership_change",
         DemandChange: "demand_change",
+        CapacityInvestment: "capacity_investment",
     }[type(event)]
     name = getattr(event, "id", None) or getattr(event, "control", None) or ""
     return f"events[{index}] ({kind}{f' {name!r}' if name else ''})"

@@ -22,6 +22,7 @@ from sim.distributions import Distribution
 from sim.engine import simulate, simulate_pair
 from sim.errors import InputError
 from sim.events import (
+    CapacityInvestment,
     DemandChange,
     Destinations,
     ExportControl,
@@ -589,3 +590,71 @@ def test_demand_change_selecting_nothing_is_an_error() -> None:
     change = DemandChange(factor=1.5, date=30, countries=("CHN",))
     with pytest.raises(InputError, match=r"demand_change.*selects no demand row"):
         simulate(world, [change], start=START, horizon_days=10, rng=np.random.default_rng(0))
+
+
+def test_capacity_investment_adds_a_facility_that_cuts_the_loss() -> None:
+    # Example world, Chinese ban on NdPr oxide to the allied bloc from day 100 for a year.
+    # The US refiner (1,500 t/yr) is far too small for jp_magnet's ~4,000 t/yr of
+    # Chinese oxide; an expansion of 6,000 t/yr ready on day 150 (ramp 30 days) lets
+    # substitution cover the need, so the magnet fab loses much less. If the project is
+    # not completed, the expansion is listed with zero capacity and changes nothing.
+    tables = example_tables()
+    world = World.from_tables(**tables)
+    ban = ExportControl(
+        id="ban",
+        issuer="CHN",
+        commodities=("ndpr_oxide",),
+        destinations=Destinations(blocs=("allied",)),
+        start=100,
+        end=465,
+    )
+    losses = {}
+    for completed in (True, False):
+        expansion = CapacityInvestment(
+            facility="us_refiner_2",
+            expands="us_refiner",
+            capacity_per_year=6000,
+            available_from=150,
+            ramp_up_days=30,
+            completed=completed,
+        )
+        actual, baseline = simulate_pair(
+            world, [ban, expansion], start=START, horizon_days=700, seed=1
+        )
+        fac = list(actual.facilities["facility"])
+        assert fac[-1] == "us_refiner_2"
+        new = actual.output[:, fac.index("us_refiner_2")]
+        assert new[:150].max() == 0
+        m = compute_metrics(actual, baseline, by=("facility",))
+        losses[completed] = m[(m["scope"] == "jp_magnet") & (m["metric"] == "output_loss")][
+            "value"
+        ].iloc[0]
+        if completed:
+            assert new[250] > 0
+        else:
+            assert new.max() == 0
+    no_investment = simulate_pair(world, [ban], start=START, horizon_days=700, seed=1)
+    m = compute_metrics(*no_investment, by=("facility",))
+    base_loss = m[(m["scope"] == "jp_magnet") & (m["metric"] == "output_loss")]["value"].iloc[0]
+    assert losses[False] == pytest.approx(base_loss, rel=1e-9)
+    assert losses[True] < 0.7 * base_loss
+
+
+def test_capacity_investment_errors() -> None:
+    world = supplier_consumer_world()
+    for ev, field in (
+        (
+            CapacityInvestment(
+                facility="sup", expands="sup", capacity_per_year=1, available_from=5
+            ),
+            "facility",
+        ),
+        (
+            CapacityInvestment(facility="x", expands="nope", capacity_per_year=1, available_from=5),
+            "expands",
+        ),
+        (CapacityInvestment(facility="x", capacity_per_year=1, available_from=5), "expands"),
+    ):
+        with pytest.raises(InputError) as err:
+            simulate(world, [ev], start=START, horizon_days=10, rng=np.random.default_rng(0))
+        assert err.value.field == field
