@@ -86,6 +86,7 @@ from sim.distributions import Distribution
 from sim.engine import Settings, simulate
 from sim.errors import InputError
 from sim.events import (
+    CapacityInvestment,
     DemandChange,
     Destinations,
     Event,
@@ -113,6 +114,7 @@ __all__ = [
     "EventSpec",
     "ExportControlChangeSpec",
     "ExportControlSpec",
+    "CapacityInvestmentSpec",
     "DemandChangeSpec",
     "FacilityOutageSpec",
     "MembershipChangeSpec",
@@ -145,6 +147,7 @@ EVENT_KINDS = (
     "stockpile_release",
     "membership_change",
     "demand_change",
+    "capacity_investment",
 )
 DIST_KINDS = ("fixed", "uniform", "triangular", "normal", "lognormal", "bernoulli")
 
@@ -171,6 +174,12 @@ DRAW_ORDER: dict[str, tuple[str, ...]] = {
     "stockpile_release": ("rate_per_day", "threshold_share"),
     "membership_change": (),
     "demand_change": ("factor",),
+    "capacity_investment": (
+        "capacity_per_year",
+        "build_days",
+        "completion_probability",
+        "ramp_up_days",
+    ),
 }
 
 #: Allowed range of every numeric parameter (for a distribution: of every possible draw).
@@ -187,6 +196,10 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "threshold_share": (0.0, 1.0),
     "qualification_days": (0.0, math.inf),
     "factor": (0.0, math.inf),
+    "capacity_per_year": (0.0, math.inf),
+    "build_days": (0.0, math.inf),
+    "completion_probability": (0.0, 1.0),
+    "ramp_up_days": (0.0, math.inf),
 }
 
 _DATE_FIX = "give YYYY-MM-DD or an offset from the run start like +90d"
@@ -593,6 +606,30 @@ class DemandChangeSpec(_Strict):
     facilities: tuple[Name, ...] = Field(default=(), description="Facilities (all if empty).")
 
 
+class CapacityInvestmentSpec(_Strict):
+    """New capacity: a new facility or an expansion, built after an uncertain delay.
+
+    It comes on line at ``announced + build_days`` if it is completed at all (drawn
+    with ``completion_probability``), then ramps up over ``ramp_up_days``.
+    """
+
+    kind: Literal["capacity_investment"]
+    facility: Name = Field(description="Id of the new facility (or expansion).")
+    expands: Name | None = Field(
+        default=None, description="Existing facility whose type, country and output it copies."
+    )
+    type: Name | None = Field(default=None, description="Facility type of a new facility.")
+    country: Name | None = Field(default=None, description="ISO3 country of a new facility.")
+    commodity: Name | None = Field(default=None, description="Output of a new facility.")
+    capacity_per_year: Param = Field(description="Nameplate capacity, output units per year.")
+    announced: EventDate = Field(description="When the project is announced.")
+    build_days: Param = Field(description="Days from announcement to first output.")
+    completion_probability: Param = Field(
+        default=1.0, description="Probability that the project is built at all (0-1)."
+    )
+    ramp_up_days: Param = Field(default=0.0, description="Days to ramp to nameplate.")
+
+
 EventSpec = Annotated[
     Union[  # noqa: UP007
         ExportControlSpec,
@@ -601,6 +638,7 @@ EventSpec = Annotated[
         StockpileReleaseSpec,
         MembershipChangeSpec,
         DemandChangeSpec,
+        CapacityInvestmentSpec,
     ],
     Field(discriminator="kind"),
 ]
@@ -899,6 +937,8 @@ class Scenario(_Strict):
                 self._check_change(ev, p, controls)
             elif isinstance(ev, MembershipChangeSpec | DemandChangeSpec):
                 self._day(ev.date, (*p, "date"))
+            elif isinstance(ev, CapacityInvestmentSpec):
+                self._day(ev.announced, (*p, "announced"))
             else:
                 self._day(ev.start, (*p, "start"))
 
@@ -1277,6 +1317,25 @@ class Scenario(_Strict):
                 )
             elif isinstance(ev, MembershipChangeSpec):
                 out.append(MembershipChange(country=ev.country, bloc=ev.bloc, date=ev.date))
+            elif isinstance(ev, CapacityInvestmentSpec):
+                chance = v["completion_probability"]
+                completed = chance >= 1.0 or (
+                    draw(f"{p}.completed", BernoulliDist(dist="bernoulli", p=chance)) >= 0.5
+                )
+                day = to_day(ev.announced, self.start, p, "announced") + v["build_days"]
+                out.append(
+                    CapacityInvestment(
+                        facility=ev.facility,
+                        capacity_per_year=v["capacity_per_year"],
+                        available_from=day,
+                        ramp_up_days=v["ramp_up_days"],
+                        completed=completed,
+                        expands=ev.expands or "",
+                        type=ev.type or "",
+                        country=ev.country or "",
+                        commodity=ev.commodity or "",
+                    )
+                )
             elif isinstance(ev, DemandChangeSpec):
                 out.append(
                     DemandChange(

@@ -536,6 +536,7 @@ def test_schema_uses_yaml_keys() -> None:
         "stockpile_release",
         "membership_change",
         "demand_change",
+        "capacity_investment",
     }
 
 
@@ -558,3 +559,25 @@ def test_policy_events_sample_and_convert(tmp_path: Path) -> None:
     u = np.random.default_rng(3).uniform(1.1, 1.3)
     assert change.factor == params["events[1].factor"] == u
     assert change.commodities == ("compute",)
+
+
+def test_capacity_investment_draws_build_time_and_completion(tmp_path: Path) -> None:
+    path = tmp_path / "invest.yaml"
+    path.write_text(
+        "name: invest\nstart: 2025-01-01\nhorizon_days: 400\nseed: 1\n"
+        "events:\n"
+        "  - kind: capacity_investment\n    facility: us_refiner_2\n    expands: us_refiner\n"
+        "    capacity_per_year: 6000\n    announced: +30d\n"
+        "    build_days: {dist: uniform, low: 100, high: 200}\n"
+        "    completion_probability: 0.5\n    ramp_up_days: 30\n"
+    )
+    scenario = load_scenario(path)
+    (event,), params = scenario.sample(np.random.default_rng(7))
+    # Draw order: build_days (uniform), then completion (a Bernoulli(0.5) draw).
+    rng = np.random.default_rng(7)
+    build = rng.uniform(100, 200)
+    completed = rng.random() < 0.5
+    assert event.available_from == 30 + build == 30 + params["events[0].build_days"]
+    assert event.completed is completed
+    assert params["events[0].completed"] == float(completed)
+    assert (event.expands, event.capacity_per_year, event.ramp_up_days) == ("us_refiner", 6000, 30)
