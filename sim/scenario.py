@@ -102,7 +102,10 @@ from sim.events import (
 from sim.examples import example_world
 from sim.network import Network
 from sim.tables import TABLES, read_table
-from sim.world import World
+from sim.world import World, load_world
+
+#: The reference world's tables, next to the package in a source checkout.
+REFERENCE_DATA = Path(__file__).resolve().parent.parent / "data"
 
 __all__ = [
     "BOUNDS",
@@ -686,10 +689,11 @@ class TableSpec(_Strict):
 class WorldSpec(_Strict):
     """The world: a base world and per-table changes."""
 
-    base: Literal["example"] | None = Field(
+    base: Literal["example", "reference"] | None = Field(
         default="example",
-        description="Base world: example (the bundled example world), or null for none "
-        "(then every required table must be given).",
+        description="Base world: example (the bundled 8-facility example world), reference "
+        "(the reference world in data/), or null for none (then every required table "
+        "must be given).",
     )
     countries: TableSpec | None = None
     commodities: TableSpec | None = None
@@ -1133,8 +1137,9 @@ class Scenario(_Strict):
         spec = self.world_spec
         tables: dict[str, pd.DataFrame] = {}
         origins: dict[str, _Origin] = {}
-        if spec.base == "example":
-            for name, frame in example_world().tables.items():
+        if spec.base is not None:
+            base_world = example_world() if spec.base == "example" else load_world(REFERENCE_DATA)
+            for name, frame in base_world.tables.items():
                 tables[name] = frame
                 origins[name] = _Origin(name, len(frame), spec.base, None)
         for name in TABLES:
