@@ -42,6 +42,7 @@ from sim.events import (
     ExportControlChange,
     FacilityOutage,
     MembershipChange,
+    SourcingPolicy,
     StockpileRelease,
     describe,
     is_disruption,
@@ -169,6 +170,8 @@ class _Run:
         self.transit = np.zeros(nl)
         self.allow = np.ones(nl)
         self.allow_held = np.ones(nl)
+        self.bloc_first: set[tuple[str, str]] = set()  # (bloc, commodity) allocating bloc-first
+        self.priority = np.zeros(nl, dtype=bool)
         self.allow_before_quota = np.ones(nl)
         self.quota_scale = np.ones(nl)
         self.hold_until = np.full(nl, -np.inf)
@@ -354,6 +357,21 @@ class _Run:
                 self.stock_levels.append(float(row["quantity"].iloc[0]))
             elif isinstance(ev, CapacityInvestment):
                 pass  # added to the world before the run (with_investments)
+            elif isinstance(ev, SourcingPolicy):
+                if ev.rule not in ("pro_rata", "bloc_first"):
+                    raise InputError(
+                        where, "rule", f"unknown rule '{ev.rule}'", "use pro_rata or bloc_first"
+                    )
+                for c in ev.commodities:
+                    if c not in net.commodities:
+                        raise InputError(
+                            where,
+                            "commodities",
+                            f"unknown commodity '{c}'",
+                            "use an id from commodities.csv",
+                        )
+                day = to_day(ev.date, start, where, "date")
+                self._at(day, lambda e=ev: self._set_sourcing(e))
             elif isinstance(ev, MembershipChange):
                 if ev.country not in net.countries:
                     raise InputError(
@@ -424,6 +442,17 @@ class _Run:
             )
             country_ok = np.array([b == bloc for b in self.country_bloc])
         return (net.slot_com == k) & country_ok[net.fac_country[net.slot_fac]]
+
+    def _set_sourcing(self, ev: SourcingPolicy) -> None:
+        """Switch a bloc's producers (for some commodities) to an allocation rule."""
+        self._advance()
+        coms = ev.commodities or tuple(self.net.commodities)
+        for c in coms:
+            self.bloc_first.discard((ev.bloc, c))
+            if ev.rule == "bloc_first":
+                self.bloc_first.add((ev.bloc, c))
+        self.log.append((self.env.now, "sourcing_policy", f"{ev.bloc}:{ev.rule}"))
+        self._request(replan=True)
 
     def _join(self, ev: MembershipChange) -> None:
         """Move a country to another bloc: controls and shared stockpiles follow."""
@@ -589,6 +618,20 @@ class _Run:
                 self._at(float(day), lambda: self._request(replan=True))
         self.allow = allow
         self.front = front
+        # Links on which a bloc-first producer meets a buyer of its own bloc.
+        if self.bloc_first:
+            sup_bloc = [self.country_bloc[c] for c in net.fac_country[net.link_sup]]
+            buy_bloc = [self.country_bloc[c] for c in net.fac_country[net.link_buyer]]
+            coms = [net.commodities[k] for k in net.link_com]
+            self.priority = np.array(
+                [
+                    s == b and (s, c) in self.bloc_first
+                    for s, b, c in zip(sup_bloc, buy_bloc, coms, strict=True)
+                ],
+                dtype=bool,
+            )
+        else:
+            self.priority = np.zeros(net.l, dtype=bool)
         return quota
 
     def _apply(self, ctl: ControlState, buyer: int) -> list[float]:
@@ -927,7 +970,14 @@ class _Run:
             share = np.divide(p, requested, out=np.zeros(net.n), where=requested > 0)
             delivered[prods] = np.minimum(self.final[prods], self.final[prods] * share[prods])
             if len(lk):
-                x[lk] = self.allocate(p - delivered, self.orders[lk], ci.link_sup)
+                available = p - delivered
+                first = self.priority[lk]
+                if first.any():  # bloc-first producers serve their own bloc first
+                    x[lk] = self.allocate(available, self.orders[lk] * first, ci.link_sup)
+                    available = available - np.bincount(ci.link_sup, x[lk], minlength=net.n)
+                    x[lk] += self.allocate(available, self.orders[lk] * ~first, ci.link_sup)
+                else:
+                    x[lk] = self.allocate(available, self.orders[lk], ci.link_sup)
                 zl = ci.zero_lag_links
                 if len(zl):
                     np.add.at(inflow, net.link_slot[zl], x[zl] - self.arr[zl])

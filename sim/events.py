@@ -8,7 +8,7 @@ what each one means and which facilities or trade flows it selects.
 Disruptions (removed from the paired baseline run): :class:`ExportControl`,
 :class:`ExportControlChange`, :class:`FacilityOutage`. Policies (kept in the
 baseline): :class:`StockpileRelease`, :class:`MembershipChange`, :class:`DemandChange`,
-:class:`CapacityInvestment`.
+:class:`CapacityInvestment`, :class:`SourcingPolicy`.
 """
 
 from __future__ import annotations
@@ -330,6 +330,33 @@ class DemandChange:
 
 
 @dataclass(frozen=True)
+class SourcingPolicy:
+    """Change how a bloc's producers allocate their output, from a date on.
+
+    ``bloc_first`` (friend-shoring): producers in ``bloc`` serve buyers in the same bloc
+    first, pro rata to their orders, and only then the others. ``pro_rata`` restores
+    the default. Final demand at a producer is always served pro rata with its
+    customers' orders.
+
+    Parameters
+    ----------
+    bloc : str
+        The bloc whose producers follow the rule.
+    rule : {"pro_rata", "bloc_first"}
+        The allocation rule.
+    date : date-like
+        When the rule takes effect.
+    commodities : tuple of str
+        Commodities the rule applies to (all if empty).
+    """
+
+    bloc: str
+    rule: Literal["pro_rata", "bloc_first"]
+    date: DateLike
+    commodities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class CapacityInvestment:
     """New capacity: a new facility, or an expansion of an existing one.
 
@@ -376,6 +403,7 @@ Event = (
     | MembershipChange
     | DemandChange
     | CapacityInvestment
+    | SourcingPolicy
 )
 DISRUPTIONS: tuple[type, ...] = (ExportControl, ExportControlChange, FacilityOutage)
 
@@ -395,6 +423,7 @@ def describe(event: Event, index: int) -> str:
         MembershipChange: "membership_change",
         DemandChange: "demand_change",
         CapacityInvestment: "capacity_investment",
+        SourcingPolicy: "sourcing_policy",
     }[type(event)]
     name = getattr(event, "id", None) or getattr(event, "control", None) or ""
     return f"events[{index}] ({kind}{f' {name!r}' if name else ''})"

@@ -96,6 +96,7 @@ from sim.events import (
     GeneralLicence,
     MembershipChange,
     Selector,
+    SourcingPolicy,
     StockpileRelease,
     to_day,
 )
@@ -129,6 +130,7 @@ __all__ = [
     "Scenario",
     "SelectorSpec",
     "SettingsSpec",
+    "SourcingPolicySpec",
     "StockpileReleaseSpec",
     "TableSpec",
     "TriangularDist",
@@ -151,6 +153,7 @@ EVENT_KINDS = (
     "membership_change",
     "demand_change",
     "capacity_investment",
+    "sourcing_policy",
 )
 DIST_KINDS = ("fixed", "uniform", "triangular", "normal", "lognormal", "bernoulli")
 
@@ -177,6 +180,7 @@ DRAW_ORDER: dict[str, tuple[str, ...]] = {
     "stockpile_release": ("rate_per_day", "threshold_share"),
     "membership_change": (),
     "demand_change": ("factor",),
+    "sourcing_policy": (),
     "capacity_investment": (
         "capacity_per_year",
         "build_days",
@@ -609,6 +613,18 @@ class DemandChangeSpec(_Strict):
     facilities: tuple[Name, ...] = Field(default=(), description="Facilities (all if empty).")
 
 
+class SourcingPolicySpec(_Strict):
+    """Change how a bloc's producers allocate their output (friend-shoring)."""
+
+    kind: Literal["sourcing_policy"]
+    bloc: Name = Field(description="Bloc whose producers follow the rule.")
+    rule: Literal["pro_rata", "bloc_first"] = Field(
+        description="bloc_first: serve buyers of the same bloc first; pro_rata: the default."
+    )
+    date: EventDate = Field(description="When the rule takes effect.")
+    commodities: tuple[Name, ...] = Field(default=(), description="Commodities (all if empty).")
+
+
 class CapacityInvestmentSpec(_Strict):
     """New capacity: a new facility or an expansion, built after an uncertain delay.
 
@@ -642,6 +658,7 @@ EventSpec = Annotated[
         MembershipChangeSpec,
         DemandChangeSpec,
         CapacityInvestmentSpec,
+        SourcingPolicySpec,
     ],
     Field(discriminator="kind"),
 ]
@@ -939,7 +956,7 @@ class Scenario(_Strict):
                     self._day(lic.date, (*p, "general_licences", g, "date"))
             elif isinstance(ev, ExportControlChangeSpec):
                 self._check_change(ev, p, controls)
-            elif isinstance(ev, MembershipChangeSpec | DemandChangeSpec):
+            elif isinstance(ev, MembershipChangeSpec | DemandChangeSpec | SourcingPolicySpec):
                 self._day(ev.date, (*p, "date"))
             elif isinstance(ev, CapacityInvestmentSpec):
                 self._day(ev.announced, (*p, "announced"))
@@ -1322,6 +1339,12 @@ class Scenario(_Strict):
                 )
             elif isinstance(ev, MembershipChangeSpec):
                 out.append(MembershipChange(country=ev.country, bloc=ev.bloc, date=ev.date))
+            elif isinstance(ev, SourcingPolicySpec):
+                out.append(
+                    SourcingPolicy(
+                        bloc=ev.bloc, rule=ev.rule, date=ev.date, commodities=ev.commodities
+                    )
+                )
             elif isinstance(ev, CapacityInvestmentSpec):
                 chance = v["completion_probability"]
                 completed = chance >= 1.0 or (

@@ -31,6 +31,7 @@ from sim.events import (
     GeneralLicence,
     MembershipChange,
     Selector,
+    SourcingPolicy,
     StockpileRelease,
 )
 from sim.examples import example_tables
@@ -658,3 +659,43 @@ def test_capacity_investment_errors() -> None:
         with pytest.raises(InputError) as err:
             simulate(world, [ev], start=START, horizon_days=10, rng=np.random.default_rng(0))
         assert err.value.field == field
+
+
+def test_bloc_first_sourcing_serves_the_own_bloc_first() -> None:
+    # One US supplier 'alt' of 10 t/day (the Chinese supplier has no capacity) and two
+    # buyers of 10 t/day each, without stock: the US consumer and a Chinese one.
+    # Pro rata each gets 5 t/day; once the allied bloc allocates bloc-first (day 20),
+    # the US consumer gets its 10 t/day and the Chinese one nothing.
+    tables = supplier_consumer_tables(
+        cover_days=0, supplier_capacity_per_day=0, alternative_capacity_per_day=10
+    )
+    tables["facilities"] = pd.concat(
+        [
+            tables["facilities"],
+            pd.DataFrame(
+                [("con_cn", "factory", "CHN", "widget", 20 * 365, "test fixture")],
+                columns=["facility", "type", "country", "commodity", "capacity_per_year", "source"],
+            ),
+        ]
+    )
+    tables["demand"] = pd.concat(
+        [
+            tables["demand"],
+            pd.DataFrame(
+                {"commodity": ["widget"], "facility": ["con_cn"], "quantity_per_year": [3650.0]}
+            ).assign(source="test fixture"),
+        ]
+    )
+    tables["sourcing"] = pd.DataFrame(
+        {"buyer": ["*"], "commodity": ["ore"], "supplier": ["alt"], "weight": [1.0]}
+    ).assign(source="test fixture")
+    tables["lanes"] = pd.DataFrame(
+        {"origin": ["*"], "destination": ["*"], "transport_days": [0.0]}
+    ).assign(source="test fixture")
+    world = World.from_tables(**tables)
+    policy = SourcingPolicy(bloc="allied", rule="bloc_first", date=20)
+    record = simulate(world, [policy], start=START, horizon_days=40, rng=np.random.default_rng(0))
+    fac = list(record.facilities["facility"])
+    us, cn = record.output[:, fac.index("con")], record.output[:, fac.index("con_cn")]
+    assert np.allclose(us[:20], 5.0) and np.allclose(cn[:20], 5.0)
+    assert np.allclose(us[20:], 10.0) and np.allclose(cn[20:], 0.0)

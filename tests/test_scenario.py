@@ -537,6 +537,7 @@ def test_schema_uses_yaml_keys() -> None:
         "membership_change",
         "demand_change",
         "capacity_investment",
+        "sourcing_policy",
     }
 
 
