@@ -971,8 +971,8 @@ class _Run:
             delivered[prods] = np.minimum(self.final[prods], self.final[prods] * share[prods])
             if len(lk):
                 available = p - delivered
-                first = self.priority[lk]
-                if first.any():  # bloc-first producers serve their own bloc first
+                first = self.priority[lk] if self.bloc_first else None
+                if first is not None and first.any():  # bloc-first: own bloc served first
                     x[lk] = self.allocate(available, self.orders[lk] * first, ci.link_sup)
                     available = available - np.bincount(ci.link_sup, x[lk], minlength=net.n)
                     x[lk] += self.allocate(available, self.orders[lk] * ~first, ci.link_sup)

@@ -219,35 +219,45 @@ class Network:
             strict=True,
         ):
             weights.setdefault((b, c), {})[s] = float(w)
-        link_sup, link_slot, link_days, link_weight = [], [], [], []
-        lane_of: dict[tuple[str, str], float] = {}
-        for mi in range(self.m):
-            buyer = int(self.slot_fac[mi])
-            k = int(self.slot_com[mi])
-            bid = self.facility_ids[buyer]
-            bcountry = self.countries[self.fac_country[buyer]]
-            kname = self.commodities[k]
-            named = (
-                weights.get((bid, kname))
-                or weights.get((bcountry, kname))
-                or weights.get(("*", kname))
+        counts = [len(producers[int(k)]) for k in self.slot_com]
+        self.l = int(sum(counts))
+        self.link_sup = (
+            np.concatenate([producers[int(k)] for k in self.slot_com]).astype(np.int64)
+            if self.l
+            else np.zeros(0, dtype=np.int64)
+        )
+        self.link_slot = np.repeat(np.arange(self.m, dtype=np.int64), counts)
+        buyer_country = self.fac_country[self.slot_fac[self.link_slot]]
+        supplier_country = self.fac_country[self.link_sup]
+        # Lane days per country pair that trades (looked up once per pair).
+        pair_code = supplier_country * len(self.countries) + buyer_country
+        codes, inverse = np.unique(pair_code, return_inverse=True)
+        days = [
+            lane_lookup(
+                lanes,
+                self.countries[int(c) // len(self.countries)],
+                self.countries[int(c) % len(self.countries)],
             )
-            for j in producers[k]:
-                link_sup.append(int(j))
-                link_slot.append(mi)
-                pair = (self.countries[self.fac_country[j]], bcountry)
-                if pair not in lane_of:
-                    lane_of[pair] = lane_lookup(lanes, *pair)
-                link_days.append(lane_of[pair])
-                if named is None:
-                    link_weight.append(float(self.nameplate_per_day[j]))
-                else:
-                    link_weight.append(named.get(self.facility_ids[j], 0.0))
-        self.l = len(link_sup)
-        self.link_sup = np.array(link_sup, dtype=np.int64)
-        self.link_slot = np.array(link_slot, dtype=np.int64)
-        self.link_days = np.array(link_days, dtype=float)
-        self.link_weight = np.array(link_weight, dtype=float)
+            for c in codes
+        ]
+        self.link_days = np.array(days, dtype=float)[inverse] if self.l else np.zeros(0)
+        # Baseline weights: the most specific sourcing rows, else nameplate capacity.
+        self.link_weight = self.nameplate_per_day[self.link_sup].astype(float)
+        if weights:
+            for mi in range(self.m):
+                buyer = int(self.slot_fac[mi])
+                kname = self.commodities[int(self.slot_com[mi])]
+                bcountry = self.countries[self.fac_country[buyer]]
+                named = (
+                    weights.get((self.facility_ids[buyer], kname))
+                    or weights.get((bcountry, kname))
+                    or weights.get(("*", kname))
+                )
+                if named is not None:
+                    sel = np.flatnonzero(self.link_slot == mi)
+                    self.link_weight[sel] = [
+                        named.get(self.facility_ids[j], 0.0) for j in self.link_sup[sel]
+                    ]
         self.link_buyer = self.slot_fac[self.link_slot] if self.l else np.zeros(0, dtype=np.int64)
         self.link_com = self.slot_com[self.link_slot] if self.l else np.zeros(0, dtype=np.int64)
         # First link of every slot, for per-slot reductions (each slot has >= 1 link).
