@@ -77,6 +77,9 @@ class Settings:
         distribution is drawn once per buyer slot when it is cut off.
     substitution_ramp_days : mapping of commodity -> float
         Overrides of the commodities table's substitution ramp lengths.
+    record_trade : bool
+        Also record daily shipments by origin country, destination country and
+        commodity (``RunRecord.trade``); off by default (it costs time and memory).
     """
 
     review_days: float = 7.0
@@ -84,6 +87,7 @@ class Settings:
     ramp_step_days: float = 1.0
     qualification_days: Mapping[str, float | Distribution] = field(default_factory=dict)
     substitution_ramp_days: Mapping[str, float] = field(default_factory=dict)
+    record_trade: bool = False
 
 
 class _Run:
@@ -199,6 +203,7 @@ class _Run:
         self.ep_s: list[np.ndarray] = []
         self.ep_slope: list[np.ndarray] = []
         self.ep_coef: list[np.ndarray] = []
+        self.ep_x: list[np.ndarray] = []
         self.ep_release: list[np.ndarray] = []
 
         self._pending = False
@@ -1104,9 +1109,9 @@ class _Run:
 
     def _record(self) -> None:
         now = self.env.now
-        if self.ep_t and self.ep_t[-1] == now:
-            for lst in (
-                self.ep_t,
+        if self.ep_t and self.ep_t[-1] == now:  # a later settle at the same instant wins
+            self.ep_t.pop()
+            epochs: list[list[np.ndarray]] = [
                 self.ep_p,
                 self.ep_delivered,
                 self.ep_supply,
@@ -1115,7 +1120,8 @@ class _Run:
                 self.ep_slope,
                 self.ep_coef,
                 self.ep_release,
-            ):
+            ]
+            for lst in epochs + ([self.ep_x] if self.settings.record_trade else []):
                 lst.pop()
         self.ep_t.append(now)
         self.ep_p.append(self.p)
@@ -1125,6 +1131,8 @@ class _Run:
         self.ep_s.append(self.s.copy())
         self.ep_slope.append(self.slope)
         self.ep_coef.append(self.coef)
+        if self.settings.record_trade:
+            self.ep_x.append(self.x.copy())
         self.ep_release.append(self.release)
 
     # ------------------------------------------------------------------ run

@@ -97,6 +97,10 @@ class RunRecord:
         Slot index of each link, and ``link_commodity`` its commodity index.
     log : list of (day, what, detail)
         Discrete happenings (licence decisions, outages, control changes).
+    trade : DataFrame or None
+        With ``Settings(record_trade=True)``: daily shipments (at departure) with
+        columns ``day, origin, destination, commodity, quantity`` (commodity units),
+        one row per day and trading country pair and commodity.
     """
 
     start: dt.date
@@ -114,6 +118,7 @@ class RunRecord:
     balance: dict[str, np.ndarray]
     link_slot: np.ndarray
     log: list[tuple[float, str, str]]
+    trade: pd.DataFrame | None = None
 
     def output_frame(self) -> pd.DataFrame:
         """Daily output as a DataFrame indexed by date, one column per facility."""
@@ -191,4 +196,31 @@ def build_record(run: _Run) -> RunRecord:
         },
         link_slot=net.link_slot.copy(),
         log=list(run.log),
+        trade=_trade(run, times, horizon) if run.settings.record_trade else None,
+    )
+
+
+def _trade(run: _Run, times: np.ndarray, horizon: int) -> pd.DataFrame:
+    """Daily shipments summed by origin country, destination country and commodity."""
+    net = run.net
+    n_c, n_k = len(net.countries), len(net.commodities)
+    key = (net.fac_country[net.link_sup] * n_c + net.fac_country[net.link_buyer]) * n_k
+    key = key + net.link_com
+    groups, inverse = np.unique(key, return_inverse=True)
+    rates = np.array(run.ep_x).reshape(len(times), net.l)
+    per_group = np.zeros((len(times), len(groups)))
+    np.add.at(per_group.T, inverse, rates.T)
+    daily = daily_integral(times, per_group, horizon)
+    origin = [net.countries[int(g) // (n_c * n_k)] for g in groups]
+    destination = [net.countries[(int(g) // n_k) % n_c] for g in groups]
+    commodity = [net.commodities[int(g) % n_k] for g in groups]
+    days = np.repeat(np.arange(horizon), len(groups))
+    return pd.DataFrame(
+        {
+            "day": days,
+            "origin": np.tile(origin, horizon),
+            "destination": np.tile(destination, horizon),
+            "commodity": np.tile(commodity, horizon),
+            "quantity": daily.reshape(-1),
+        }
     )
