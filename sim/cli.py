@@ -12,6 +12,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -22,9 +23,11 @@ from sim import __version__
 from sim.compare import paired_differences
 from sim.engine import simulate_pair
 from sim.ensemble import Ensemble, run_ensemble
+from sim.ensemble import replay as replay_replication
 from sim.errors import InputError, PaxsimError
 from sim.examples import example_ban, example_world
 from sim.metrics import compute_metrics
+from sim.replay import compare_observed, monthly_exports, read_observed
 from sim.results import read_results, write_results
 from sim.scenario import Scenario, json_schema_text, load_scenario
 from sim.tables import data_dictionary
@@ -249,6 +252,46 @@ def list_(
 def schema() -> None:
     """Print the JSON Schema of scenario files (scenarios/paxsim.schema.json is this output)."""
     typer.echo(json_schema_text(), nl=False)
+
+
+@app.command()
+def replay(
+    scenario_file: Annotated[Path, typer.Argument(help="A (historical) scenario YAML file.")],
+    origin: Annotated[str, typer.Option(help="Exporting country (ISO3).")] = "CHN",
+    commodity: Annotated[str, typer.Option(help="Commodity shipped.")] = "ndfeb_magnet",
+    by: Annotated[str, typer.Option(help="Group destinations by bloc or country.")] = "bloc",
+    observed: Annotated[
+        Path | None, typer.Option(help="Observed monthly flows (CSV; format in README).")
+    ] = None,
+    replication: Annotated[int, typer.Option(help="Replication to replay.", min=0)] = 0,
+    debug: Debug = False,
+) -> None:
+    """Replay a scenario with its dates and print simulated monthly exports by destination.
+
+    With --observed, prints them next to the observed series with an error score (RMSE
+    in the commodity's unit per month, and MAPE over months with observed > 0).
+    """
+    with _errors(debug):
+        scenario = load_scenario(scenario_file)
+        settings = replace(scenario.settings(), record_trade=True)
+        _, _, actual, _ = replay_replication(
+            scenario.world(),
+            scenario.sample,
+            start=scenario.start,
+            horizon_days=scenario.horizon_days,
+            seed=scenario.seed,
+            replication=replication,
+            settings=settings,
+        )
+        flows = monthly_exports(actual, origin, commodity, by=by)
+        if observed is None:
+            wide = flows.pivot(index="month", columns="destination", values="quantity")
+            typer.echo(f"{origin} exports of {commodity} by destination {by} (per month)")
+            typer.echo(wide.fillna(0.0).to_string(float_format=lambda v: f"{v:.1f}"))
+            return
+        table, score = compare_observed(flows, read_observed(observed))
+        typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+        typer.echo(f"n={score['n']:.0f}  rmse={score['rmse']:.3f}  mape={score['mape']:.3f}")
 
 
 @app.command()

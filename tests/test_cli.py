@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -171,3 +172,37 @@ def test_compare_refuses_unpaired_runs(tmp_path: Path) -> None:
     )
     assert mixed.exit_code == 2
     assert "same --seed" in mixed.stderr and len(mixed.stderr.strip().splitlines()) == 1
+
+
+def test_replay_prints_monthly_flows_and_scores_them(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["replay", str(BAN), "--commodity", "ndpr_oxide"])
+    assert result.exit_code == 0, result.output
+    assert "2025-03" in result.stdout and "allied" in result.stdout
+    observed = tmp_path / "observed.csv"
+    observed.write_text(
+        "month,origin,destination,commodity,quantity,source\n"
+        "2025-01,CHN,allied,ndpr_oxide,320,test figure\n"
+        "2025-05,CHN,allied,ndpr_oxide,10,test figure\n"
+    )
+    args = ["replay", str(BAN), "--commodity", "ndpr_oxide", "--observed", str(observed)]
+    scored = runner.invoke(app, args)
+    assert scored.exit_code == 0, scored.output
+    # Simulated: January 31 days x 10.680922 t/day (jp_magnet's Chinese oxide) = 331.1 t;
+    # May 0 t (the ban began on 4 April and the lane takes 7 days).
+    # Errors +11.1 and -10: RMSE = sqrt((11.1^2 + 10^2) / 2) = 10.56;
+    # MAPE = (11.1 / 320 + 10 / 10) / 2 = 0.517.
+    last = scored.stdout.strip().splitlines()[-1]
+    assert last.startswith("n=2")
+    rmse = float(last.split("rmse=")[1].split()[0])
+    mape = float(last.split("mape=")[1])
+    simulated_jan = 31 * 10.680922
+    assert rmse == pytest.approx(np.sqrt(((simulated_jan - 320) ** 2 + 100) / 2), abs=1e-3)
+    assert mape == pytest.approx(((simulated_jan - 320) / 320 + 1) / 2, abs=1e-3)
+
+
+def test_replay_refuses_a_bad_observed_file(tmp_path: Path) -> None:
+    observed = tmp_path / "observed.csv"
+    observed.write_text("month,origin,destination,commodity,quantity\n2025-01,CHN,allied,x,1\n")
+    args = ["replay", str(BAN), "--commodity", "ndpr_oxide", "--observed", str(observed)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "source" in result.stderr
