@@ -85,7 +85,7 @@ def _progress(label: str) -> tuple[Callable[[int, int], None] | None, Callable[[
 def _headline(summary: pd.DataFrame) -> pd.DataFrame:
     """World and bloc rows: mean loss share, and median TTS/TTR with the share reached."""
     rows = summary[summary["scope_kind"].isin(["world", "bloc"])].set_index(
-        ["scope", "stage", "metric"]
+        ["scope", "stage", "commodity", "metric"]
     )
     columns = {
         "loss_share_mean": ("output_loss_share", "mean"),
@@ -215,7 +215,7 @@ def compare(
                 f"{name_a} - {name_b} (paired over {diff['n'].max()} replications) -> {target}"
             )
             rows = diff[diff["scope_kind"].isin(["world", "bloc"]) & diff["metric"].isin(HEADLINE)]
-            shown = rows.set_index(["scope", "stage", "metric"])[
+            shown = rows.set_index(["scope", "stage", "commodity", "metric"])[
                 ["mean", "p05", "p95", "a_better_share"]
             ]
             typer.echo(shown.to_string(float_format=lambda v: f"{v:.3f}"))

@@ -206,3 +206,13 @@ def test_replay_refuses_a_bad_observed_file(tmp_path: Path) -> None:
     args = ["replay", str(BAN), "--commodity", "ndpr_oxide", "--observed", str(observed)]
     result = runner.invoke(app, args)
     assert result.exit_code == 2 and "source" in result.stderr
+
+
+def test_run_on_the_reference_world(tmp_path: Path) -> None:
+    # A stage with two output commodities (metal_refiner: gallium and germanium) gets
+    # one headline row per commodity.
+    scenario = BUNDLED / "ree_controls_2025.yaml"
+    args = ["run", str(scenario), "--replications", "1", "--out", str(tmp_path)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "gallium" in result.stdout and "germanium" in result.stdout
