@@ -176,6 +176,8 @@ class _Run:
         self.allow_held = np.ones(nl)
         self.bloc_first: set[tuple[str, str]] = set()  # (bloc, commodity) allocating bloc-first
         self.priority = np.zeros(nl, dtype=bool)
+        self.offtake_links = np.zeros(nl, dtype=bool)
+        self._has_priority = False
         self.allow_before_quota = np.ones(nl)
         self.quota_scale = np.ones(nl)
         self.hold_until = np.full(nl, -np.inf)
@@ -363,10 +365,22 @@ class _Run:
             elif isinstance(ev, CapacityInvestment):
                 pass  # added to the world before the run (with_investments)
             elif isinstance(ev, SourcingPolicy):
-                if ev.rule not in ("pro_rata", "bloc_first"):
+                if ev.rule not in ("pro_rata", "bloc_first", "offtake"):
                     raise InputError(
-                        where, "rule", f"unknown rule '{ev.rule}'", "use pro_rata or bloc_first"
+                        where,
+                        "rule",
+                        f"unknown rule '{ev.rule}'",
+                        "use pro_rata, bloc_first or offtake",
                     )
+                if ev.rule == "offtake":
+                    for name, sel in (("suppliers", ev.suppliers), ("buyers", ev.buyers)):
+                        if sel.is_empty() or not sel.mask(world_fac, bloc_of).any():
+                            raise InputError(
+                                where,
+                                name,
+                                "selects no facility",
+                                "name the contracted facilities (ids, types, countries, blocs)",
+                            )
                 for c in ev.commodities:
                     if c not in net.commodities:
                         raise InputError(
@@ -452,6 +466,18 @@ class _Run:
         """Switch a bloc's producers (for some commodities) to an allocation rule."""
         self._advance()
         coms = ev.commodities or tuple(self.net.commodities)
+        if ev.rule == "offtake":
+            fac, bloc_of = self.world.facilities, self.world.bloc_of()
+            net = self.net
+            link = (
+                ev.suppliers.mask(fac, bloc_of)[net.link_sup]
+                & ev.buyers.mask(fac, bloc_of)[net.link_buyer]
+                & np.isin(net.link_com, [net.commodities.index(c) for c in coms])
+            )
+            self.offtake_links |= link
+            self.log.append((self.env.now, "sourcing_policy", f"offtake:{int(link.sum())} links"))
+            self._request(replan=True)
+            return
         for c in coms:
             self.bloc_first.discard((ev.bloc, c))
             if ev.rule == "bloc_first":
@@ -623,7 +649,7 @@ class _Run:
                 self._at(float(day), lambda: self._request(replan=True))
         self.allow = allow
         self.front = front
-        # Links on which a bloc-first producer meets a buyer of its own bloc.
+        # Links on which a bloc-first producer meets a buyer of its own bloc, and offtakes.
         if self.bloc_first:
             sup_bloc = [self.country_bloc[c] for c in net.fac_country[net.link_sup]]
             buy_bloc = [self.country_bloc[c] for c in net.fac_country[net.link_buyer]]
@@ -637,6 +663,8 @@ class _Run:
             )
         else:
             self.priority = np.zeros(net.l, dtype=bool)
+        self.priority = self.priority | self.offtake_links
+        self._has_priority = bool(self.priority.any())
         return quota
 
     def _apply(self, ctl: ControlState, buyer: int) -> list[float]:
@@ -976,7 +1004,7 @@ class _Run:
             delivered[prods] = np.minimum(self.final[prods], self.final[prods] * share[prods])
             if len(lk):
                 available = p - delivered
-                first = self.priority[lk] if self.bloc_first else None
+                first = self.priority[lk] if self._has_priority else None
                 if first is not None and first.any():  # bloc-first: own bloc served first
                     x[lk] = self.allocate(available, self.orders[lk] * first, ci.link_sup)
                     available = available - np.bincount(ci.link_sup, x[lk], minlength=net.n)

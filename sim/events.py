@@ -334,26 +334,33 @@ class SourcingPolicy:
     """Change how a bloc's producers allocate their output, from a date on.
 
     ``bloc_first`` (friend-shoring): producers in ``bloc`` serve buyers in the same bloc
-    first, pro rata to their orders, and only then the others. ``pro_rata`` restores
-    the default. Final demand at a producer is always served pro rata with its
-    customers' orders.
+    first, pro rata to their orders, and only then the others. ``offtake`` (a long-term
+    offtake contract): the ``suppliers`` serve the ``buyers`` first. ``pro_rata``
+    restores the default for the bloc's producers. Priority buyers still get only what
+    they order (their orders follow the sourcing weights); final demand at a producer is
+    always served pro rata with its customers' orders.
 
     Parameters
     ----------
     bloc : str
-        The bloc whose producers follow the rule.
-    rule : {"pro_rata", "bloc_first"}
+        The bloc whose producers follow the rule (for ``offtake``, the bloc that
+        signs the contract; informative only).
+    rule : {"pro_rata", "bloc_first", "offtake"}
         The allocation rule.
     date : date-like
         When the rule takes effect.
     commodities : tuple of str
         Commodities the rule applies to (all if empty).
+    suppliers, buyers : Selector
+        For ``offtake``: the contracted suppliers and buyers.
     """
 
     bloc: str
-    rule: Literal["pro_rata", "bloc_first"]
+    rule: Literal["pro_rata", "bloc_first", "offtake"]
     date: DateLike
     commodities: tuple[str, ...] = ()
+    suppliers: Selector = field(default_factory=Selector)
+    buyers: Selector = field(default_factory=Selector)
 
 
 @dataclass(frozen=True)

@@ -618,11 +618,14 @@ class SourcingPolicySpec(_Strict):
 
     kind: Literal["sourcing_policy"]
     bloc: Name = Field(description="Bloc whose producers follow the rule.")
-    rule: Literal["pro_rata", "bloc_first"] = Field(
-        description="bloc_first: serve buyers of the same bloc first; pro_rata: the default."
+    rule: Literal["pro_rata", "bloc_first", "offtake"] = Field(
+        description="bloc_first: serve buyers of the same bloc first; offtake: the suppliers "
+        "serve the buyers first (a long-term contract); pro_rata: the default."
     )
     date: EventDate = Field(description="When the rule takes effect.")
     commodities: tuple[Name, ...] = Field(default=(), description="Commodities (all if empty).")
+    suppliers: SelectorSpec | None = Field(default=None, description="Offtake: the suppliers.")
+    buyers: SelectorSpec | None = Field(default=None, description="Offtake: the buyers.")
 
 
 class CapacityInvestmentSpec(_Strict):
@@ -1342,7 +1345,12 @@ class Scenario(_Strict):
             elif isinstance(ev, SourcingPolicySpec):
                 out.append(
                     SourcingPolicy(
-                        bloc=ev.bloc, rule=ev.rule, date=ev.date, commodities=ev.commodities
+                        bloc=ev.bloc,
+                        rule=ev.rule,
+                        date=ev.date,
+                        commodities=ev.commodities,
+                        suppliers=ev.suppliers.to_selector() if ev.suppliers else Selector(),
+                        buyers=ev.buyers.to_selector() if ev.buyers else Selector(),
                     )
                 )
             elif isinstance(ev, CapacityInvestmentSpec):

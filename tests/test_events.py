@@ -699,3 +699,17 @@ def test_bloc_first_sourcing_serves_the_own_bloc_first() -> None:
     us, cn = record.output[:, fac.index("con")], record.output[:, fac.index("con_cn")]
     assert np.allclose(us[:20], 5.0) and np.allclose(cn[:20], 5.0)
     assert np.allclose(us[20:], 10.0) and np.allclose(cn[20:], 0.0)
+    # An offtake contract of the Chinese buyer with 'alt' from day 20 does the opposite.
+    offtake = SourcingPolicy(
+        bloc="china",
+        rule="offtake",
+        date=20,
+        suppliers=Selector(facilities=("alt",)),
+        buyers=Selector(facilities=("con_cn",)),
+    )
+    record = simulate(world, [offtake], start=START, horizon_days=40, rng=np.random.default_rng(0))
+    us, cn = record.output[:, fac.index("con")], record.output[:, fac.index("con_cn")]
+    assert np.allclose(us[20:], 0.0) and np.allclose(cn[20:], 10.0)
+    with pytest.raises(InputError, match="buyers: selects no facility"):
+        bad = SourcingPolicy(bloc="china", rule="offtake", date=20, suppliers=Selector(("alt",)))
+        simulate(world, [bad], start=START, horizon_days=5, rng=np.random.default_rng(0))
