@@ -382,23 +382,11 @@ class _Run:
                                 "name the contracted facilities (ids, types, countries, blocs)",
                             )
                 for c in ev.commodities:
-                    if c not in net.commodities:
-                        raise InputError(
-                            where,
-                            "commodities",
-                            f"unknown commodity '{c}'",
-                            "use an id from commodities.csv",
-                        )
+                    net.require_commodity(where, "commodities", c)
                 day = to_day(ev.date, start, where, "date")
                 self._at(day, lambda e=ev: self._set_sourcing(e))
             elif isinstance(ev, MembershipChange):
-                if ev.country not in net.countries:
-                    raise InputError(
-                        where,
-                        "country",
-                        f"unknown country '{ev.country}'",
-                        "use an ISO3 code from countries.csv",
-                    )
+                net.require_country(where, "country", ev.country)
                 day = to_day(ev.date, start, where, "date")
                 self._at(day, lambda e=ev: self._join(e))
             elif isinstance(ev, DemandChange):

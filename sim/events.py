@@ -471,29 +471,11 @@ class ControlState:
             (to_day(g.date, start, where, f"general_licences[{i}].date"), g.buyers)
             for i, g in enumerate(spec.general_licences)
         ]
-        if spec.issuer not in net.countries:
-            raise InputError(
-                where,
-                "issuer",
-                f"unknown country '{spec.issuer}'",
-                "use an ISO3 code from countries.csv",
-            )
+        net.require_country(where, "issuer", spec.issuer)
         for c in spec.commodities:
-            if c not in net.commodities:
-                raise InputError(
-                    where,
-                    "commodities",
-                    f"unknown commodity '{c}'",
-                    "use an id from commodities.csv",
-                )
+            net.require_commodity(where, "commodities", c)
         for c in (*spec.destinations.countries, *spec.destinations.except_countries):
-            if c not in net.countries:
-                raise InputError(
-                    where,
-                    "destinations",
-                    f"unknown country '{c}'",
-                    "use an ISO3 code from countries.csv",
-                )
+            net.require_country(where, "destinations", c)
         for name, lo, hi in (
             ("approval_probability", 0, 1),
             ("approved_share", 0, 1),

@@ -320,6 +320,23 @@ class Network:
             slot_cover_days=self.slot_cover_days[pslots.astype(np.int64)],
         )
 
+    def require_country(self, where: str, field: str, code: str) -> None:
+        """Raise an :class:`InputError` unless ``code`` is a country of the world."""
+        if code not in self.countries:
+            raise InputError(
+                where, field, f"unknown country '{code}'", "use an ISO3 code from countries.csv"
+            )
+
+    def require_commodity(self, where: str, field: str, commodity: str) -> None:
+        """Raise an :class:`InputError` unless ``commodity`` is a commodity of the world."""
+        if commodity not in self.commodities:
+            raise InputError(
+                where,
+                field,
+                f"unknown commodity '{commodity}'",
+                "use an id from commodities.csv",
+            )
+
     def facility_index(self) -> dict[str, int]:
         """Map facility id to index."""
         return {f: i for i, f in enumerate(self.facility_ids)}
