@@ -70,10 +70,15 @@ class World:
         return dict(zip(c["commodity"], c["unit"], strict=True))
 
     def replace(self, **frames: pd.DataFrame | str | Path) -> World:
-        """Return a new world with some tables replaced, validated again."""
-        merged: dict[str, pd.DataFrame | str | Path] = dict(self.tables)
-        merged.update(frames)
-        return World.from_tables(**merged)
+        """Return a new world with some tables replaced (those validated, then all checks)."""
+        unknown = sorted(set(frames) - set(TABLES))
+        if unknown:
+            raise InputError("world", unknown[0], "unknown table", f"use one of {list(TABLES)}")
+        tables = dict(self.tables)
+        for name, frame in frames.items():
+            tables[name] = read_table(name, frame)
+        check_world(tables)
+        return World(MappingProxyType(tables))
 
 
 def _rebuild(tables: dict[str, pd.DataFrame]) -> World:
