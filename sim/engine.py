@@ -156,6 +156,11 @@ class _Run:
 
         # State.
         self.t_last = 0.0
+        ends = net.available_day + net.ramp_up_days
+        finite = np.isfinite(ends)
+        self._fully_available_from = float(ends[finite].max()) if finite.any() else -np.inf
+        self.availability = np.zeros(n)
+        self._availability_final = False
         self.outages: dict[int, tuple[np.ndarray, float]] = {}  # event index -> (mask, factor)
         self.cap = np.zeros(n)
         self.final = np.zeros(n)
@@ -183,6 +188,7 @@ class _Run:
         self.hold_until = np.full(nl, -np.inf)
         self.front = np.ones(m)
         self.slot_orders = np.zeros(m)
+        self.empty_below = np.zeros(m)  # stock at or below this counts as empty (per plan)
         self.qual_start = np.full(m, np.nan)
         self.qual_done = np.full(m, np.nan)
         self._qualifying = False
@@ -565,11 +571,15 @@ class _Run:
 
     def _capacity_and_demand(self) -> None:
         net, now = self.net, self.env.now
-        since = now - net.available_day
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ramp = np.where(net.ramp_up_days > 0, since / net.ramp_up_days, 1.0)
-        avail = np.where(since >= 0, np.clip(ramp, 0.0, 1.0), 0.0)
-        self.availability = avail
+        if now < self._fully_available_from:  # some plant is not yet (fully) on line
+            since = now - net.available_day
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ramp = np.where(net.ramp_up_days > 0, since / net.ramp_up_days, 1.0)
+            self.availability = np.where(since >= 0, np.clip(ramp, 0.0, 1.0), 0.0)
+        elif not self._availability_final:
+            self.availability = np.ones(net.n)
+            self._availability_final = True
+        avail = self.availability
         factor = np.ones(net.n)
         for mask, f in self.outages.values():
             factor[mask] *= f
@@ -737,6 +747,7 @@ class _Run:
         self.orders = orders
         self.desired = desired
         self.slot_orders = slot_orders
+        self.empty_below = EMPTY_STOCK_DAYS * self.coef * desired[net.slot_fac]
 
     def _order_weights(self) -> np.ndarray:
         """Baseline share of each link in its slot's orders, among available suppliers.
@@ -940,9 +951,7 @@ class _Run:
         Such a stock binds production at its inflow; a smaller threshold would let
         float residue (or denormal rates) pass for stock on hand.
         """
-        net = self.net
-        use = self.coef[slots] * self.desired[net.slot_fac[slots]]
-        return self.s[slots] <= EMPTY_STOCK_DAYS * use
+        return self.s[slots] <= self.empty_below[slots]
 
     def _settle(self, record: bool = True) -> None:
         """Flows, raw -> final, then schedule what follows.
@@ -985,11 +994,12 @@ class _Run:
                 limit = np.minimum(limit, per_fac[prods])
             p[prods] = limit
             lk = ci.links
-            requested = self.final.copy()
+            final = self.final[prods]
+            requested = final.copy()
             if len(lk):
-                requested += np.bincount(ci.link_sup, self.orders[lk], minlength=net.n)
-            share = np.divide(p, requested, out=np.zeros(net.n), where=requested > 0)
-            delivered[prods] = np.minimum(self.final[prods], self.final[prods] * share[prods])
+                requested += np.bincount(ci.link_sup, self.orders[lk], minlength=net.n)[prods]
+            share = np.divide(limit, requested, out=np.zeros(len(prods)), where=requested > 0)
+            delivered[prods] = np.minimum(final, final * share)
             if len(lk):
                 available = p - delivered
                 first = self.priority[lk] if self._has_priority else None
@@ -1020,20 +1030,22 @@ class _Run:
         if not changed.any():
             return
         self.x_sent[changed] = x[changed]
-        # Links sorted by lane days: one arrival event per lane length with a change.
+        # Changed links sorted by lane days: one arrival batch per lane length.
         in_order = changed[net.lag_order]
+        links_sorted = net.lag_order[in_order]
+        values_sorted = x[links_sorted]
         counts = np.add.reduceat(in_order, net.lag_starts)
+        ends = np.cumsum(counts)
         for g in np.flatnonzero(counts):
             day = now + net.lag_days[g]
             if day > self.horizon:
-                continue
-            block = net.lag_order[net.lag_starts[g] : net.lag_ends[g]]
-            links = block[in_order[net.lag_starts[g] : net.lag_ends[g]]]
+                break  # lane days ascend: every later group arrives after the horizon too
+            a, b = ends[g] - counts[g], ends[g]
             batch = self._arrivals.get(day)
             if batch is None:  # one event per arrival instant, shared by every lane
                 batch = self._arrivals[day] = []
                 self._at(day, lambda d=day: self._arrive(*self._pop_arrivals(d)))
-            batch.append((links, x[links], now))
+            batch.append((links_sorted[a:b], values_sorted[a:b], now))
 
     def _pop_arrivals(self, day: float) -> tuple[np.ndarray, np.ndarray]:
         """Take the rate changes arriving at ``day``; for a link sent twice, the later one."""
