@@ -1,6 +1,6 @@
 """The bundled reference world in ``data/``: sourced rows, pinned figures, a feasible baseline.
 
-The figures come from ``/work/shared/reference`` (calibration tables with source tags
+The figures come from ``shared/reference`` (calibration tables with source tags
 [Cnn]); ``data/SOURCES.md`` lists the derivations and assumptions.
 """
 
