@@ -22,7 +22,7 @@ import typer
 from sim import __version__
 from sim.compare import paired_differences
 from sim.engine import simulate_pair
-from sim.ensemble import Ensemble, run_ensemble
+from sim.ensemble import Ensemble, run_scenario
 from sim.ensemble import replay as replay_replication
 from sim.errors import InputError, PaxsimError
 from sim.examples import example_ban, example_world
@@ -115,17 +115,8 @@ def _run_one(
 ) -> tuple[Ensemble, Path]:
     update, stop = _progress(scenario.name)
     try:
-        ensemble = run_ensemble(
-            scenario.name,
-            scenario.world(),
-            scenario.sample,
-            start=scenario.start,
-            horizon_days=scenario.horizon_days,
-            seed=scenario.seed if seed is None else seed,
-            replications=scenario.replications if replications is None else replications,
-            jobs=jobs,
-            settings=scenario.settings(),
-            progress=update,
+        ensemble = run_scenario(
+            scenario, replications=replications, seed=seed, jobs=jobs, progress=update
         )
     finally:
         stop()

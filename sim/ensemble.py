@@ -46,7 +46,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -57,6 +57,9 @@ from sim.events import Event
 from sim.metrics import SCOPE_COLUMNS, compute_metrics
 from sim.record import RunRecord
 from sim.world import World
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sim.scenario import Scenario
 
 #: Draws one replication's events and named parameters from a generator.
 Sample = Callable[[np.random.Generator], tuple[list[Event], dict[str, float]]]
@@ -696,4 +699,30 @@ def _assemble(
         series=series,
         wall_seconds=wall,
         jobs=jobs,
+    )
+
+
+def run_scenario(
+    scenario: Scenario,
+    *,
+    replications: int | None = None,
+    seed: int | None = None,
+    jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> Ensemble:
+    """Run a loaded scenario file as an ensemble (its world, dates, settings and sampler).
+
+    ``replications`` and ``seed`` default to the scenario's own.
+    """
+    return run_ensemble(
+        scenario.name,
+        scenario.world(),
+        scenario.sample,
+        start=scenario.start,
+        horizon_days=scenario.horizon_days,
+        seed=scenario.seed if seed is None else seed,
+        replications=scenario.replications if replications is None else replications,
+        jobs=jobs,
+        settings=scenario.settings(),
+        progress=progress,
     )

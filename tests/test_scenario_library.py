@@ -31,6 +31,7 @@ import pandas as pd
 import pytest
 
 import sim
+from sim.ensemble import run_scenario
 from sim.scenario import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -110,18 +111,7 @@ GOLDEN: dict[str, tuple[float, ...]] = {
 
 
 def _run(path: Path, replications: int, jobs: int = 1) -> sim.Ensemble:
-    scenario = load_scenario(path)
-    return sim.run_ensemble(
-        scenario.name,
-        scenario.world(),
-        scenario.sample,
-        start=scenario.start,
-        horizon_days=scenario.horizon_days,
-        seed=scenario.seed,
-        replications=replications,
-        jobs=jobs,
-        settings=scenario.settings(),
-    )
+    return run_scenario(load_scenario(path), replications=replications, jobs=jobs)
 
 
 @cache
