@@ -57,6 +57,17 @@ from sim.world import World
 RATE_TOLERANCE = 1e-12
 #: A stock below this many days of planned use counts as empty.
 EMPTY_STOCK_DAYS = 1e-9
+#: A stock falls only if its slope is below minus this share of its inflow: an empty
+#: stock that binds production at its inflow has a slope of float residue (+-1e-17),
+#: which must not schedule a stock-out (the amplifier of issue 7: a spurious re-settle
+#: at an instant that depended on the last bits of the inputs).
+SLOPE_TOLERANCE = 1e-12
+#: Shares a control lets through (``allow``, 0-1) closer than this are equal: a quota
+#: factor recomputed from the same orders must not reopen a lane or close it to
+#: redirected orders by float residue.
+ALLOW_TOLERANCE = 1e-12
+#: Spare capacity below this share of capacity counts as none (see ``_Run._spare``).
+SPARE_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -191,6 +202,8 @@ class _Run:
         self.empty_below = np.zeros(m)  # stock at or below this counts as empty (per plan)
         self.qual_start = np.full(m, np.nan)
         self.qual_done = np.full(m, np.nan)
+        self.redirect_day = np.full(m, np.nan)  # first redirected orders, per slot
+        self.redirect_lane_days = np.full(m, np.nan)  # their mean lane time
         self._qualifying = False
         self.targeted = np.zeros(n, dtype=bool)
         self.restricted = np.zeros(nl, dtype=bool)
@@ -639,7 +652,7 @@ class _Run:
         allow = allow * scale
         # A reopened lane delivers again only after its transport time: until then the
         # buyer keeps its redirected orders, as if the lane were still closed.
-        reopened = (allow > self.allow) & net.link_lagged
+        reopened = (allow > self.allow + ALLOW_TOLERANCE) & net.link_lagged
         if reopened.any():
             self.allow_held[reopened] = self.allow[reopened]
             self.hold_until[reopened] = now + net.link_days[reopened]
@@ -714,7 +727,7 @@ class _Run:
                 now, self.qual_done[q], self.sub_ramp[net.slot_com[q]], st.ramp_step_days
             )
         restricting = bool(quota or (self.allow < 1).any() or (self.hold_until > now).any())
-        lead = self._lead_days(w, rho, restricting)
+        lead = self._lead_days(w, restricting)
         transit_slot = np.add.reduceat(self.transit, net.slot_link_start) if net.l else np.zeros(0)
         slot_orders = np.zeros(net.m)
         orders = np.zeros(net.l)
@@ -808,7 +821,11 @@ class _Run:
             self.allow[lk] = allow  # what the quota lets through, for the next plan
         regular = base * allow
         blocked = np.bincount(lslot, wk * (1 - allow), minlength=net.m)
-        cut = (blocked > 1e-12) & np.isnan(self.qual_start) & (slot_orders > 0)
+        # A buyer qualifies new suppliers only if it has one: a link that no control
+        # restricts (its supplier may still be building up, or busy today).
+        open_links = allow >= 1.0 - ALLOW_TOLERANCE
+        has_alternative = np.bincount(lslot, open_links, minlength=net.m) > 0
+        cut = (blocked > 1e-12) & np.isnan(self.qual_start) & (slot_orders > 0) & has_alternative
         if cut.any():
             self._qualify(np.flatnonzero(cut))
         held = now < self.hold_until[lk]
@@ -820,21 +837,53 @@ class _Run:
         if not (redirect > 0).any():
             return regular
         req = np.bincount(lsup, regular, minlength=net.n)
-        spare = np.maximum(self.cap - self.final - req, 0.0)
-        sw = np.where((allow >= 1.0) & (spare[lsup] > 0), spare[lsup], 0.0)
+        spare = self._spare(req)
+        sw = np.where((allow >= 1.0 - ALLOW_TOLERANCE) & (spare[lsup] > 0), spare[lsup], 0.0)
         sw_sum = np.bincount(lslot, sw, minlength=net.m)[lslot]
         sub = redirect[lslot] * np.divide(sw, sw_sum, out=np.zeros(len(lk)), where=sw_sum > 0)
         total = np.bincount(lsup, sub, minlength=net.n)
         scale = np.minimum(1.0, np.divide(spare, total, out=np.ones(net.n), where=total > 0))
-        return regular + sub * scale[lsup]
+        sub = sub * scale[lsup]
+        self._note_first_redirect(lk, lslot, sub)
+        return regular + sub
 
-    def _lead_days(self, w: np.ndarray, rho: np.ndarray, restricting: bool) -> np.ndarray:
+    def _note_first_redirect(self, lk: np.ndarray, lslot: np.ndarray, sub: np.ndarray) -> None:
+        """Record, per slot, when redirected orders first went out and their lane time.
+
+        The lane time (mean over the redirected orders) is the transit part of the
+        substitution time: the first redirected shipment arrives that long after.
+        """
+        sent = np.bincount(lslot, sub, minlength=self.net.m)
+        first = (sent > 0) & np.isnan(self.redirect_day)
+        if not first.any():
+            return
+        days = np.bincount(lslot, sub * self.net.link_days[lk], minlength=self.net.m)
+        self.redirect_day[first] = self.env.now
+        self.redirect_lane_days[first] = days[first] / sent[first]
+
+    def _spare(self, requested: np.ndarray) -> np.ndarray:
+        """Capacity each facility has left after final demand and ``requested`` orders.
+
+        Spare capacity below a billionth of capacity is none: a supplier working at
+        capacity has a spare of float residue, and shares of residue are arbitrary.
+        """
+        spare = self.cap - self.final - requested
+        return np.where(spare > SPARE_TOLERANCE * self.cap, spare, 0.0)
+
+    def _lead_days(self, w: np.ndarray, restricting: bool) -> np.ndarray:
         """Return the expected transport days of each slot's orders over reachable links.
 
-        Orders reach a link in proportion to its baseline weight times the share
-        controls allow, plus the redirected share spread over unrestricted suppliers
-        with spare capacity (estimated from the previous plan). The target pipeline
-        of a slot is its use times this lead, so a blocked lane holds no pipeline.
+        Without restrictions this is the baseline lead (weights times lane days). Under
+        a control, it is the mean lane time of the slot's orders of the previous plan
+        on the links that controls now let through, weighted by those orders (so
+        redirected orders count at their own lane's time); a slot whose previous orders
+        reach no open link falls back to its baseline weights on the open links, and
+        then to the baseline lead. The target pipeline of a slot is its use times this
+        lead, so a blocked lane holds no pipeline.
+
+        Orders already placed (rather than a guess of where spare capacity will take
+        them) make the lead follow the orders: it settles when they do, instead of
+        flipping between the lanes of two suppliers from one review to the next.
         """
         net = self.net
         if not net.l:
@@ -843,16 +892,11 @@ class _Run:
         baseline = self._baseline_lead.copy()
         if not restricting:
             return baseline
-        reach = w * self.allow
-        blocked = np.add.reduceat(w - reach, starts)
-        if (rho * blocked > 0).any():
-            requested = np.bincount(net.link_sup, self.orders, minlength=net.n) + self.final
-            spare = np.where(
-                self.allow >= 1, np.maximum(self.cap - requested, 0.0)[net.link_sup], 0.0
-            )
-            spare_sum = np.add.reduceat(spare, starts)[net.link_slot]
-            share = np.divide(spare, spare_sum, out=np.zeros(net.l), where=spare_sum > 0)
-            reach = reach + (rho * blocked)[net.link_slot] * share
+        placed = self.orders * self.allow
+        fallback = w * self.allow
+        total = np.add.reduceat(placed, starts)
+        use_placed = (total > 0)[net.link_slot]
+        reach = np.where(use_placed, placed, fallback)
         total = np.add.reduceat(reach, starts)
         lead = np.add.reduceat(reach * net.link_days, starts)
         return np.divide(lead, total, out=baseline, where=total > 0)
@@ -940,7 +984,9 @@ class _Run:
             if need.sum() <= 0 or deficit.sum() / need.sum() < ev.threshold_share:
                 continue
             release[recipients] += ev.rate_per_day * deficit / deficit.sum()
-        if np.array_equal(release, self.release):
+        # A change of float residue (the same deficits recomputed) is no change: it
+        # would re-settle the network at an instant that depends on the last bits.
+        if np.allclose(release, self.release, rtol=RATE_TOLERANCE, atol=0.0):
             return False
         self.release = release
         return True
@@ -1087,7 +1133,7 @@ class _Run:
         slope = self.inflow[slots] - self.coef[slots] * self.p[net.slot_fac[slots]]
         self.slope[slots] = slope
         # Only these slots changed: an earlier stock-out can only come from them.
-        falling = slope < 0
+        falling = self._falling(slots)
         if falling.any():
             with np.errstate(over="ignore"):  # a vanishing slope: never (inf)
                 due = self.env.now + float((self.s[slots][falling] / -slope[falling]).min())
@@ -1098,10 +1144,14 @@ class _Run:
                 self._at(due, lambda: self._stockout(token))
         self._record()
 
+    def _falling(self, slots: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """Whether each slot's stock is falling, beyond float residue of its inflow."""
+        return self.slope[slots] < -SLOPE_TOLERANCE * self.inflow[slots]
+
     def _schedule_stockout(self) -> None:
         """Schedule the next stock-out or stockpile depletion, if earlier than the one due."""
         times = [np.inf]
-        falling = (self.slope < 0) & (self.s > 0)
+        falling = self._falling() & (self.s > 0)
         if falling.any():
             with np.errstate(over="ignore"):  # a vanishing slope: never (inf)
                 times.append(float((self.s[falling] / -self.slope[falling]).min()))
@@ -1123,7 +1173,7 @@ class _Run:
         self._stockout_due = np.inf
         self._advance()
         # Stocks whose predicted run-out is now are empty (remove float residue explicitly).
-        tiny = (self.slope < 0) & (self.s <= -self.slope * 1e-9)
+        tiny = self._falling() & (self.s <= -self.slope * 1e-9)
         depleted = any(
             level <= 1e-9 and self.release[rec].sum() > 0
             for level, (_, rec, _) in zip(self.stock_levels, self.stockpiles, strict=True)

@@ -50,11 +50,14 @@ METRICS: dict[str, MetricDef] = {
     ),
     "time_to_recover_days": MetricDef(
         "days",
-        "first tau after the first loss with Q >= theta on every day of [tau, T) (at least k "
-        "days), minus t0; censored if not recovered by T; absent if there was no loss",
+        "first tau after the first day with Q < theta such that Q >= theta on every day of "
+        "[tau, T) (at least k days), minus t0; censored if not recovered by T; absent if Q "
+        "never fell below theta (even when TTS is censored because no dip lasted k days)",
     ),
     "exposure_gap_days": MetricDef(
-        "days", "time_to_recover_days - time_to_survive_days; censored with TTR"
+        "days",
+        "time_to_recover_days - time_to_survive_days (or minus the first day with Q < theta "
+        "when no dip lasted k days); censored with TTR, absent with TTR",
     ),
     "direct_loss": MetricDef(
         "output unit", "output_loss of the scope's facilities an event targeted directly"
@@ -69,10 +72,18 @@ METRICS: dict[str, MetricDef] = {
         "the input for k consecutive days, minus t0; censored if never",
     ),
     "substitution_qualification_days": MetricDef(
-        "days", "first completed qualification of a new supplier in the scope, minus t0"
+        "days",
+        "first completed qualification of a new supplier in the scope, minus t0; censored if "
+        "none completed by T (none started: the buyer had no unrestricted supplier)",
+    ),
+    "substitution_transit_days": MetricDef(
+        "days",
+        "lane time of the first orders redirected to qualified suppliers (mean over those "
+        "orders), for the input slot that qualified first; censored if none were redirected",
     ),
     "substitution_ramp_days": MetricDef(
-        "days", "substitution_time_days - substitution_qualification_days"
+        "days",
+        "substitution_time_days - substitution_qualification_days - substitution_transit_days",
     ),
 }
 
@@ -126,16 +137,17 @@ def output_metrics(
     out["output_loss_share"] = (loss / total if total > 0 else 0.0, False)
     q = ratio(a, b)
     out["peak_shortfall_share"] = (float(max(0.0, (1.0 - q).max())) if len(q) else 0.0, False)
-    tts = first_sustained(q < theta, 0, k)
-    if tts is None:
-        out["time_to_survive_days"] = (np.nan, True)
-        return out
-    out["time_to_survive_days"] = (float(tts), False)
     below = np.flatnonzero(q < theta)
+    tts = first_sustained(q < theta, 0, k)
+    out["time_to_survive_days"] = (np.nan, True) if tts is None else (float(tts), False)
+    if not len(below):  # output never fell below the threshold: nothing to recover from
+        return out
     tau = int(below[-1]) + 1  # Q >= theta on every day from tau to T
     if len(q) - tau >= k:
         out["time_to_recover_days"] = (float(tau), False)
-        out["exposure_gap_days"] = (float(tau - tts), False)
+        # Short from TTS, or from the first day below theta if no dip lasted k days.
+        short_from = int(below[0]) if tts is None else tts
+        out["exposure_gap_days"] = (float(tau - short_from), False)
     else:
         out["time_to_recover_days"] = (np.nan, True)
         out["exposure_gap_days"] = (np.nan, True)
@@ -189,12 +201,30 @@ def _scope_metrics(
         need = baseline.consumption[:, sel].sum(axis=1)
         hit = first_sustained(supply >= theta * need, t0, k)
         subst = np.nan if hit is None else float(hit - t0)
-        done = slots["qualification_done_day"].to_numpy()[sel]
-        qual = float(np.nanmin(done) - t0) if np.isfinite(done).any() else np.nan
+        qual, transit = _substitution_parts(slots, sel, t0, actual.horizon_days)
+        ramp = subst - qual - transit
         out.append(("substitution_time_days", com, subst, hit is None))
         out.append(("substitution_qualification_days", com, qual, bool(np.isnan(qual))))
-        out.append(("substitution_ramp_days", com, subst - qual, bool(np.isnan(subst - qual))))
+        out.append(("substitution_transit_days", com, transit, bool(np.isnan(transit))))
+        out.append(("substitution_ramp_days", com, ramp, bool(np.isnan(ramp))))
     return out
+
+
+def _substitution_parts(
+    slots: pd.DataFrame, sel: np.ndarray, t0: int, horizon: int
+) -> tuple[float, float]:
+    """Qualification and transit parts of a scope's substitution, in days (NaN: censored).
+
+    Qualification is the first completed by the horizon among the slots ``sel``;
+    transit is the lane time of the first redirected orders of that slot.
+    """
+    done = slots["qualification_done_day"].to_numpy()[sel]
+    done = np.where(done <= horizon, done, np.nan)  # finishing after T: not completed
+    if not np.isfinite(done).any():
+        return np.nan, np.nan
+    first = int(np.nanargmin(done))
+    lane = float(slots["redirect_lane_days"].to_numpy()[sel][first])
+    return float(done[first] - t0), lane
 
 
 def compute_metrics(

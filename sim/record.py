@@ -71,7 +71,10 @@ class RunRecord:
     slots : DataFrame
         One row per input slot: ``facility, input, quantity_per_unit, restricted``
         (some supplier of the slot was under an export control),
-        ``qualification_start_day, qualification_done_day`` (of new suppliers) and
+        ``qualification_start_day, qualification_done_day`` (of new suppliers; the
+        done day may lie past the horizon), ``redirect_day`` and ``redirect_lane_days``
+        (when orders were first redirected to qualified suppliers, and their mean
+        lane time in days; NaN if never) and
         ``substitute_of`` (for a recipe's substitute input, the row of the input it
         replaces; -1 otherwise).
     output : array (T, n)
@@ -165,6 +168,8 @@ def build_record(run: _Run) -> RunRecord:
             "restricted": restricted_slot,
             "qualification_start_day": run.qual_start,
             "qualification_done_day": run.qual_done,
+            "redirect_day": run.redirect_day,
+            "redirect_lane_days": run.redirect_lane_days,
             "substitute_of": net.slot_substitute_of,
         }
     )

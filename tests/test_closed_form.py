@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.engine import simulate_pair
+from sim.engine import Settings, simulate_pair
 from sim.events import Destinations, ExportControl
-from sim.metrics import compute_metrics
+from sim.metrics import compute_metrics, output_metrics
 from sim.world import World
 from tests.worlds import supplier_consumer, supplier_consumer_tables
 
@@ -183,3 +183,106 @@ def test_substitute_input_after_its_qualification(penalty: float, substitute_out
     assert actual.output[60, b_mine] == pytest.approx(1.5 * substitute_output)
     assert [what for _, what, _ in actual.log].count("substitute_on") == 1
     assert [what for _, what, _ in actual.log].count("substitute_off") == 1
+
+
+def test_substitution_time_has_qualification_transit_and_ramp_parts() -> None:
+    # As above, but the alternative is in AUS, L = 20 days away (the CHN lane is 0), and
+    # orders follow use only (stock_adjust_days huge: no pipeline top-up), so the
+    # arithmetic stays closed: the ban on day 10 starts a Q = 30-day qualification,
+    # done on day 40; from day 40 + j the alternative gets rho = j / 10 of the 10 t/day
+    # (j = 1..10) and it arrives L = 20 days later: supply on day 60 + j is j t/day.
+    # It first reaches 0.95 x 10 = 9.5 at j = 10, on day 70, and stays: substitution
+    # time 70 - 10 = 60 = Q 30 + transit 20 + ramp 10.
+    world = supplier_consumer(
+        demand_per_day=10,
+        cover_days=0,
+        alternative_capacity_per_day=100,
+        alternative_country="AUS",
+        alternative_lane_days=20,
+        qualification_days=30,
+        ramp_days=10,
+    )
+    actual, baseline = simulate_pair(
+        world,
+        [ban(10, 400)],
+        start=START,
+        horizon_days=300,
+        seed=1,
+        settings=Settings(stock_adjust_days=1e12),
+    )
+    m = compute_metrics(actual, baseline, by=("facility",))
+    m = m[m["scope"] == "con"].set_index(["metric", "commodity"])
+    assert np.allclose(actual.supply_unrestricted[61:71, 0], np.arange(1, 11), atol=1e-6)
+    assert value(m, "substitution_time_days", "ore") == 60
+    assert value(m, "substitution_qualification_days", "ore") == 30
+    assert value(m, "substitution_transit_days", "ore") == 20
+    assert value(m, "substitution_ramp_days", "ore") == 10
+
+
+def test_qualification_finishing_after_the_horizon_is_censored() -> None:
+    # Ban from day 10, Q = 30: qualification would finish on day 40, after a 30-day run.
+    world = supplier_consumer(
+        demand_per_day=10, cover_days=0, alternative_capacity_per_day=100, qualification_days=30
+    )
+    actual, _, m = consumer_metrics(world, [ban(10, 400)], horizon=30)
+    assert actual.slots["qualification_done_day"].iloc[0] == 40  # the fact, past T
+    assert np.isnan(value(m, "substitution_qualification_days", "ore"))
+    assert m.loc[("substitution_qualification_days", "ore"), "censored"]
+    assert m.loc[("substitution_transit_days", "ore"), "censored"]
+
+
+def test_no_qualification_without_an_alternative_supplier() -> None:
+    # Only the Chinese supplier exists: a ban leaves nobody to qualify, so no
+    # qualification starts and its metric is censored (never "completed after Q").
+    world = supplier_consumer(demand_per_day=10, cover_days=20)
+    actual, _, m = consumer_metrics(world, [ban(10, 400)], horizon=300)
+    assert "qualification_started" not in [what for _, what, _ in actual.log]
+    assert np.isnan(actual.slots["qualification_start_day"].iloc[0])
+    assert m.loc[("substitution_qualification_days", "ore"), "censored"]
+    assert m.loc[("substitution_time_days", "ore"), "censored"]
+
+
+def test_orders_settle_on_a_farther_alternative_with_little_spare() -> None:
+    # The blocked lane is 5 days, the alternative's 30, and the alternative can make
+    # 10.5 t/day for a use of 10 (spare 0.5 once it serves the consumer). The target
+    # pipeline follows the lane the orders actually take (30 days), so after the
+    # transient the alternative ships exactly the use: 10 t/day in, 10 units/day out.
+    # (The lead used to be estimated from the spare capacity left by the previous
+    # plan, which flipped between the two lanes from review to review: output
+    # oscillated between 10 and ~7.9 for ever.)
+    world = supplier_consumer(
+        demand_per_day=10,
+        cover_days=20,
+        lane_days=5,
+        alternative_capacity_per_day=10.5,
+        alternative_country="AUS",
+        alternative_lane_days=30,
+        qualification_days=30,
+        ramp_days=10,
+    )
+    actual, _ = simulate_pair(world, [ban(10, 2000)], start=START, horizon_days=1000, seed=1)
+    # The stock built during the ramp carries output at 10 from day 75 on, while the
+    # surplus in the pipeline drains away geometrically (measured: 0.5 t/day off at
+    # day 450, 2e-3 at 550, 1e-9 at 800); the old flip never decayed.
+    assert np.allclose(actual.output[75:, 1], 10.0, rtol=1e-9)
+    gap = np.abs(actual.supply_unrestricted[:, 0] - 10.0)
+    envelope = [gap[t : t + 50].max() for t in range(500, 1000, 50)]
+    assert all(b < a for a, b in zip(envelope, envelope[1:], strict=False) if a > 1e-11)
+    assert gap[900:].max() < 1e-9
+
+
+def test_a_dip_shorter_than_k_days_still_has_a_recovery_time() -> None:
+    # t0 = 0, B = 10, A dips to 5 on days 2, 3, 4 (3 days < k = 7): TTS is censored,
+    # but output was short, so TTR is the first day of the final run at or above
+    # theta: day 5 (>= k days remain), and the scope was short from day 2: gap 3.
+    b = np.full(30, 10.0)
+    a = b.copy()
+    a[2:5] = 5.0
+    out = output_metrics(a, b, t0=0, theta=0.95, k=7)
+    assert out["time_to_survive_days"] == (pytest.approx(np.nan, nan_ok=True), True)
+    assert out["time_to_recover_days"] == (5.0, False)
+    assert out["exposure_gap_days"] == (3.0, False)
+    assert out["output_loss"] == (15.0, False)
+    # No dip below theta at all: nothing to recover from, TTR absent.
+    calm = output_metrics(b * 0.99, b, t0=0, theta=0.95, k=7)
+    assert "time_to_recover_days" not in calm and "exposure_gap_days" not in calm

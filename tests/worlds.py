@@ -21,6 +21,8 @@ def supplier_consumer_tables(
     lane_days: float = 0.0,
     supplier_capacity_per_day: float = 100.0,
     alternative_capacity_per_day: float | None = None,
+    alternative_country: str = "USA",
+    alternative_lane_days: float = 0.0,
     qualification_days: float = 30.0,
     ramp_days: float = 30.0,
     stockpile_t: float | None = None,
@@ -33,16 +35,28 @@ def supplier_consumer_tables(
     With an alternative, the consumer's sourcing names only the Chinese supplier, so
     the alternative must be qualified before it gets orders. ``stockpile_t`` adds a
     strategic stockpile of ore held by ``stockpile_holder``; ``noise_cv`` random demand.
+    An ``alternative_country`` other than USA (in the allied bloc) ships to the consumer
+    over a lane of ``alternative_lane_days``.
     """
     facilities = [
         ("sup", "mine", "CHN", "ore", supplier_capacity_per_day * 365),
         ("con", "factory", "USA", "widget", demand_per_day * 365 * 2),
     ]
     if alternative_capacity_per_day is not None:
-        facilities.append(("alt", "mine", "USA", "ore", alternative_capacity_per_day * 365))
+        facilities.append(
+            ("alt", "mine", alternative_country, "ore", alternative_capacity_per_day * 365)
+        )
+    countries = ["CHN", "USA"] + ([alternative_country] if alternative_country != "USA" else [])
+    lanes = [("CHN", "USA", lane_days)]
+    if alternative_country != "USA":
+        lanes.append((alternative_country, "USA", alternative_lane_days))
     tables = {
         "countries": pd.DataFrame(
-            {"country": ["CHN", "USA"], "bloc": ["china", "allied"], "source": SRC}
+            {
+                "country": countries,
+                "bloc": ["china"] + ["allied"] * (len(countries) - 1),
+                "source": SRC,
+            }
         ),
         "commodities": pd.DataFrame(
             {
@@ -60,9 +74,9 @@ def supplier_consumer_tables(
         "recipes": pd.DataFrame(
             {"facility_type": ["factory"], "input": ["ore"], "quantity_per_unit": [1.0]}
         ).assign(source=SRC),
-        "lanes": pd.DataFrame(
-            {"origin": ["CHN"], "destination": ["USA"], "transport_days": [lane_days]}
-        ).assign(source=SRC),
+        "lanes": pd.DataFrame(lanes, columns=["origin", "destination", "transport_days"]).assign(
+            source=SRC
+        ),
         "inventory": pd.DataFrame(
             {"facility_type": ["factory"], "input": ["ore"], "target_cover_days": [cover_days]}
         ).assign(source=SRC),
