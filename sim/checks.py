@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 import pandas as pd
 
 from sim.errors import InputError
+from sim.tables import show
 
 Tables = Mapping[str, pd.DataFrame]
 
@@ -25,7 +26,7 @@ def _unknown(
         raise InputError(
             f"{table}.csv",
             f"{column} (row {row + 1})",
-            f"unknown {what} '{value}'",
+            f"unknown {what} {show(value)}",
             f"use one of {sorted(known)[:12]}{' ...' if len(known) > 12 else ''} "
             f"or add it to the {what} table",
         )
@@ -40,6 +41,20 @@ def check_countries_known(tables: Tables) -> None:
     _unknown(tables, "demand", "country", known, "country", allow=("",))
     blocs = set(tables["countries"]["bloc"])
     _unknown(tables, "stockpiles", "holder", known | blocs, "country or bloc")
+
+
+def check_some_capacity(tables: Tables) -> None:
+    """At least one facility has a capacity above 0 (otherwise nothing is ever produced)."""
+    capacity = tables["facilities"]["capacity_per_year"]
+    if not (capacity > 0).any():
+        raise InputError(
+            "facilities.csv",
+            "capacity_per_year",
+            "no facility has a capacity above 0"
+            if len(capacity)
+            else "the table has no facilities",
+            "give at least one facility a capacity_per_year above 0",
+        )
 
 
 def check_commodities_known(tables: Tables) -> None:
@@ -65,21 +80,22 @@ def check_recipe_targets(tables: Tables) -> None:
                 raise InputError(
                     "recipes.csv",
                     f"facility (row {row + 1})",
-                    f"unknown facility '{fac}'",
+                    f"unknown facility {show(fac)}",
                     "use a facility id from facilities.csv or leave it empty",
                 )
             if facilities.at[fac, "type"] != ftype:
                 raise InputError(
                     "recipes.csv",
                     f"facility_type (row {row + 1})",
-                    f"'{ftype}' but facility '{fac}' is of type '{facilities.at[fac, 'type']!s}'",
+                    f"{show(ftype)} but facility {show(fac)} is of type "
+                    f"{show(facilities.at[fac, 'type'])}",
                     "make them agree",
                 )
         elif ftype not in types:
             raise InputError(
                 "recipes.csv",
                 f"facility_type (row {row + 1})",
-                f"no facility has type '{ftype}'",
+                f"no facility has type {show(ftype)}",
                 f"use one of {sorted(types)}",
             )
     subs = tables["recipes"]
@@ -109,7 +125,7 @@ def check_inputs_produced(tables: Tables) -> None:
                 raise InputError(
                     "recipes.csv",
                     f"{column} (row {row + 1})",
-                    f"no facility produces '{com}'",
+                    f"no facility produces {show(com)}",
                     "add a producer to facilities.csv or remove the row",
                 )
 
@@ -186,14 +202,14 @@ def check_demand_served(tables: Tables) -> None:
                 raise InputError(
                     where,
                     f"facility ({field})",
-                    f"unknown facility '{facility}'",
+                    f"unknown facility {show(facility)}",
                     "use an id from facilities.csv",
                 )
             if fac.set_index("facility").at[facility, "commodity"] != com:
                 raise InputError(
                     where,
                     f"commodity ({field})",
-                    f"facility '{facility}' does not produce '{com}'",
+                    f"facility {show(facility)} does not produce {show(com)}",
                     "name a producer of the commodity",
                 )
         elif not country:
@@ -207,7 +223,7 @@ def check_demand_served(tables: Tables) -> None:
             raise InputError(
                 where,
                 f"country ({field})",
-                f"no facility in {country} produces '{com}'",
+                f"no facility in {show(country)} produces {show(com)}",
                 "add a producer there or give a facility",
             )
 
@@ -226,21 +242,21 @@ def check_sourcing(tables: Tables) -> None:
             raise InputError(
                 "sourcing.csv",
                 f"buyer ({field})",
-                f"unknown buyer '{buyer}'",
+                f"unknown buyer {show(buyer)}",
                 "give a facility id, an ISO3 country or '*'",
             )
         if supplier not in output:
             raise InputError(
                 "sourcing.csv",
                 f"supplier ({field})",
-                f"unknown facility '{supplier}'",
+                f"unknown facility {show(supplier)}",
                 "use an id from facilities.csv",
             )
         if output[supplier] != com:
             raise InputError(
                 "sourcing.csv",
                 f"supplier ({field})",
-                f"'{supplier}' does not produce '{com}'",
+                f"{show(supplier)} does not produce {show(com)}",
                 "name a producer of the commodity",
             )
 
@@ -254,6 +270,7 @@ CHECKS: tuple[Callable[[Tables], None], ...] = (
     check_inventory_types,
     check_demand_served,
     check_sourcing,
+    check_some_capacity,
 )
 
 

@@ -67,6 +67,7 @@ import numpy as np
 import pandas as pd
 import yaml
 from pydantic import (
+    AfterValidator,
     AllowInfNan,
     BaseModel,
     ConfigDict,
@@ -211,6 +212,37 @@ BOUNDS: dict[str, tuple[float, float]] = {
 
 _DATE_FIX = "give YYYY-MM-DD or an offset from the run start like +90d"
 
+# ----------------------------------------------------------------------------- limits
+# Scenario files may come from anyone. These limits are checked while a file is read,
+# before anything expensive is built from it; every one is stated in its error message.
+
+#: Largest scenario YAML file, in bytes (checked before the file is parsed).
+MAX_YAML_BYTES = 1_000_000
+#: Most YAML nodes (keys, values and items) in one file, counted with every alias
+#: expanded, as the file is composed: this stops "billion laughs" files early.
+MAX_YAML_NODES = 20_000
+#: Deepest nesting of mappings and lists in one file (aliases expanded).
+MAX_YAML_DEPTH = 50
+#: Most base files in an ``extends`` chain (steps from the file the user named to its last base).
+MAX_EXTENDS_DEPTH = 10
+#: Largest world table CSV a scenario may name, in bytes.
+MAX_TABLE_BYTES = 10_000_000
+#: Most replications a scenario may ask for.
+MAX_REPLICATIONS = 100_000
+#: Longest run, in days (100 years).
+MAX_HORIZON_DAYS = 36_500
+#: Seeds must be below this: the ensemble refuses larger ones (``sim.ensemble``) and result
+#: files store the seed as a 64-bit integer.
+MAX_SEED = 2**63
+#: Longest scenario name (it is the name of the result folder).
+MAX_NAME_LENGTH = 100
+#: A scenario name: letters, digits, ``_``, ``-`` and ``.``, not starting with a dot.
+NAME_PATTERN = re.compile(rf"[A-Za-z0-9_-][A-Za-z0-9_.-]{{0,{MAX_NAME_LENGTH - 1}}}")
+_NAME_FIX = (
+    f"use 1 to {MAX_NAME_LENGTH} letters, digits, '_', '-' or '.', not starting with '.' "
+    "(the name is the folder the results are written to)"
+)
+
 # ----------------------------------------------------------------------------- scalar types
 
 
@@ -243,6 +275,23 @@ def _event_date(value: object) -> dt.date | str:
     raise ValueError(f"{_show(value)} is not a date; fix: {_DATE_FIX}")
 
 
+def _scenario_name(value: str) -> str:
+    """Validate a scenario name: it becomes a folder name under ``--out``."""
+    if not value.strip():
+        raise ValueError(f"the name is empty or blank; fix: {_NAME_FIX}")
+    if len(value) > MAX_NAME_LENGTH:
+        raise ValueError(
+            f"the name is {len(value)} characters long, more than {MAX_NAME_LENGTH}; "
+            f"fix: {_NAME_FIX}"
+        )
+    if value.startswith("."):
+        raise ValueError(f"{_show(value)} starts with '.'; fix: {_NAME_FIX}")
+    if not NAME_PATTERN.fullmatch(value):
+        bad = next(c for c in value if not NAME_PATTERN.fullmatch(f"a{c}"))
+        raise ValueError(f"{_show(value)} holds the character {bad!r}; fix: {_NAME_FIX}")
+    return value
+
+
 IsoDate = Annotated[
     dt.date,
     PlainValidator(_iso_date),
@@ -265,6 +314,12 @@ Number = Annotated[float, Strict(), AllowInfNan(False)]
 StrictInt = Annotated[int, Strict()]
 StrictBool = Annotated[bool, Strict()]
 Name = Annotated[str, Strict(), Field(min_length=1)]
+ScenarioName = Annotated[
+    str,
+    Strict(),
+    AfterValidator(_scenario_name),
+    Field(json_schema_extra={"pattern": f"^{NAME_PATTERN.pattern}$", "maxLength": MAX_NAME_LENGTH}),
+]
 Names = tuple[Name, ...]
 Cell = Union[  # noqa: UP007 - pydantic's smart union picks the exact type first
     StrictBool,
@@ -776,14 +831,23 @@ class Scenario(_Strict):
         description="Base scenario file, relative to this file: mappings merge, lists and "
         "values are replaced.",
     )
-    name: Name = Field(description="Short name of the scenario.")
+    name: ScenarioName = Field(
+        description="Short name of the scenario, also the name of its result folder: "
+        f"1 to {MAX_NAME_LENGTH} letters, digits, '_', '-' or '.', not starting with '.'.",
+    )
     description: Annotated[str, Strict()] = Field(
         default="", description="What the scenario represents."
     )
     start: IsoDate = Field(description="Calendar date of day 0 of every run.")
-    horizon_days: StrictInt = Field(gt=0, description="Length of a run in days.")
-    seed: StrictInt = Field(ge=0, description="Seed of the random numbers of every replication.")
-    replications: StrictInt = Field(default=1, ge=1, description="Number of replications.")
+    horizon_days: StrictInt = Field(
+        gt=0, le=MAX_HORIZON_DAYS, description="Length of a run in days (at most 100 years)."
+    )
+    seed: StrictInt = Field(
+        ge=0, lt=MAX_SEED, description="Seed of the random numbers of every replication."
+    )
+    replications: StrictInt = Field(
+        default=1, ge=1, le=MAX_REPLICATIONS, description="Number of replications."
+    )
     settings_spec: SettingsSpec = Field(
         default_factory=lambda: SettingsSpec(), alias="settings", description="Engine settings."
     )
@@ -887,12 +951,23 @@ class Scenario(_Strict):
         InputError
             On the first problem, naming the file and the YAML path.
         """
+        self._check_run()
         self._check_events()
         for commodity, value in self.settings_spec.qualification_days.items():
             self._check_param(("settings", "qualification_days", commodity), value)
         world = self.world()
         self._check_references(world)
         self._check_engine(world)
+
+    def _check_run(self) -> None:
+        """Check that the run ends on a date Python can represent (by 9999-12-31)."""
+        if (dt.date.max - self.start).days < self.horizon_days:
+            raise self._error(
+                ("horizon_days",),
+                f"a run of {self.horizon_days} days from {self.start} would end after "
+                f"{dt.date.max}, the last date paxsim can represent",
+                f"give at most {(dt.date.max - self.start).days} days, or an earlier start",
+            )
 
     def _day(self, value: dt.date | str, path: Sequence[str | int], *, upper: bool = True) -> float:
         """Day of ``value`` after start, checked to lie in the run."""
@@ -927,7 +1002,7 @@ class Scenario(_Strict):
             )
 
     def _check_events(self) -> None:
-        controls: list[str] = []
+        controls: dict[str, ExportControlSpec] = {}
         for i, ev in enumerate(self.events):
             p: tuple[str | int, ...] = ("events", i)
             for name in DRAW_ORDER[ev.kind]:
@@ -940,7 +1015,7 @@ class Scenario(_Strict):
                         f"duplicate control id '{ev.id}'",
                         "give each export_control its own id",
                     )
-                controls.append(ev.id)
+                controls[ev.id] = ev
                 self._check_param((*p, "review_days"), ev.review_days)
                 start = self._day(ev.start, (*p, "start"))
                 if ev.end is not None and ev.duration_days is not None:
@@ -967,15 +1042,33 @@ class Scenario(_Strict):
                 self._day(ev.start, (*p, "start"))
 
     def _check_change(
-        self, ev: ExportControlChangeSpec, p: tuple[str | int, ...], controls: list[str]
+        self,
+        ev: ExportControlChangeSpec,
+        p: tuple[str | int, ...],
+        controls: Mapping[str, ExportControlSpec],
     ) -> None:
         if ev.control not in controls:
             raise self._error(
                 (*p, "control"),
                 f"no export_control with id '{ev.control}' earlier in events",
-                f"use one of {controls}" if controls else "declare the export_control first",
+                f"use one of {list(controls)}" if controls else "declare the export_control first",
             )
-        self._day(ev.date, (*p, "date"))
+        day = self._day(ev.date, (*p, "date"))
+        # A control can be changed once it is known: from its announcement on (between
+        # announcement and start, e.g. to postpone or soften it), or from its start if it
+        # is not announced. Before that there is nothing to change.
+        ctl = controls[ev.control]
+        known, when = (ctl.announced, "is announced") if ctl.announced else (ctl.start, "starts")
+        known_day = to_day(known, self.start, _fmt(p), "")
+        if day < known_day:
+            first = self.start + dt.timedelta(days=math.ceil(known_day))
+            raise self._error(
+                (*p, "date"),
+                f"{_show_date(ev.date)} is before control '{ev.control}' {when} "
+                f"({_show_date(known)})",
+                f"date the change on or after {first}: a control can be changed from its "
+                "announcement on, or from its start if it has no announced date",
+            )
         given = ev.changes.model_fields_set
         if ev.action in ("suspend", "resume") and given:
             raise self._error(
@@ -1192,17 +1285,51 @@ class Scenario(_Strict):
         if entry.rows is not None:
             data: pd.DataFrame | Path = _rows_frame(name, entry.rows)
         else:
-            data = (self._base_dir or Path()) / str(entry.path)
-            if not data.is_file():
-                raise self._error(
-                    ("world", name, "path"),
-                    f"file '{entry.path}' not found",
-                    "give the path of a CSV file, relative to the scenario file",
-                )
+            data = self._table_file(name, str(entry.path))
         try:
             return read_table(name, data, where=where)
         except InputError as err:
             raise self._world_error(err, {name: origin}) from None
+
+    def _table_file(self, name: str, given: str) -> Path:
+        """Return the CSV file of a table path, checked before it is read.
+
+        It must lie in the scenario's folder (or below) and be a regular, non-empty file
+        of at most :data:`MAX_TABLE_BYTES` bytes.
+        """
+        root = self._base_dir or Path()
+        file = root / given
+        where = ("world", name, "path")
+        if not _inside(root, file):
+            raise self._error(
+                where,
+                f"{_show(given)} is outside the folder of the scenario file",
+                "keep table files in the folder of the scenario you load, or below it "
+                "(symbolic links are followed)",
+            )
+        if not file.is_file():
+            raise self._error(
+                where,
+                f"file {_show(given)} not found",
+                "give the path of a CSV file, relative to the scenario file",
+            )
+        size = file.stat().st_size
+        columns = ", ".join(c.name for c in TABLES[name].columns)
+        if size == 0:
+            raise self._error(
+                where,
+                f"file {_show(given)} is empty",
+                f"give a header row with the columns {columns} (a header alone is a "
+                "table without rows)",
+            )
+        if size > MAX_TABLE_BYTES:
+            raise self._error(
+                where,
+                f"file {_show(given)} is {size} bytes, more than the {MAX_TABLE_BYTES} "
+                "bytes (10 MB) a world table may have",
+                "give a smaller table",
+            )
+        return file
 
     def _check_new_keys(
         self, name: str, base: pd.DataFrame, new: pd.DataFrame, origin: _Origin
@@ -1228,13 +1355,20 @@ class Scenario(_Strict):
             return InputError(self._owner(("world",)), f"world.{name}", err.problem, err.fix)
         owner = self._owner(("world", table))
         origin = origins.get(table)
+        entry = self.world_spec.table(table)
+        if err.field == "-" and entry is not None and entry.path is not None:  # the whole file
+            return InputError(
+                owner,
+                f"world.{table}.path",
+                f"file {_show(entry.path)}: {err.problem}",
+                err.fix,
+            )
         rm = re.fullmatch(r"(?:(?P<col>\w+) \()?row (?P<row>\d+)\)?", err.field)
         if rm and origin is not None:
             prefix = origin(int(rm.group("row")) - 1)
             col = rm.group("col")
             return InputError(owner, f"{prefix}.{col}" if col else prefix, err.problem, err.fix)
         if re.fullmatch(r"\w+", err.field):  # a column name
-            entry = self.world_spec.table(table)
             if entry is not None and entry.rows is not None:
                 hit = [i for i, r in enumerate(entry.rows) if err.field in r]
                 field = f"world.{table}.rows[{hit[0] if hit else 0}].{err.field}"
@@ -1500,12 +1634,28 @@ def _expand(
             "give the path of the base scenario, relative to this file",
         )
     file = folder / target
+    if not _inside(top, file):
+        raise InputError(
+            doc.label,
+            "extends",
+            f"{_show(target)} is outside the folder of the scenario file",
+            "keep base scenarios in the folder of the scenario you load, or below it "
+            "(symbolic links are followed)",
+        )
     label = os.path.normpath(str(Path(doc.label).parent / target))
     labels = (*labels, doc.label)
     if file.resolve() in stack:
-        cycle = " -> ".join((*labels, label))
+        cycle = " -> ".join(_show_text(x, 60) for x in (*labels, label))
         raise InputError(
             doc.label, "extends", f"extends cycle ({cycle})", "remove the extends that loops back"
+        )
+    if len(labels) > MAX_EXTENDS_DEPTH:
+        raise InputError(
+            doc.label,
+            "extends",
+            f"the extends chain has more than {MAX_EXTENDS_DEPTH} base files (counted from "
+            f"{_show_text(labels[0], 60)})",
+            "merge some of the base scenarios into one",
         )
     if not file.is_file():
         raise InputError(
@@ -1516,6 +1666,14 @@ def _expand(
         )
     base = _Doc(label, _read_yaml(file, label), file.resolve())
     return [doc, *_expand(base, file.parent, top, (*stack, file.resolve()), labels)]
+
+
+def _inside(root: Path, path: Path) -> bool:
+    """Whether ``path`` resolves (symbolic links followed) to ``root`` or below it."""
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a symbolic link loop
+        return False
 
 
 def _rebase_paths(data: dict[str, Any], folder: Path, top: Path) -> dict[str, Any]:
@@ -1546,28 +1704,152 @@ _STANDARD_TAGS = {
     f"tag:yaml.org,2002:{t}"
     for t in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")
 }
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+#: Floats that YAML 1.2 reads as numbers but PyYAML's YAML 1.1 rules read as strings:
+#: an exponent without a sign or without a decimal point (``1e6``, ``5e-1``, ``2.5E3``),
+#: and a signed number with only a fractional part (``-.5``, ``.5e3``).
+_FLOAT_12 = re.compile(
+    r"^(?:[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+"
+    r"|[-+]?\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?)$"
+)
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2 floats, checking the limits while it composes.
+
+    Composing counts every node, with each alias counted as the nodes it stands for,
+    and tracks the nesting depth (an alias adds the depth of its target), so that a
+    file over :data:`MAX_YAML_NODES` or :data:`MAX_YAML_DEPTH` is refused before it is
+    fully read, and long before Python objects are built from it. An alias to a node
+    that is still being composed (a recursive structure) is refused too.
+    """
+
+    def __init__(self, text: str, label: str) -> None:
+        super().__init__(text)
+        self.label = label
+        self._path: list[str | int] = []
+        self._depth = 0
+        self._deepest = 0
+        self._count = 0
+        #: Expanded node count and height of each finished anchored node.
+        self._anchored: dict[int, tuple[int, int]] = {}
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        """Compose one node (PyYAML's method), counting it and checking the limits."""
+        if isinstance(index, yaml.ScalarNode):
+            self._path.append(str(index.value))
+        elif isinstance(index, int):
+            self._path.append(index)
+        elif index is not None:
+            self._path.append("?")
+        try:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                target = self.anchors.get(event.anchor)
+                if target is not None:  # otherwise PyYAML reports the undefined alias
+                    size_height = self._anchored.get(id(target))
+                    if size_height is None:
+                        raise self._refuse(
+                            event,
+                            "the alias refers to a node that contains it (a recursive structure)",
+                            "remove the alias, or point it at a mapping or list that is "
+                            "complete before it",
+                        )
+                    self._grow(size_height[0], event)
+                    self._reach(self._depth + size_height[1], event)
+                node: yaml.Node = super().compose_node(parent, index)
+                return node
+            event = self.peek_event()
+            self._depth += 1
+            self._reach(self._depth, event)
+            self._grow(1, event)
+            count, deepest = self._count, self._deepest
+            self._deepest = self._depth
+            node = super().compose_node(parent, index)
+            if event.anchor is not None:
+                self._anchored[id(node)] = (
+                    self._count - count + 1,
+                    self._deepest - self._depth + 1,
+                )
+            self._deepest = max(deepest, self._deepest)
+            self._depth -= 1
+            return node
+        finally:
+            if index is not None:
+                self._path.pop()
+
+    def _grow(self, nodes: int, event: yaml.Event) -> None:
+        self._count += nodes
+        if self._count > MAX_YAML_NODES:
+            raise self._refuse(
+                event,
+                f"the file holds more than {MAX_YAML_NODES} YAML nodes (keys, values and "
+                "list items, each alias counted as what it stands for)",
+                "give large world tables as CSV files (world.<table>.path) and do not nest aliases",
+            )
+
+    def _reach(self, depth: int, event: yaml.Event) -> None:
+        if depth > MAX_YAML_DEPTH:
+            raise self._refuse(
+                event,
+                f"mappings and lists are nested more than {MAX_YAML_DEPTH} levels deep",
+                "flatten the data: a scenario needs about 10 levels",
+                field=_fmt(self._path[:1]),
+            )
+
+    def _refuse(self, event: yaml.Event, problem: str, fix: str, field: str = "") -> InputError:
+        line = event.start_mark.line + 1 if event.start_mark is not None else 0
+        return InputError(self.label, field or _fmt(self._path), f"{problem} (line {line})", fix)
+
+
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_12, list("-+.0123456789"))
 
 
 def _read_yaml(path: Path, label: str) -> dict[str, Any]:
-    """Parse one scenario file with :func:`yaml.safe_load`, after checking its node tree."""
+    """Parse one scenario file with :class:`_Loader`, after checking its size and node tree.
+
+    The size is checked before the file is read, the node count and depth while it is
+    composed, tags, duplicate keys and dates on the composed nodes, and only then are
+    Python objects constructed.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(label, "-", "file not found", "check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
+        if not path.is_file():
+            problem = "is not a regular file" if path.exists() else "file not found"
+            raise InputError(label, "-", problem, "check the path")
+        if path.stat().st_size > MAX_YAML_BYTES:
+            raise _too_big(label, path.stat().st_size)
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_YAML_BYTES + 1)
+    except OSError as exc:
         raise InputError(
-            label, "-", f"cannot read the file ({_line(str(exc))})", "give a UTF-8 text file"
+            label, "-", f"cannot read the file ({exc.strerror or type(exc).__name__})", "check it"
         ) from None
+    if len(raw) > MAX_YAML_BYTES:
+        raise _too_big(label, len(raw))
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        raise _yaml_error(label, exc) from None
-    if root is not None:
-        _check_nodes(root, label, (), set())
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            label,
+            "-",
+            f"the file is not UTF-8 text (byte {exc.start + 1} cannot be decoded)",
+            "give a UTF-8 text file",
+        ) from None
+    loader = _Loader(text, label)
     try:
-        data = yaml.safe_load(text)
-    except (yaml.YAMLError, ValueError) as exc:
-        raise _yaml_error(label, exc) from None
+        try:
+            root = loader.get_single_node()
+        except yaml.YAMLError as exc:
+            raise _yaml_error(label, exc) from None
+        if root is not None:
+            _check_nodes(root, label, (), set())
+        try:
+            data = loader.construct_document(root) if root is not None else None
+        except (yaml.YAMLError, ValueError, TypeError) as exc:
+            raise _yaml_error(label, exc) from None
+    finally:
+        loader.dispose()
     if data is None:
         raise InputError(
             label, "-", "the file is empty", "give name, start, horizon_days, seed and events"
@@ -1582,22 +1864,42 @@ def _read_yaml(path: Path, label: str) -> dict[str, Any]:
     return data
 
 
+def _too_big(label: str, size: int) -> InputError:
+    return InputError(
+        label,
+        "-",
+        f"the file is {size} bytes, more than the {MAX_YAML_BYTES} bytes (1 MB) a scenario "
+        "file may have",
+        "give large world tables as CSV files (world.<table>.path)",
+    )
+
+
 def _yaml_error(label: str, exc: Exception) -> InputError:
-    """Turn a YAML parse error into an InputError naming the line and column."""
+    """Turn a YAML parse error into an InputError naming the line and column.
+
+    The message never quotes the file: PyYAML's own text of a mark shows the offending
+    line, so only its problem and context (short descriptions) are used.
+    """
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "-"
     parts = [getattr(exc, "context", None), getattr(exc, "problem", None)]
-    what = " ".join(str(x) for x in parts if x) or str(exc)
+    what = " ".join(str(x) for x in parts if x)
+    if not what:
+        what = str(exc) if not isinstance(exc, yaml.YAMLError) else type(exc).__name__
     return InputError(
         label,
         where,
-        f"invalid YAML ({_line(what)})",
+        f"invalid YAML ({_show_text(what)})",
         "fix the syntax: indentation, ':' after keys, closed brackets and quotes",
     )
 
 
 def _check_nodes(node: yaml.Node, label: str, path: tuple[str | int, ...], seen: set[int]) -> None:
-    """Reject non-standard tags, duplicate keys and invalid dates, naming their YAML path."""
+    """Reject non-standard tags, duplicate keys and invalid dates, naming their YAML path.
+
+    A merge key (``<<: *base``) is allowed as a mapping key; the limits on size and
+    depth were checked while composing (:class:`_Loader`).
+    """
     if id(node) in seen:
         return
     seen.add(id(node))
@@ -1606,12 +1908,25 @@ def _check_nodes(node: yaml.Node, label: str, path: tuple[str | int, ...], seen:
         raise InputError(
             label,
             _fmt(path),
-            f"YAML tag '{node.tag}' is not allowed (line {line})",
-            "remove the tag: scenario files hold plain data",
+            f"YAML tag '{_show_text(node.tag)}' is not allowed (line {line})",
+            "quote '<<' to use it as text"
+            if node.tag == _MERGE_TAG
+            else "remove the tag: scenario files hold plain data",
         )
     if isinstance(node, yaml.MappingNode):
         keys: set[object] = set()
         for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG and isinstance(key_node, yaml.ScalarNode):
+                if "<<" in keys:
+                    raise InputError(
+                        label,
+                        _fmt((*path, "<<")),
+                        f"duplicate merge key (again on line {key_node.start_mark.line + 1})",
+                        "merge several mappings with one key: <<: [*a, *b]",
+                    )
+                keys.add("<<")
+                _check_nodes(value_node, label, (*path, "<<"), seen)
+                continue
             _check_nodes(key_node, label, path, seen)
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else id(key_node)
             if key in keys:
@@ -1647,7 +1962,11 @@ def _fmt(path: Sequence[str | int]) -> str:
     """Format a YAML path: ``events[2].capacity_factor``."""
     out = ""
     for el in path:
-        out += f"[{el}]" if isinstance(el, int) else (f".{el}" if out else str(el))
+        if isinstance(el, int):
+            out += f"[{el}]"
+        else:
+            name = _show_text(str(el), 60)
+            out += f".{name}" if out else name
     return out or "-"
 
 
@@ -1658,6 +1977,14 @@ def _line(text: str) -> str:
 def _show(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _show_text(text: str, limit: int = 120) -> str:
+    """Text for a message: on one line, printable, at most ``limit`` characters."""
+    text = _line(text)
+    if not text.isprintable():
+        text = text.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _show_date(value: dt.date | str) -> str:
@@ -1752,6 +2079,15 @@ def _allowed_keys(loc: Sequence[str | int]) -> list[str]:
     return sorted(keys)
 
 
+#: Fixes for values out of the range of a top-level field, saying why the limit is there.
+_RANGE_FIX: dict[tuple[str | int, ...], str] = {
+    ("seed",): "give 0 <= seed < 2**63 (9223372036854775808): runs and result files "
+    "store the seed as a 64-bit integer",
+    ("replications",): f"give 1 to {MAX_REPLICATIONS} replications",
+    ("horizon_days",): f"give 1 to {MAX_HORIZON_DAYS} days (100 years)",
+}
+
+
 def _explain(err: ErrorDetails, path: Sequence[str | int]) -> tuple[str, str]:
     """Problem and fix for one pydantic error."""
     kind, msg = err["type"], err["msg"]
@@ -1782,12 +2118,20 @@ def _explain(err: ErrorDetails, path: Sequence[str | int]) -> tuple[str, str]:
         return f"{_show(value)} is not a mapping", "give 'key: value' entries"
     if kind in ("tuple_type", "list_type"):
         return f"{_show(value)} is not a list", "give a list, e.g. [a, b] or '- item' lines"
+    if kind.startswith(("greater_than", "less_than")) and tuple(path) in _RANGE_FIX:
+        return f"{_show(value)} is out of range", _RANGE_FIX[tuple(path)]
     if kind.startswith(("greater_than", "less_than")):
         return f"{_show(value)} is out of range", "give a value " + msg.removeprefix(
             "Input should be "
         )
     if kind == "too_short":
         return msg, "give at least one value"
+    if kind == "int_type" and isinstance(value, float) and value.is_integer():
+        return (
+            f"{_show(value)} is not a valid integer (YAML reads a number with a decimal "
+            "point or an exponent as a float)",
+            f"write it as a whole number, e.g. {int(value)}",
+        )
     if kind == "bool_type":
         return f"{_show(value)} is not true or false", "give true or false, without quotes"
     if msg.startswith("Input should be "):

@@ -10,6 +10,7 @@ and rows without a ``source``.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -392,6 +393,16 @@ TABLES: dict[str, Table] = {
 OPTIONAL_TABLES = ("stockpiles", "demand", "sourcing")
 
 
+def show(value: object, limit: int = 40) -> str:
+    """Show a cell value in an error message: quoted, on one line, at most ``limit`` long.
+
+    Values come from files, so they are shown escaped (no newline or control character
+    reaches the terminal) and cut short.
+    """
+    text = repr(str(value))
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
 def _coerce(table: Table, col: Column, series: pd.Series, where: str) -> pd.Series:
     """Coerce one column to its declared dtype, filling defaults."""
     empty = series.isna() | (series.astype(str).str.strip() == "")
@@ -409,7 +420,7 @@ def _coerce(table: Table, col: Column, series: pd.Series, where: str) -> pd.Seri
             raise InputError(
                 where,
                 f"{col.name} (row {row + 1})",
-                f"'{series.iloc[row]}' is not a number",
+                f"{show(series.iloc[row])} is not a number",
                 f"give a number in {col.unit}",
             )
         default = math.nan if col.default is None else float(col.default)
@@ -442,7 +453,7 @@ def _coerce(table: Table, col: Column, series: pd.Series, where: str) -> pd.Seri
         raise InputError(
             where,
             f"{col.name} (row {row + 1})",
-            f"'{series.iloc[row]}' is not an ISO date",
+            f"{show(series.iloc[row])} is not an ISO date",
             "write YYYY-MM-DD or leave it empty",
         )
     return dates
@@ -480,17 +491,42 @@ def read_table(
             frame = pd.read_csv(data, dtype=str, keep_default_na=False, comment=None)
         except FileNotFoundError:
             raise InputError(where, "-", "file not found", "check the path") from None
-        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-            first = str(exc).splitlines()[0]
-            raise InputError(where, "-", f"not a readable CSV ({first})", "fix the file") from None
+        except pd.errors.EmptyDataError:
+            columns = ", ".join(c.name for c in table.columns)
+            raise InputError(
+                where,
+                "-",
+                "is empty (no header row)",
+                f"give a header row with the columns {columns} (a header alone is a table "
+                "without rows)",
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                where,
+                "-",
+                f"not UTF-8 text (byte {exc.start + 1} cannot be decoded)",
+                "save the file as UTF-8 CSV",
+            ) from None
+        except pd.errors.ParserError as exc:
+            # pandas names the line and the field counts; keep only that, never file content.
+            found = re.search(r"line \d+.*", str(exc).splitlines()[0])
+            detail = f" ({found.group(0)[:60]})" if found else ""
+            raise InputError(
+                where, "-", f"not a readable CSV{detail}", "give one comma-separated row a line"
+            ) from None
     else:
         where = where or table.filename
         frame = data.copy()
     declared = [c.name for c in table.columns]
-    unknown = [c for c in frame.columns if c not in declared]
+    unknown = [(i, c) for i, c in enumerate(frame.columns) if c not in declared]
     if unknown:
+        i, name = unknown[0]
+        plain = isinstance(name, str) and re.fullmatch(r"\w{1,40}", name)
         raise InputError(
-            where, unknown[0], "unknown column", f"use only the declared columns {declared}"
+            where,
+            str(name) if plain else f"column {i + 1}",
+            "unknown column" if plain else f"unknown column {show(name)}",
+            f"use only the declared columns {declared}",
         )
     out = {}
     for col in table.columns:
@@ -505,7 +541,7 @@ def read_table(
     dup = result.duplicated(list(table.key), keep=False)
     if dup.any():
         row = int(dup.to_numpy().nonzero()[0][0])
-        key = ", ".join(f"{k}={result.at[row, k]!s}" for k in table.key)
+        key = ", ".join(f"{k}={show(result.at[row, k])[1:-1]}" for k in table.key)
         raise InputError(where, f"row {row + 1}", f"duplicate key ({key})", "keep one row per key")
     return result
 
