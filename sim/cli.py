@@ -2,37 +2,150 @@
 
 Only this module configures output and exit codes. Bad input prints one line on
 stderr and exits with code 2; a failure while running exits with code 1;
-``--debug`` shows the traceback instead.
+``--debug`` shows the traceback instead. Bad input includes bad options and
+arguments (an unknown option, a missing argument, a value out of range): they too
+print one line, ``error: paxsim <command>: <option>: <problem>; fix: <fix>``.
+
+Commands that run scenarios check everything they can before the first replication:
+the scenario files (each once, each name once), ``--out`` (a folder, or one that can
+be created, and writable), the result folders (directly in ``--out``, and not there
+yet unless ``--overwrite``) and the memory the run will need.
 """
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
+from typer.core import TyperGroup
 
 from sim import __version__
 from sim.compare import paired_differences
 from sim.engine import simulate_pair
-from sim.ensemble import Ensemble, run_scenario
+from sim.ensemble import MAX_SEED, Ensemble, peak_memory_bytes, run_scenario
 from sim.ensemble import replay as replay_replication
 from sim.errors import InputError, PaxsimError
 from sim.examples import example_ban, example_world
 from sim.metrics import compute_metrics
 from sim.replay import compare_observed, monthly_exports, read_observed
-from sim.results import read_results, write_results
+from sim.results import read_results, result_folder, write_results, write_text_atomic
 from sim.scenario import Scenario, json_schema_text, load_scenario
 from sim.tables import data_dictionary
 
+
+def _where(ctx: Any) -> str:
+    """Return the command path of a click context, with the program called ``paxsim``."""
+    names: list[str] = []
+    while ctx is not None:
+        names.append(str(ctx.info_name or ""))
+        ctx = ctx.parent
+    return " ".join(["paxsim", *reversed(names[:-1])]) if names else "paxsim"
+
+
+def _usage_line(err: Exception, fallback: Any = None) -> str:
+    """Return a click usage error as one line: where, the option, the problem and the fix.
+
+    ``fallback`` is the group's context, for errors raised without one while parsing
+    a command's arguments.
+    """
+    ctx = getattr(err, "ctx", None)
+    where = _where(ctx)
+    command = getattr(fallback, "invoked_subcommand", None)
+    if ctx is None and isinstance(command, str):
+        where = f"paxsim {command}"
+    hint = f"see '{where} --help'"
+    param = getattr(err, "param", None)
+    option = getattr(err, "option_name", None)
+    message = str(getattr(err, "message", "") or err.format_message())  # type: ignore[attr-defined]
+    kind = type(err).__name__
+    if param is not None:
+        opts = [o for o in getattr(param, "opts", []) if o.startswith("--")]
+        is_option = getattr(param, "param_type_name", "") == "option"
+        field = max(opts, key=len) if opts and is_option else str(param.name).upper()
+    else:
+        field = option or "-"
+    if message.startswith("No such command"):
+        field, problem, fix = "COMMAND", "n" + message[1:], "give a command (see 'paxsim --help')"
+    elif kind == "MissingParameter":
+        problem, fix = "is missing", f"give it ({hint})"
+    elif kind == "NoSuchOption":
+        problem = "no such option"
+        possible = sorted(getattr(err, "possibilities", None) or [])
+        fix = f"did you mean {' or '.join(possible)}?" if possible else f"remove it ({hint})"
+    else:
+        problem = message[:1].lower() + message[1:]
+        value = _bad_value(err)
+        if value is not None and param is not None:
+            problem = f"{value!r} is not valid ({problem.rstrip('.')})"
+        fix = f"give a valid value ({hint})" if param is not None else hint
+    problem = " ".join(problem.rstrip(".").split())
+    return f"error: {where}: {field}: {problem}; fix: {fix}"
+
+
+def _bad_value(err: Exception) -> object | None:
+    """Return the value a typer coercion error refused, when its cause records it."""
+    errors = getattr(err.__cause__, "errors", None)
+    if not callable(errors):
+        return None
+    try:
+        first = errors()[0]
+    except (TypeError, IndexError, KeyError):  # pragma: no cover - another typer version
+        return None
+    return first.get("input") if isinstance(first, dict) else None
+
+
+def _is_usage_error(err: Exception) -> bool:
+    """Whether ``err`` is one of click's errors for the user (not help, not an exit)."""
+    if type(err).__name__ == "NoArgsIsHelpError":
+        return False  # the group's help, printed by typer
+    return callable(getattr(err, "format_message", None)) and isinstance(
+        getattr(err, "exit_code", None), int
+    )
+
+
+class _OneLineErrors(TyperGroup):
+    """The paxsim group: every usage error (options, arguments) is one line on stderr.
+
+    Click and typer print a usage box on several lines; this group prints
+    ``error: paxsim <command>: <option>: <problem>; fix: <fix>`` instead, and exits
+    with the error's code (2 for usage errors).
+    """
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
+    ) -> Any:
+        """Parse the group's own options, with usage errors on one line."""
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except Exception as err:
+            if not _is_usage_error(err):
+                raise
+            typer.echo(_usage_line(err), err=True)
+            raise typer.Exit(int(getattr(err, "exit_code", 2))) from None
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run a command, with usage errors (its options and arguments) on one line."""
+        try:
+            return super().invoke(ctx)
+        except Exception as err:
+            if not _is_usage_error(err):
+                raise
+            typer.echo(_usage_line(err, ctx), err=True)
+            raise typer.Exit(int(getattr(err, "exit_code", 2))) from None
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     help="paxsim: simulate supply-chain dependency risk (minerals to AI compute).",
     no_args_is_help=True,
     add_completion=False,
@@ -104,6 +217,187 @@ def _headline(summary: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+# --- checks before running ------------------------------------------------------------
+
+#: Share of physical memory a run may plan to use (see :func:`_memory_limit`).
+MEMORY_SHARE = 0.8
+#: Memory limit where the physical memory cannot be read.
+FALLBACK_MEMORY_BYTES = 8 * 2**30
+#: Longest run of ``paxsim example``, in days (100 years, as for scenario files).
+MAX_EXAMPLE_DAYS = 36_500
+
+Seed = Annotated[
+    int | None,
+    typer.Option(
+        help="Root seed, 0 <= seed < 2**63 (default: the scenario's).", min=0, max=MAX_SEED - 1
+    ),
+]
+Replications = Annotated[
+    int | None, typer.Option(help="Replications (default: the scenario's).", min=1)
+]
+Jobs = Annotated[int, typer.Option(help="Worker processes.", min=1)]
+Overwrite = Annotated[bool, typer.Option(help="Replace existing result folders (in --out only).")]
+
+
+def _reason(err: OSError) -> str:
+    return str(err.strerror or type(err).__name__)
+
+
+def _size(n: float) -> str:
+    """Format a number of bytes with a decimal unit (``2.7 MB``)."""
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if n < 999.5:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:,.0f} PB"
+
+
+def _memory_limit() -> tuple[int, str]:
+    """Return the memory a run may plan to use, and how it was set (for messages)."""
+    try:
+        total = int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        total = 0
+    if total <= 0:
+        return FALLBACK_MEMORY_BYTES, "the default limit, physical memory unknown"
+    return int(MEMORY_SHARE * total), f"{MEMORY_SHARE:.0%} of {_size(total)} of physical memory"
+
+
+def _check_memory(
+    scenario: Scenario, path: Path, replications: int | None, jobs: int, *, cli: bool = True
+) -> None:
+    """Refuse a run whose estimated peak memory is more than :func:`_memory_limit`.
+
+    ``cli`` says whether the fix may name ``--replications`` (not for ``validate``).
+    """
+    n = scenario.replications if replications is None else replications
+    field = "replications" if replications is None else "--replications"
+    world, horizon = scenario.world(), scenario.horizon_days
+
+    def need(reps: int) -> int:
+        return peak_memory_bytes(
+            world, start=scenario.start, horizon_days=horizon, replications=reps, jobs=jobs
+        )
+
+    total = need(n)
+    limit, how = _memory_limit()
+    if total <= limit:
+        return
+    low, high = 0, n  # need(low) fits (or low == 0), need(high) does not
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if need(mid) <= limit else (low, mid)
+    fewer_jobs = ", fewer --jobs" if jobs > 1 else ""
+    if low >= 1:
+        option = "--replications" if cli else "replications:"
+        fix = f"give {option} {low} or fewer{fewer_jobs}, or a shorter horizon_days"
+    else:
+        fix = f"give a shorter horizon_days{fewer_jobs}"
+    raise InputError(
+        str(path),
+        field,
+        f"{n} replications of {horizon} days need about {_size(total)} of memory, "
+        f"more than the limit of {_size(limit)} ({how})",
+        fix,
+    )
+
+
+def _check_out(out: Path) -> None:
+    """Check that ``out`` is a folder (creating it if missing) and that it is writable."""
+    where = str(out)
+    if out.exists() or out.is_symlink():
+        if not out.is_dir():
+            raise InputError(
+                where, "--out", "exists and is not a folder", "give a folder (created if missing)"
+            )
+    else:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise InputError(
+                where,
+                "--out",
+                f"cannot be created ({_reason(err)})",
+                "give a folder you can write to",
+            ) from None
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".paxsim-probe-", dir=out)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as err:
+        raise InputError(
+            where,
+            "--out",
+            f"is not writable ({_reason(err)})",
+            "give a folder you can write to, or change its permissions",
+        ) from None
+
+
+def _check_files_once(paths: list[Path]) -> None:
+    """Refuse a scenario file given twice in one command."""
+    seen: dict[Path, Path] = {}
+    for path in paths:
+        key = path.resolve()
+        if key in seen:
+            raise InputError(
+                str(path),
+                "-",
+                f"the same scenario file is given twice ({seen[key]} and {path})",
+                "give each scenario file once",
+            )
+        seen[key] = path
+
+
+def _check_names_once(loaded: list[tuple[Scenario, Path]]) -> None:
+    """Refuse two scenarios of one name in one command (they would write one folder)."""
+    seen: dict[str, Path] = {}
+    for scenario, path in loaded:
+        if scenario.name in seen:
+            raise InputError(
+                str(path),
+                "name",
+                f"'{scenario.name}' is also the name of {seen[scenario.name]} "
+                "(both would write the same result folder)",
+                "give each scenario its own name, or run them one at a time with different --out",
+            )
+        seen[scenario.name] = path
+
+
+def _check_target(scenario: Scenario, path: Path, out: Path, overwrite: bool) -> Path:
+    """Return the result folder of ``scenario`` in ``out``, checked (see module docstring)."""
+    folder = result_folder(out, scenario.name, where=str(path), field="name")
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise InputError(
+            str(path),
+            "--out",
+            f"{folder} exists and is not a folder",
+            "remove it, or give another --out",
+        )
+    if not overwrite and folder.is_dir() and any(folder.iterdir()):
+        raise InputError(
+            str(path),
+            "--out",
+            f"the result folder {folder} already exists",
+            "pass --overwrite to replace it, or give another --out",
+        )
+    return folder
+
+
+def _prepare(
+    loaded: list[tuple[Scenario, Path]],
+    out: Path,
+    replications: int | None,
+    jobs: int,
+    overwrite: bool,
+) -> None:
+    """Run every check that can fail before the first replication of any scenario."""
+    _check_names_once(loaded)
+    _check_out(out)
+    for scenario, path in loaded:
+        _check_target(scenario, path, out, overwrite)
+        _check_memory(scenario, path, replications, jobs)
+
+
 def _run_one(
     scenario: Scenario,
     path: Path,
@@ -120,29 +414,39 @@ def _run_one(
         )
     finally:
         stop()
-    folder = write_results(
-        ensemble,
-        out / scenario.name,
-        command=shlex.join(["paxsim", *sys.argv[1:]]),
-        scenario_files=[path],
-        world=scenario.world(),
-        overwrite=overwrite,
-    )
+    folder = out / scenario.name
+    try:
+        write_results(
+            ensemble,
+            folder,
+            command=shlex.join(["paxsim", *sys.argv[1:]]),
+            scenario_files=[path],
+            world=scenario.world(),
+            overwrite=overwrite,
+            out=out,
+        )
+    except FileExistsError:
+        raise InputError(
+            str(path),
+            "--out",
+            f"the result folder {folder} was written by another run while this one ran "
+            "(this run's results were not written)",
+            "pass --overwrite to replace it, or give another --out",
+        ) from None
     return ensemble, folder
+
+
+# --- commands ---------------------------------------------------------------------------
 
 
 @app.command()
 def run(
     scenarios: Annotated[list[Path], typer.Argument(help="Scenario YAML files.")],
-    replications: Annotated[
-        int | None, typer.Option(help="Replications (default: the scenario's).", min=1)
-    ] = None,
-    seed: Annotated[
-        int | None, typer.Option(help="Root seed (default: the scenario's).", min=0)
-    ] = None,
-    jobs: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
+    replications: Replications = None,
+    seed: Seed = None,
+    jobs: Jobs = 1,
     out: Annotated[Path, typer.Option(help="Folder for the result folders.")] = Path("results"),
-    overwrite: Annotated[bool, typer.Option(help="Replace existing result folders.")] = False,
+    overwrite: Overwrite = False,
     debug: Debug = False,
 ) -> None:
     """Run scenarios with their paired baselines and write one result folder each.
@@ -150,14 +454,50 @@ def run(
     Prints, per bloc and stage: the mean output loss share over replications, and the
     median days to survive (TTS) and to recover (TTR) from the first disruption over
     the replications where they were reached, with the share that reached them.
+
+    Before the first replication it checks the scenario files (each once, each name
+    once), --out (a writable folder), that no result folder exists yet (unless
+    --overwrite) and that the run fits in memory.
     """
     with _errors(debug):
+        _check_files_once(scenarios)
         loaded = [(load_scenario(p), p) for p in scenarios]
+        _prepare(loaded, out, replications, jobs, overwrite)
         for scenario, path in loaded:
             ensemble, folder = _run_one(scenario, path, out, replications, seed, jobs, overwrite)
             typer.echo(f"{scenario.name}: {ensemble.replications} replications -> {folder}")
             table = _headline(ensemble.summary())
+            del ensemble
             typer.echo(table.to_string(float_format=lambda v: f"{v:.3f}", na_rep="-"))
+
+
+def _read_run(path: Path) -> tuple[str, pd.DataFrame]:
+    """Read the scenario name and metrics of a result folder, as bad input if unreadable."""
+    try:
+        res = read_results(path, tables=("metrics",))
+    except FileNotFoundError:
+        raise InputError(
+            str(path),
+            "-",
+            "is not a complete paxsim result folder (no run.json or metrics.parquet)",
+            "give a folder written by paxsim run, or a scenario file",
+        ) from None
+    except (OSError, ValueError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise InputError(
+            str(path),
+            "run.json",
+            f"cannot be read ({first})",
+            "give a folder written by paxsim run",
+        ) from None
+    run_info, metrics = res["run"], res["metrics"]
+    assert isinstance(run_info, dict) and isinstance(metrics, pd.DataFrame)
+    name = run_info.get("scenario")
+    if not isinstance(name, str):
+        raise InputError(
+            str(path), "run.json", "has no scenario name", "give a folder written by paxsim run"
+        )
+    return name, metrics
 
 
 @app.command()
@@ -168,40 +508,54 @@ def compare(
     replications: Annotated[
         int | None, typer.Option(help="Replications for scenario files.", min=1)
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Root seed for scenario files.", min=0)] = None,
-    jobs: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Root seed for scenario files, 0 <= seed < 2**63.", min=0, max=MAX_SEED - 1
+        ),
+    ] = None,
+    jobs: Jobs = 1,
     out: Annotated[Path, typer.Option(help="Folder for results and the comparison.")] = Path(
         "results"
     ),
-    overwrite: Annotated[bool, typer.Option(help="Replace existing result folders.")] = False,
+    overwrite: Overwrite = False,
     debug: Debug = False,
 ) -> None:
     """Compare the first scenario with each other one, replication by replication.
 
     Writes ``compare-<a>-vs-<b>.csv`` (paired differences A - B: mean, p05, p50, p95,
     and the share of replications in which A is better) and prints the world and bloc
-    rows of the headline metrics.
+    rows of the headline metrics. Result folders are read and scenario files checked
+    (as by run) before any scenario file is run.
     """
     with _errors(debug):
         if len(inputs) < 2:
             raise InputError("compare", "inputs", "needs at least two", "give two or more")
+        files = [p for p in inputs if not p.is_dir()]
+        _check_files_once(files)
+        read = {i: _read_run(p) for i, p in enumerate(inputs) if p.is_dir()}
+        loaded = {i: (load_scenario(p), p) for i, p in enumerate(inputs) if not p.is_dir()}
+        _prepare(list(loaded.values()), out, replications, jobs, overwrite)
+        names = [read[i][0] if i in read else loaded[i][0].name for i in range(len(inputs))]
+        targets = [
+            result_folder(
+                out, f"compare-{names[0]}-vs-{b}.csv", where=str(inputs[j]), field="scenario"
+            )
+            for j, b in enumerate(names[1:], start=1)
+        ]
         runs: list[tuple[str, pd.DataFrame]] = []
-        for path in inputs:
-            if path.is_dir():
-                res = read_results(path)
-                run_info, metrics = res["run"], res["metrics"]
-                assert isinstance(run_info, dict) and isinstance(metrics, pd.DataFrame)
-                runs.append((str(run_info["scenario"]), metrics))
-            else:
-                scenario = load_scenario(path)
-                ensemble, _ = _run_one(scenario, path, out, replications, seed, jobs, overwrite)
-                runs.append((scenario.name, ensemble.metrics))
-        out.mkdir(parents=True, exist_ok=True)
+        for i in range(len(inputs)):
+            if i in read:
+                runs.append(read[i])
+                continue
+            scenario, path = loaded[i]
+            ensemble, _ = _run_one(scenario, path, out, replications, seed, jobs, overwrite)
+            runs.append((scenario.name, ensemble.metrics))
+            del ensemble
         name_a, metrics_a = runs[0]
-        for name_b, metrics_b in runs[1:]:
+        for (name_b, metrics_b), target in zip(runs[1:], targets, strict=True):
             diff = paired_differences(metrics_a, metrics_b, name_a, name_b)
-            target = out / f"compare-{name_a}-vs-{name_b}.csv"
-            diff.to_csv(target, index=False)
+            write_text_atomic(target, diff.to_csv(index=False))
             typer.echo(
                 f"{name_a} - {name_b} (paired over {diff['n'].max()} replications) -> {target}"
             )
@@ -217,10 +571,20 @@ def validate(
     scenarios: Annotated[list[Path], typer.Argument(help="Scenario YAML files.")],
     debug: Debug = False,
 ) -> None:
-    """Check scenario files (schema, world, events) without running them."""
+    """Check scenario files (schema, world, events, memory) without running them.
+
+    Refuses what paxsim run would refuse before running: also a name that cannot be a
+    result folder, two scenarios of one name, and a run that would not fit in memory.
+    """
     with _errors(debug):
+        _check_files_once(scenarios)
+        loaded: list[tuple[Scenario, Path]] = []
         for path in scenarios:
             scenario = load_scenario(path)
+            result_folder(Path("results"), scenario.name, where=str(path), field="name")
+            _check_memory(scenario, path, None, 1, cli=False)
+            loaded.append((scenario, path))
+            _check_names_once(loaded)
             typer.echo(f"ok: {path} ({scenario.name}, {len(scenario.events)} events)")
 
 
@@ -229,20 +593,44 @@ def list_(
     folder: Annotated[Path, typer.Option("--dir", help="Folder of scenario files.")] = BUNDLED,
     debug: Debug = False,
 ) -> None:
-    """List the scenarios in a folder (the bundled library by default) with their descriptions."""
+    """List the scenarios in a folder (the bundled library by default) with their descriptions.
+
+    Every file is listed; an invalid one with its error instead of a description.
+    Exits with code 2 at the end if any file was invalid.
+    """
     with _errors(debug):
         if not folder.is_dir():
             raise InputError(str(folder), "--dir", "not a folder", "give a folder of YAML files")
-        for path in sorted(folder.glob("*.yaml")):
-            scenario = load_scenario(path)
+        paths = sorted(folder.glob("*.yaml"))
+        invalid = 0
+        for path in paths:
+            try:
+                scenario = load_scenario(path)
+            except InputError as err:
+                invalid += 1
+                typer.echo(f"{path.name:32s} INVALID: {err}")
+                continue
             first = scenario.description.strip().splitlines()[0] if scenario.description else ""
             typer.echo(f"{path.name:32s} {first}")
+        if invalid:
+            raise InputError(
+                str(folder),
+                "--dir",
+                f"{invalid} of {len(paths)} scenario files are invalid (marked INVALID above)",
+                "fix them as their errors say; paxsim validate checks one file",
+            )
 
 
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of scenario files (scenarios/paxsim.schema.json is this output)."""
     typer.echo(json_schema_text(), nl=False)
+
+
+def _choices(values: list[str], most: int = 12) -> str:
+    shown = sorted(values)
+    text = ", ".join(shown[:most])
+    return text + (", ..." if len(shown) > most else "")
 
 
 @app.command()
@@ -254,7 +642,9 @@ def replay(
     observed: Annotated[
         Path | None, typer.Option(help="Observed monthly flows (CSV; format in README).")
     ] = None,
-    replication: Annotated[int, typer.Option(help="Replication to replay.", min=0)] = 0,
+    replication: Annotated[
+        int, typer.Option(help="Replication to replay (below the scenario's replications).", min=0)
+    ] = 0,
     debug: Debug = False,
 ) -> None:
     """Replay a scenario with its dates and print simulated monthly exports by destination.
@@ -264,9 +654,30 @@ def replay(
     """
     with _errors(debug):
         scenario = load_scenario(scenario_file)
+        where = str(scenario_file)
+        if replication >= scenario.replications:
+            raise InputError(
+                where,
+                "--replication",
+                f"{replication} is not below the scenario's {scenario.replications} replications",
+                f"give --replication from 0 to {scenario.replications - 1}",
+            )
+        world = scenario.world()
+        countries = [str(c) for c in world["countries"]["country"]]
+        commodities = [str(c) for c in world["commodities"]["commodity"]]
+        for option, value, known, what in (
+            ("--origin", origin, countries, "country"),
+            ("--commodity", commodity, commodities, "commodity"),
+            ("--by", by, ["bloc", "country"], "grouping"),
+        ):
+            if value not in known:
+                raise InputError(
+                    where, option, f"unknown {what} '{value}'", f"give one of {_choices(known)}"
+                )
+        frames = None if observed is None else read_observed(observed)
         settings = replace(scenario.settings(), record_trade=True)
         _, _, actual, _ = replay_replication(
-            scenario.world(),
+            world,
             scenario.sample,
             start=scenario.start,
             horizon_days=scenario.horizon_days,
@@ -274,13 +685,18 @@ def replay(
             replication=replication,
             settings=settings,
         )
-        flows = monthly_exports(actual, origin, commodity, by=by)
-        if observed is None:
+        try:
+            flows = monthly_exports(actual, origin, commodity, by=by)
+        except InputError as err:
+            if err.where != "replay":
+                raise
+            raise InputError(where, f"--{err.field}", err.problem, err.fix) from None
+        if frames is None:
             wide = flows.pivot(index="month", columns="destination", values="quantity")
             typer.echo(f"{origin} exports of {commodity} by destination {by} (per month)")
             typer.echo(wide.fillna(0.0).to_string(float_format=lambda v: f"{v:.1f}"))
             return
-        table, score = compare_observed(flows, read_observed(observed))
+        table, score = compare_observed(flows, frames)
         typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
         typer.echo(f"n={score['n']:.0f}  rmse={score['rmse']:.3f}  mape={score['mape']:.3f}")
 
@@ -291,13 +707,23 @@ def dictionary(
         Path | None,
         typer.Option(help="Write to this file (e.g. data/README.md) instead of stdout."),
     ] = None,
+    debug: Debug = False,
 ) -> None:
     """Print (or write) the data dictionary: every world table and column, with units."""
-    text = data_dictionary() + "\n"
-    if out is None:
-        typer.echo(text, nl=False)
-    else:
-        out.write_text(text)
+    with _errors(debug):
+        text = data_dictionary() + "\n"
+        if out is None:
+            typer.echo(text, nl=False)
+            return
+        try:
+            write_text_atomic(out, text)
+        except OSError as err:
+            raise InputError(
+                str(out),
+                "--out",
+                f"cannot write the file ({_reason(err)})",
+                "give a file path in an existing folder you can write to",
+            ) from None
         typer.echo(f"wrote {out}")
 
 
@@ -309,9 +735,20 @@ def version() -> None:
 
 @app.command()
 def example(
-    ban_days: Annotated[int, typer.Option(help="Length of the ban, in days.", min=1)] = 365,
-    horizon_days: Annotated[int, typer.Option(help="Length of the run, in days.", min=1)] = 1095,
-    seed: Annotated[int, typer.Option(help="Random seed of the run and its baseline.")] = 1,
+    ban_days: Annotated[
+        int, typer.Option(help="Length of the ban, in days.", min=1, max=MAX_EXAMPLE_DAYS)
+    ] = 365,
+    horizon_days: Annotated[
+        int, typer.Option(help="Length of the run, in days.", min=1, max=MAX_EXAMPLE_DAYS)
+    ] = 1095,
+    seed: Annotated[
+        int,
+        typer.Option(
+            help="Random seed of the run and its baseline, 0 <= seed < 2**63.",
+            min=0,
+            max=MAX_SEED - 1,
+        ),
+    ] = 1,
     debug: Debug = False,
 ) -> None:
     """Run the bundled example world under a Chinese ban on NdPr oxide to the allied bloc.

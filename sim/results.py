@@ -2,10 +2,19 @@
 
 :func:`write_results` writes an :class:`~sim.ensemble.Ensemble` to a folder and
 :func:`read_results` reads it back. The folder is built in a hidden temporary sibling
-(``.<name>.partial-*``) and renamed into place only once every file is written, so a
-folder named ``<name>`` is always complete; an interrupted run leaves at most a hidden
-``.partial`` sibling. An existing non-empty folder is only replaced with
-``overwrite=True``.
+(``.<name>.partial-<host>-<pid>-<random>``) and renamed into place only once every file
+is written, so a folder named ``<name>`` is always complete. The rename fails if
+``<name>`` meanwhile became a non-empty folder, so of two runs writing the same folder
+at once, one succeeds and the other raises :class:`FileExistsError`: neither replaces
+the other silently. An existing non-empty folder is only replaced with
+``overwrite=True``: on Linux in one atomic step (``renameat2(RENAME_EXCHANGE)``),
+elsewhere by moving it to a hidden ``.<name>.old-*`` sibling, moving the new one in and
+then deleting the old one. A run killed while writing leaves its hidden sibling
+behind; the next :func:`write_results` of the same name in the same folder deletes
+the ones whose process (``<pid>`` on this host) no longer exists.
+
+With ``out=``, the folder must be a direct child of ``out`` (after resolving ``..``
+and symbolic links), and nothing outside ``out`` is created, replaced or deleted.
 
 The format below is meant to be copied into the README as is.
 
@@ -97,11 +106,16 @@ NaN when censored), `unit` (text), `censored` (bool), for every scope kind.
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
+import re
 import shutil
+import socket
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -110,6 +124,7 @@ import pandas as pd
 
 import sim
 from sim.ensemble import SUMMARY_COLUMNS, Ensemble
+from sim.errors import InputError
 from sim.metrics import METRICS_VERSION
 from sim.world import World
 
@@ -179,20 +194,271 @@ def _is_nonempty_dir(folder: Path) -> bool:
     return folder.is_dir() and any(folder.iterdir())
 
 
-def _move_into_place(tmp: Path, folder: Path) -> None:
-    """Rename the finished temporary folder ``tmp`` to ``folder``, replacing it if present."""
-    if not folder.exists():
-        os.replace(tmp, folder)
-        return
-    # An empty folder, or overwrite=True: move the old one aside, then swap.
-    old = folder.parent / f".{folder.name}.old-{uuid.uuid4().hex[:12]}"
-    os.replace(folder, old)
+# --- where a result folder may go -----------------------------------------------------
+
+_NAME_FIX = "give a name of letters, digits, '_', '-' and '.' that does not start with '.'"
+
+
+def result_folder(
+    out: str | Path, name: str, *, where: str = "results", field: str = "name"
+) -> Path:
+    """Return ``out / name`` after checking that it is a folder directly in ``out``.
+
+    ``name`` must be one path component that does not start with a dot (hidden
+    siblings are this module's temporary folders), and ``out / name`` must resolve
+    (``..`` and symbolic links followed) to a child of ``out`` resolved.
+
+    Parameters
+    ----------
+    out : str or Path
+        The folder of result folders (``--out``); it need not exist.
+    name : str
+        The scenario name (or a file name).
+    where, field : str
+        The file and field named in the error message.
+
+    Returns
+    -------
+    Path
+        ``Path(out) / name``.
+
+    Raises
+    ------
+    InputError
+        If ``name`` is not a plain name or would lead outside ``out``.
+    """
+    problem = _name_problem(name)
+    if problem is None:
+        root = Path(out).resolve()
+        if (root / name).resolve().parent != root:
+            problem = f"'{name}' leads outside {out} (a symbolic link)"
+    if problem is not None:
+        raise InputError(where, field, problem, _NAME_FIX)
+    return Path(out) / name
+
+
+def _name_problem(name: object) -> str | None:
+    """Return what makes ``name`` unusable as a folder name in a folder, or None."""
+    if not isinstance(name, str) or not name:
+        return f"{name!r} is not a name"
+    if name in (".", ".."):
+        return f"'{name}' is not a folder name of its own (it would replace the folder)"
+    separators = {"/", "\\", os.sep, os.altsep or "/", "\0"}
+    if any(sep in name for sep in separators):
+        return f"{name!r} holds a path separator, so it would write outside the folder"
+    if name.startswith("."):
+        return f"'{name}' starts with '.' (hidden names are paxsim's temporary folders)"
+    if len(os.fsencode(name)) > 255:
+        return "the name is longer than 255 bytes"
+    return None
+
+
+def _target(folder: Path, out: str | Path | None) -> Path:
+    """Return the resolved path to write ``folder`` to, checked like :func:`result_folder`."""
+    parent = Path(out) if out is not None else folder.parent
+    where = str(folder)
+    problem = _name_problem(folder.name)
+    if problem is not None:
+        raise InputError(where, "folder", problem, _NAME_FIX)
+    root = parent.resolve()
+    target = root / folder.name
+    if out is not None and folder.resolve().parent != root:
+        raise InputError(where, "folder", f"is not a folder directly in {out}", _NAME_FIX)
+    if target.resolve().parent != root:
+        raise InputError(where, "folder", f"leads outside {parent} (a symbolic link)", _NAME_FIX)
+    return target
+
+
+# --- temporary siblings ---------------------------------------------------------------
+
+#: Tag of this host in the names of temporary siblings (the pid in them is this host's).
+_HOST = hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
+
+
+def _temporary(target: Path, kind: str) -> Path:
+    """Return a fresh hidden sibling of ``target``: ``.<name>.<kind>-<host>-<pid>-<random>``."""
+    tag = f"{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    return target.parent / f".{target.name}.{kind}-{tag}"
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this host exists (unknown counts as alive)."""
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":  # pragma: no cover - os.kill(pid, 0) would end the process
+        return True
     try:
-        os.replace(tmp, folder)
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: str | Path, name: str) -> list[Path]:
+    """Delete the hidden temporary siblings that dead writers of ``name`` left in ``folder``.
+
+    A writer killed while writing (``SIGKILL``, power loss) leaves
+    ``.<name>.partial-<host>-<pid>-<random>`` (or ``.old-``) behind. Those whose ``<host>``
+    is this host and whose process ``<pid>`` no longer exists are deleted; a live
+    concurrent writer's are kept. Temporaries of older paxsim versions
+    (``.<name>.partial-<pid>-<random>``) count as this host's.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The folder holding the result folders (``--out``).
+    name : str
+        The result folder's name (the scenario name).
+
+    Returns
+    -------
+    list of Path
+        The paths deleted.
+    """
+    pattern = re.compile(
+        rf"\.{re.escape(name)}\.(?:partial|old)-(?:(?P<host>[0-9a-f]{{8}})-)?"
+        rf"(?P<pid>[0-9]{{1,10}})-[0-9a-f]{{12}}"
+    )
+    removed: list[Path] = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        match = pattern.fullmatch(entry.name)
+        if match is None or match["host"] not in (None, _HOST):
+            continue
+        pid = int(match["pid"])
+        if pid <= 0 or _pid_alive(pid):
+            continue
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError:  # pragma: no cover - left for a later run
+            continue
+        removed.append(entry)
+    return removed
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write a text file in one step: a hidden temporary sibling, then a rename over it.
+
+    Readers see the old file or the new one, never half of one. The temporary file
+    follows the naming of :func:`remove_stale_temporaries`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to write (its folder must exist).
+    text : str
+        Content, written as UTF-8.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    path = Path(path)
+    tmp = _temporary(path, "partial")
+    try:
+        with open(tmp, "x", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
     except BaseException:
-        os.replace(old, folder)
+        tmp.unlink(missing_ok=True)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    return path
+
+
+# --- moving a finished folder into place ----------------------------------------------
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool | None:
+    """Swap the two paths atomically (Linux ``renameat2``).
+
+    Returns True if swapped, None if ``b`` does not exist, False if this system or
+    file system cannot swap.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # pragma: no cover - glibc older than 2.28, musl
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
+    renameat2.argtypes += [ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code == errno.ENOENT:
+        return None
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV):
+        return False  # pragma: no cover - depends on the file system
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _taken(err: OSError) -> bool:
+    """Whether a rename failed because its target is an existing (non-empty) folder."""
+    return err.errno in (errno.ENOTEMPTY, errno.EEXIST) or isinstance(err, FileExistsError)
+
+
+def _move_into_place(tmp: Path, folder: Path, overwrite: bool = False) -> None:
+    """Rename the finished folder ``tmp`` to ``folder``, atomically.
+
+    The rename succeeds onto a missing or empty ``folder`` and fails onto a non-empty
+    one, so two writers racing for ``folder`` cannot both succeed. With ``overwrite``
+    an existing non-empty ``folder`` is swapped with ``tmp`` and then deleted: in one
+    step on Linux, else through a hidden ``.old-`` sibling, moved back on failure.
+    """
+    for _ in range(10):
+        try:
+            os.rename(tmp, folder)
+            return
+        except OSError as err:
+            if not _taken(err):
+                raise
+        if not overwrite:
+            raise FileExistsError(
+                f"{folder} exists and is not empty (another run wrote it in the meantime); "
+                "pass overwrite=True to replace it"
+            )
+        swapped = _exchange(tmp, folder)
+        if swapped is True:
+            shutil.rmtree(tmp, ignore_errors=True)  # tmp now holds the replaced folder
+            return
+        if swapped is None:
+            continue  # folder vanished (another writer moving it): try the rename again
+        old = _temporary(folder, "old")
+        try:
+            os.rename(folder, old)
+        except FileNotFoundError:
+            continue
+        try:
+            os.rename(tmp, folder)
+        except BaseException as err:
+            if isinstance(err, OSError) and _taken(err):
+                shutil.rmtree(old, ignore_errors=True)  # another writer's folder replaced it
+                continue
+            try:
+                os.rename(old, folder)
+            except OSError:  # pragma: no cover - another writer's folder is in place
+                shutil.rmtree(old, ignore_errors=True)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    raise FileExistsError(f"{folder} keeps being replaced by other runs; try again")
 
 
 def write_results(
@@ -203,6 +469,7 @@ def write_results(
     scenario_files: list[Path],
     world: World,
     overwrite: bool = False,
+    out: str | Path | None = None,
 ) -> Path:
     """Write an ensemble's results folder atomically (format: module docstring).
 
@@ -219,7 +486,11 @@ def write_results(
     world : World
         The world the ensemble ran on; the SHA-256 of each table goes in ``run.json``.
     overwrite : bool
-        Replace an existing non-empty ``folder``. Without it that is an error.
+        Replace an existing non-empty ``folder``. Without it that is an error, also
+        when another process writes ``folder`` while this one does.
+    out : str or Path, optional
+        The folder of result folders: ``folder`` must then be a direct child of it
+        (``..`` and symbolic links resolved), and nothing outside it is touched.
 
     Returns
     -------
@@ -228,23 +499,29 @@ def write_results(
 
     Raises
     ------
+    InputError
+        If ``folder``'s name is ``.``, ``..``, hidden, or leads outside ``out`` or its
+        parent (a symbolic link).
     FileExistsError
-        If ``folder`` is a file, or a non-empty folder and ``overwrite`` is false.
+        If ``folder`` is a file or a symbolic link, or a non-empty folder and
+        ``overwrite`` is false (checked first, and again by the final rename).
     FileNotFoundError
         If a scenario file does not exist.
     """
     folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
+    target = _target(folder, out)
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
         raise FileExistsError(f"{folder} exists and is not a folder")
-    if _is_nonempty_dir(folder) and not overwrite:
+    if _is_nonempty_dir(target) and not overwrite:
         raise FileExistsError(
             f"{folder} exists and is not empty; pass overwrite=True to replace it"
         )
     # Everything that can fail on bad input happens before anything is written.
     inputs = [{"path": str(p), "sha256": sha256_file(p)} for p in scenario_files]
     tables = {name: sha256_table(table) for name, table in world.tables.items()}
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.parent / f".{folder.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(target.parent, target.name)
+    tmp = _temporary(target, "partial")
     tmp.mkdir()
     try:
         _write_summary(ensemble.summary(), tmp / SUMMARY)
@@ -282,57 +559,72 @@ def write_results(
         for name in (*files, RUN):
             _fsync(tmp / name)
         _fsync(tmp)
-        _move_into_place(tmp, folder)
+        _move_into_place(tmp, target, overwrite)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _fsync(folder.parent)
+    _fsync(target.parent)
     return folder
 
 
-def read_results(folder: str | Path) -> dict[str, pd.DataFrame | dict[str, Any]]:
+def read_results(
+    folder: str | Path, *, tables: tuple[str, ...] | None = None
+) -> dict[str, pd.DataFrame | dict[str, Any]]:
     """Read a results folder written by :func:`write_results`.
 
     Parameters
     ----------
     folder : str or Path
         The results folder.
+    tables : tuple of str, optional
+        Read only these of ``summary``, ``replications``, ``metrics``, ``series``
+        (default: all); ``run`` is always read.
 
     Returns
     -------
     dict
         ``summary``, ``replications``, ``metrics``, ``series`` (DataFrames, columns as
-        in the module docstring) and ``run`` (the content of ``run.json``).
+        in the module docstring; those asked for) and ``run`` (the content of
+        ``run.json``).
 
     Raises
     ------
     FileNotFoundError
         If ``folder`` has no ``run.json`` (not a complete results folder).
     ValueError
-        If the folder's format version is newer than this paxsim reads.
+        If the folder's format version is newer than this paxsim reads, or a table
+        name is unknown.
     """
     folder = Path(folder)
+    wanted = ("summary", "replications", "metrics", "series") if tables is None else tables
+    parquet = {"replications": REPLICATIONS, "metrics": METRICS, "series": SERIES}
+    unknown = sorted(set(wanted) - {"summary", *parquet})
+    if unknown:
+        raise ValueError(f"unknown result tables {unknown}; give summary, replications, ...")
     if not (folder / RUN).is_file():
         raise FileNotFoundError(f"{folder} is not a complete paxsim results folder (no {RUN})")
     run = json.loads((folder / RUN).read_text(encoding="utf-8"))
+    if not isinstance(run, dict):
+        raise ValueError(f"{folder}: {RUN} does not hold a JSON object")
     if run.get("format") != FORMAT or int(run.get("format_version", 0)) > FORMAT_VERSION:
         raise ValueError(
             f"{folder}: results format {run.get('format')!r} version "
             f"{run.get('format_version')!r} is not readable by paxsim {sim.__version__} "
             f"(reads {FORMAT!r} up to version {FORMAT_VERSION})"
         )
-    summary = pd.read_csv(
-        folder / SUMMARY,
-        dtype={**{c: "str" for c in _SUMMARY_TEXT}, "n": "int64"},
-        keep_default_na=False,
-        na_values={c: [""] for c in _SUMMARY_FLOAT},
-    )
-    for column in _SUMMARY_FLOAT:
-        summary[column] = summary[column].astype(float)
-    return {
-        "summary": summary[SUMMARY_COLUMNS],
-        "replications": pd.read_parquet(folder / REPLICATIONS, engine="pyarrow"),
-        "metrics": pd.read_parquet(folder / METRICS, engine="pyarrow"),
-        "series": pd.read_parquet(folder / SERIES, engine="pyarrow"),
-        "run": run,
-    }
+    out: dict[str, pd.DataFrame | dict[str, Any]] = {}
+    if "summary" in wanted:
+        summary = pd.read_csv(
+            folder / SUMMARY,
+            dtype={**{c: "str" for c in _SUMMARY_TEXT}, "n": "int64"},
+            keep_default_na=False,
+            na_values={c: [""] for c in _SUMMARY_FLOAT},
+        )
+        for column in _SUMMARY_FLOAT:
+            summary[column] = summary[column].astype(float)
+        out["summary"] = summary[SUMMARY_COLUMNS]
+    for name, file in parquet.items():
+        if name in wanted:
+            out[name] = pd.read_parquet(folder / file, engine="pyarrow")
+    out["run"] = run
+    return out
