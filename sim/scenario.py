@@ -1886,6 +1886,9 @@ def _yaml_error(label: str, exc: Exception) -> InputError:
     what = " ".join(str(x) for x in parts if x)
     if not what:
         what = str(exc) if not isinstance(exc, yaml.YAMLError) else type(exc).__name__
+    # PyYAML quotes names from the file (an undefined alias, a duplicate anchor, a tag
+    # handle): drop quoted text longer than one (escaped) character, keep the rest.
+    what = re.sub(r"\s*(?:'[^']{5,}'|\"[^\"]{5,}\")", "", what)
     return InputError(
         label,
         where,
