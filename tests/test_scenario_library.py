@@ -53,58 +53,67 @@ HEADLINES = (
     ("bloc", "allied", "magnet_fab", "ndfeb_magnet", "time_to_survive_days", "p50"),
 )
 
+#: Tolerance of the golden numbers, as measured across fresh installs on 2026-12-01:
+#: with constraints.txt, Python 3.11, 3.12 and 3.13 gave identical numbers, bit for bit;
+#: a different dependency set (numpy 1.26.4, pandas 2.2.3, pyarrow 17) moved them by at
+#: most 8.9e-13 relative (2.9e-17 absolute on the ~1e-15 residue shares of
+#: gallium_germanium_2023). The tolerance is about a hundred times that spread, for
+#: machines whose CPUs sum in another order (numpy picks SIMD kernels at run time).
+GOLDEN_REL = 1e-10
+GOLDEN_ABS = 1e-14
+
 #: Pinned headline numbers per scenario file, in the order of HEADLINES (NaN: the
 #: metric was not reached in either replication). Regenerated on purpose with
 #: `.venv/bin/python tests/test_scenario_library.py` (2 replications, file seed, jobs=1).
 GOLDEN: dict[str, tuple[float, ...]] = {
     "baseline.yaml": (0.0, 0.0, 0.0, 0.0, math.nan),
     "china_retaliates.yaml": (
-        0.08968472714711054,
-        0.11456150861839297,
-        0.0357803491696443,
-        0.14241198462080537,
+        0.08928975504324424,
+        0.11405374049825139,
+        0.035783036763103994,
+        0.1424079788097288,
         156.5,
     ),
     "gallium_germanium_2023.yaml": (
-        1.0516030485570588e-15,
-        1.1344500521489684e-15,
-        3.6345626384116584e-08,
-        3.5364916930558065e-08,
+        1.233917881629245e-15,
+        1.364099415392934e-15,
+        1.6296867185826826e-07,
+        1.6027889170629679e-07,
         math.nan,
     ),
     "japan_2010.yaml": (
-        0.10801702582867409,
-        0.12689087437023366,
-        0.055997944088850365,
-        0.2362332777548876,
+        0.11407300835422184,
+        0.13549420327220874,
+        0.05599925474958814,
+        0.23615132794666197,
         156.5,
     ),
     "pax_silica_base.yaml": (
-        2.6688018073749666e-05,
-        3.6189319958137325e-05,
-        0.0033379674715412096,
-        0.007370415559124151,
+        2.6687972935978975e-05,
+        3.618926196634108e-05,
+        0.0033402085167648053,
+        0.007386382620724227,
         52.0,
     ),
     "pax_silica_expansion.yaml": (
-        5.870168727813354e-05,
-        8.171953680707898e-05,
-        0.0037294310979021474,
-        0.002344392548069138,
+        5.871270379624017e-05,
+        8.17332761935673e-05,
+        0.003738006942580789,
+        0.002360050597117945,
         112.0,
     ),
     "pax_silica_talk_shop.yaml": (
-        6.403881265703047e-05,
-        8.885152237440174e-05,
-        0.00379052735641721,
-        0.0033158253223870776,
+        6.404192069211633e-05,
+        8.885551549676111e-05,
+        0.0037999828903706482,
+        0.003334700509516942,
         90.0,
     ),
     "ree_controls_2025.yaml": (
-        0.023717584909724126,
-        0.028308118914394373,
-        0.009777568888199552,
-        0.03512290844437857,
+        0.023630701060199703,
+        0.02819450871507841,
+        0.009747864424525483,
+        0.03512297566893767,
         49.0,
     ),
 }
@@ -206,7 +215,7 @@ def test_golden_headline_numbers(path: Path) -> None:
         "tests/test_scenario_library.py and paste the output"
     )
     got = headline_numbers(_golden_run(path.name))
-    assert got == pytest.approx(GOLDEN[path.name], rel=1e-6, abs=1e-12, nan_ok=True)
+    assert got == pytest.approx(GOLDEN[path.name], rel=GOLDEN_REL, abs=GOLDEN_ABS, nan_ok=True)
 
 
 def test_baseline_loses_nothing() -> None:
