@@ -35,6 +35,12 @@ keys and wrong types are errors, never ignored). Its JSON schema, for editors, i
 mappings merge key by key, anything else (lists included) is replaced, and only the
 merged result is validated.
 
+Scenario files may come from anyone, so loading is bounded (see the ``MAX_*``
+constants): file size, YAML nodes with aliases expanded, nesting depth and ``extends``
+depth are checked before any Python object is built, base files and table CSVs must
+lie in the folder of the file the user named, the ``name`` must be usable as a folder
+name, and seed, replications and horizon have upper bounds.
+
 Events mirror :mod:`sim.events` (``kind`` is one of ``export_control``,
 ``export_control_change``, ``facility_outage``, ``stockpile_release``). Their numeric
 parameters are numbers or distributions (``{dist: fixed | uniform | triangular | normal
@@ -878,8 +884,8 @@ class Scenario(_Strict):
         source : str
             Name of the data in error messages.
         base_dir : str or Path, optional
-            Folder that ``extends`` and table paths are relative to (default: the
-            working directory).
+            Folder that ``extends`` and table paths are relative to, and must resolve
+            inside (default: the working directory).
 
         Returns
         -------
@@ -1012,7 +1018,7 @@ class Scenario(_Strict):
                 if ev.id in controls:
                     raise self._error(
                         (*p, "id"),
-                        f"duplicate control id '{ev.id}'",
+                        f"duplicate control id {_show(ev.id)}",
                         "give each export_control its own id",
                     )
                 controls[ev.id] = ev
@@ -1050,7 +1056,7 @@ class Scenario(_Strict):
         if ev.control not in controls:
             raise self._error(
                 (*p, "control"),
-                f"no export_control with id '{ev.control}' earlier in events",
+                f"no export_control with id {_show(ev.control)} earlier in events",
                 f"use one of {list(controls)}" if controls else "declare the export_control first",
             )
         day = self._day(ev.date, (*p, "date"))
@@ -1064,7 +1070,7 @@ class Scenario(_Strict):
             first = self.start + dt.timedelta(days=math.ceil(known_day))
             raise self._error(
                 (*p, "date"),
-                f"{_show_date(ev.date)} is before control '{ev.control}' {when} "
+                f"{_show_date(ev.date)} is before control {_show(ev.control)} {when} "
                 f"({_show_date(known)})",
                 f"date the change on or after {first}: a control can be changed from its "
                 "announcement on, or from its start if it has no announced date",
@@ -1113,7 +1119,9 @@ class Scenario(_Strict):
             pool, what = known[field]
             for j, v in enumerate(values):
                 if v not in pool:
-                    raise self._error((*path, field, j), f"unknown {what} '{v}'", _choices(pool, v))
+                    raise self._error(
+                        (*path, field, j), f"unknown {what} {_show(v)}", _choices(pool, v)
+                    )
 
         def selector(path: tuple[str | int, ...], sel: SelectorSpec) -> None:
             for field in ("facilities", "types", "countries", "blocs"):
@@ -1151,14 +1159,14 @@ class Scenario(_Strict):
             if commodity not in commodities:
                 raise self._error(
                     ("settings", "qualification_days", commodity),
-                    f"unknown commodity '{commodity}'",
+                    f"unknown commodity {_show(commodity)}",
                     _choices(commodities, commodity),
                 )
         for commodity in self.settings_spec.substitution_ramp_days:
             if commodity not in commodities:
                 raise self._error(
                     ("settings", "substitution_ramp_days", commodity),
-                    f"unknown commodity '{commodity}'",
+                    f"unknown commodity {_show(commodity)}",
                     _choices(commodities, commodity),
                 )
         stockpiles = world["stockpiles"]
@@ -1168,7 +1176,7 @@ class Scenario(_Strict):
                 if ev.issuer not in countries:
                     raise self._error(
                         (*p, "issuer"),
-                        f"unknown country '{ev.issuer}'",
+                        f"unknown country {_show(ev.issuer)}",
                         _choices(countries, ev.issuer),
                     )
                 control(p, ev)
@@ -1180,13 +1188,13 @@ class Scenario(_Strict):
                 if ev.holder not in countries | blocs:
                     raise self._error(
                         (*p, "holder"),
-                        f"unknown country or bloc '{ev.holder}'",
+                        f"unknown country or bloc {_show(ev.holder)}",
                         _choices(countries | blocs, ev.holder),
                     )
                 if ev.commodity not in commodities:
                     raise self._error(
                         (*p, "commodity"),
-                        f"unknown commodity '{ev.commodity}'",
+                        f"unknown commodity {_show(ev.commodity)}",
                         _choices(commodities, ev.commodity),
                     )
                 held = (stockpiles["holder"] == ev.holder) & (
@@ -1195,7 +1203,7 @@ class Scenario(_Strict):
                 if not held.any():
                     raise self._error(
                         (*p, "holder"),
-                        f"'{ev.holder}' holds no stockpile of '{ev.commodity}'",
+                        f"{_show(ev.holder)} holds no stockpile of {_show(ev.commodity)}",
                         "add a row to world.stockpiles or name another holder",
                     )
 
@@ -1591,8 +1599,15 @@ def _cell_text(value: object) -> str:
 def load_scenario(path: str | Path) -> Scenario:
     """Load, merge (``extends``), validate and check a scenario file.
 
-    The file is parsed with :func:`yaml.safe_load` (no Python object tags); duplicate
-    keys and tags other than the standard YAML ones are rejected.
+    The file is parsed with PyYAML's safe loader (no Python object tags), reading
+    ``1e6`` and ``5e-1`` as numbers as YAML 1.2 does, and accepting merge keys
+    (``<<: *anchor``); duplicate keys and tags other than the standard YAML ones are
+    rejected. Files from anyone can be loaded: each file is at most
+    :data:`MAX_YAML_BYTES` bytes, :data:`MAX_YAML_NODES` nodes with aliases expanded
+    and :data:`MAX_YAML_DEPTH` levels deep, an ``extends`` chain has at most
+    :data:`MAX_EXTENDS_DEPTH` base files, and every base file and table path must
+    resolve (symbolic links followed) inside the folder of ``path``. Messages do not
+    quote other files.
 
     Parameters
     ----------
@@ -1661,7 +1676,7 @@ def _expand(
         raise InputError(
             doc.label,
             "extends",
-            f"file '{target}' not found",
+            f"file {_show(target)} not found",
             f"give the path of the base scenario relative to {Path(doc.label).name}",
         )
     base = _Doc(label, _read_yaml(file, label), file.resolve())
@@ -1705,6 +1720,9 @@ _STANDARD_TAGS = {
     for t in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")
 }
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+#: Longest whole number read (Python refuses to convert 4300 digits and more; every
+#: integer field of a scenario is far below 2**63, 19 digits).
+_MAX_INT_CHARS = 40
 
 #: Floats that YAML 1.2 reads as numbers but PyYAML's YAML 1.1 rules read as strings:
 #: an exponent without a sign or without a decimal point (``1e6``, ``5e-1``, ``2.5E3``),
@@ -1944,6 +1962,13 @@ def _check_nodes(node: yaml.Node, label: str, path: tuple[str | int, ...], seen:
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _check_nodes(item, label, (*path, i), seen)
+    elif node.tag.endswith(":int") and len(node.value) > _MAX_INT_CHARS:
+        raise InputError(
+            label,
+            _fmt(path),
+            f"a whole number of {len(node.value)} characters (line {line})",
+            "give a number below 2**63 (at most 19 digits)",
+        )
     elif node.tag.endswith(":timestamp") and len(node.value) == 10:
         try:
             dt.date.fromisoformat(node.value)
@@ -2096,7 +2121,7 @@ def _explain(err: ErrorDetails, path: Sequence[str | int]) -> tuple[str, str]:
     kind, msg = err["type"], err["msg"]
     ctx: dict[str, Any] = dict(err.get("ctx") or {})
     value = err.get("input")
-    last = str(path[-1]) if path else ""
+    last = _show_text(str(path[-1]), 60) if path else ""
     if kind == "missing":
         return "required key is missing", f"add '{last}'"
     if kind == "extra_forbidden":

@@ -289,6 +289,19 @@ def test_run_sizes_have_upper_bounds(tmp_path: Path, field: str, value: int, fix
     assert fix in err.fix
 
 
+def test_a_number_too_long_to_convert_is_refused(tmp_path: Path) -> None:
+    err = refused(write(tmp_path, "s.yaml", HEAD.replace("seed: 3", f"seed: {'9' * 5000}")))
+    assert err.field == "seed" and err.problem == "a whole number of 5000 characters (line 4)"
+
+
+def test_long_values_are_cut_short_in_messages(tmp_path: Path) -> None:
+    text = HEAD + f"events:\n  - {OUTAGE.replace('cn_refiner', 'x' * 5000)}\n"
+    err = refused(write(tmp_path, "s.yaml", text))
+    assert err.field == "events[0].select.facilities[0]" and len(str(err)) < 400
+    err = refused(write(tmp_path, "k.yaml", HEAD + "k" * 1000 + ": 1\n"))
+    assert len(str(err)) < 400
+
+
 def test_the_upper_bounds_themselves_are_accepted(tmp_path: Path) -> None:
     text = HEAD.replace("horizon_days: 365", f"horizon_days: {MAX_HORIZON_DAYS}")
     s = load_scenario(write(tmp_path, "s.yaml", text + f"replications: {MAX_REPLICATIONS}\n"))

@@ -374,6 +374,14 @@ def _missing_source(t: dict[str, pd.DataFrame]) -> None:
     t["lanes"] = t["lanes"].drop(columns=["source"])
 
 
+def _no_capacity(t: dict[str, pd.DataFrame]) -> None:
+    t["facilities"]["capacity_per_year"] = 0.0
+
+
+def _newline_in_a_cell(t: dict[str, pd.DataFrame]) -> None:
+    t["facilities"].loc[1, "country"] = "US\nA"
+
+
 TABLE_CASES = [
     pytest.param(
         _negative_capacity,
@@ -465,6 +473,20 @@ TABLE_CASES = [
     ),
     pytest.param(
         _missing_source, "lanes.csv", "source", "required column is missing", id="no-source"
+    ),
+    pytest.param(
+        _no_capacity,
+        "facilities.csv",
+        "capacity_per_year",
+        "no facility has a capacity above 0",
+        id="no-capacity",
+    ),
+    pytest.param(
+        _newline_in_a_cell,
+        "facilities.csv",
+        "country (row 2)",
+        "unknown country 'US\\nA'",
+        id="cell-shown-escaped",
     ),
 ]
 
