@@ -61,11 +61,18 @@ def monthly_exports(
         & (trade["destination"] != origin)
     ].copy()
     if rows.empty:
+        if not (trade["commodity"] == commodity).any():
+            raise InputError(
+                "replay",
+                "commodity",
+                f"no shipments of '{commodity}' at all in this run",
+                "give a traded commodity",
+            )
         raise InputError(
             "replay",
             "origin",
-            f"no shipments of '{commodity}' from '{origin}' in this world",
-            "check the origin and the commodity",
+            f"no exports of '{commodity}' from '{origin}' in this run",
+            "give a country that exports it",
         )
     if by == "bloc":
         bloc = dict(zip(record.facilities["country"], record.facilities["bloc"], strict=False))

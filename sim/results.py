@@ -262,7 +262,7 @@ def _target(folder: Path, out: str | Path | None) -> Path:
         raise InputError(where, "folder", problem, _NAME_FIX)
     root = parent.resolve()
     target = root / folder.name
-    if out is not None and folder.resolve().parent != root:
+    if out is not None and folder.parent.resolve() != root:
         raise InputError(where, "folder", f"is not a folder directly in {out}", _NAME_FIX)
     if target.resolve().parent != root:
         raise InputError(where, "folder", f"leads outside {parent} (a symbolic link)", _NAME_FIX)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,17 +13,23 @@ from pandas.testing import assert_frame_equal
 
 import sim
 from sim.ensemble import (
+    PEAK_FACTOR,
     SCOPES,
     SERIES_COLUMNS,
     SUMMARY_COLUMNS,
+    WORKER_PROCESS_BYTES,
     Ensemble,
+    ensemble_bytes,
+    peak_memory_bytes,
     replay,
     replication_seed,
     run_ensemble,
+    run_scenario,
     summarise,
 )
 from sim.events import is_disruption
 from sim.examples import example_ban
+from sim.scenario import load_scenario
 
 START = "2025-01-01"
 HORIZON = 365
@@ -331,3 +338,44 @@ def test_invalid_sampled_scenario_names_the_replication(world: sim.World, jobs: 
             replications=6,
             jobs=jobs,
         )
+
+
+def measured_bytes(ensemble: Ensemble) -> int:
+    """What the ensemble's tables hold: the nbytes of every column."""
+    frames = (ensemble.parameters, ensemble.metrics, ensemble.series)
+    return int(sum(frame[c].nbytes for frame in frames for c in frame.columns))
+
+
+def test_memory_estimate_against_a_real_ensemble(world: sim.World) -> None:
+    # 20 replications of the example world over three years (the estimate's reference).
+    measured_ensemble = ensemble(world, replications=20)
+    measured = measured_bytes(measured_ensemble)
+    estimate = ensemble_bytes(world, start=START, horizon_days=HORIZON, replications=20)
+    # Series exactly (12 groups x 365 days x 53 bytes), metrics an upper bound: the
+    # estimate is at most 5 % above the measured size, never below.
+    assert len(measured_ensemble.series) == 20 * 12 * HORIZON
+    assert measured <= estimate <= 1.05 * measured, (estimate, measured)
+    assert ensemble_bytes(world, start=START, horizon_days=HORIZON, replications=40) == 2 * estimate
+
+
+def test_memory_estimate_on_the_reference_world() -> None:
+    scenario = load_scenario(Path(__file__).parent.parent / "scenarios" / "ree_controls_2025.yaml")
+    one = run_scenario(scenario, replications=1)
+    measured = measured_bytes(one)
+    estimate = ensemble_bytes(
+        scenario.world(), start=scenario.start, horizon_days=scenario.horizon_days, replications=1
+    )
+    # About 2.7 MB per paired replication over three years.
+    assert 2.5e6 < measured <= estimate <= 1.05 * measured, (estimate, measured)
+
+
+def test_peak_memory_adds_the_writing_and_the_workers(world: sim.World) -> None:
+    kw = {"start": START, "horizon_days": HORIZON, "replications": 20}
+    tables = ensemble_bytes(world, **kw)
+    one = peak_memory_bytes(world, **kw)
+    assert PEAK_FACTOR * tables < one < PEAK_FACTOR * tables + 10e6
+    two = peak_memory_bytes(world, **kw, jobs=2)
+    assert two >= one + 2 * WORKER_PROCESS_BYTES - 10e6
+    # No more workers than replications.
+    many = peak_memory_bytes(world, **kw, jobs=1000)
+    assert many == peak_memory_bytes(world, **kw, jobs=20)
