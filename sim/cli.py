@@ -32,14 +32,21 @@ from typer.core import TyperGroup
 from sim import __version__
 from sim.compare import paired_differences
 from sim.engine import simulate_pair
-from sim.ensemble import MAX_SEED, Ensemble, peak_memory_bytes, run_scenario
+from sim.ensemble import Ensemble, peak_memory_bytes, run_scenario
 from sim.ensemble import replay as replay_replication
 from sim.errors import InputError, PaxsimError
 from sim.examples import example_ban, example_world
 from sim.metrics import compute_metrics
 from sim.replay import compare_observed, monthly_exports, read_observed
 from sim.results import read_results, result_folder, write_results, write_text_atomic
-from sim.scenario import Scenario, json_schema_text, load_scenario
+from sim.scenario import (
+    MAX_HORIZON_DAYS,
+    MAX_REPLICATIONS,
+    MAX_SEED,
+    Scenario,
+    json_schema_text,
+    load_scenario,
+)
 from sim.tables import data_dictionary
 
 
@@ -223,8 +230,6 @@ def _headline(summary: pd.DataFrame) -> pd.DataFrame:
 MEMORY_SHARE = 0.8
 #: Memory limit where the physical memory cannot be read.
 FALLBACK_MEMORY_BYTES = 8 * 2**30
-#: Longest run of ``paxsim example``, in days (100 years, as for scenario files).
-MAX_EXAMPLE_DAYS = 36_500
 
 Seed = Annotated[
     int | None,
@@ -233,7 +238,8 @@ Seed = Annotated[
     ),
 ]
 Replications = Annotated[
-    int | None, typer.Option(help="Replications (default: the scenario's).", min=1)
+    int | None,
+    typer.Option(help="Replications (default: the scenario's).", min=1, max=MAX_REPLICATIONS),
 ]
 Jobs = Annotated[int, typer.Option(help="Worker processes.", min=1)]
 Overwrite = Annotated[bool, typer.Option(help="Replace existing result folders (in --out only).")]
@@ -506,7 +512,8 @@ def compare(
         list[Path], typer.Argument(help="Result folders or scenario files (at least two).")
     ],
     replications: Annotated[
-        int | None, typer.Option(help="Replications for scenario files.", min=1)
+        int | None,
+        typer.Option(help="Replications for scenario files.", min=1, max=MAX_REPLICATIONS),
     ] = None,
     seed: Annotated[
         int | None,
@@ -736,10 +743,10 @@ def version() -> None:
 @app.command()
 def example(
     ban_days: Annotated[
-        int, typer.Option(help="Length of the ban, in days.", min=1, max=MAX_EXAMPLE_DAYS)
+        int, typer.Option(help="Length of the ban, in days.", min=1, max=MAX_HORIZON_DAYS)
     ] = 365,
     horizon_days: Annotated[
-        int, typer.Option(help="Length of the run, in days.", min=1, max=MAX_EXAMPLE_DAYS)
+        int, typer.Option(help="Length of the run, in days.", min=1, max=MAX_HORIZON_DAYS)
     ] = 1095,
     seed: Annotated[
         int,

@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sim import cli
+from sim import cli, ensemble
 from sim.cli import BUNDLED, app
-from sim.ensemble import MAX_SEED
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import MAX_REPLICATIONS, MAX_SEED, Scenario, load_scenario
 
 runner = CliRunner()
 
@@ -62,6 +61,7 @@ OPTION_ERRORS = [
     (["run", str(BAN), "--replicatoins", "3"], "--replications"),
     (["run", str(BAN), "--replications", "0"], "--replications"),
     (["run", str(BAN), "--replications", "many"], "--replications"),
+    (["run", str(BAN), "--replications", str(MAX_REPLICATIONS + 1)], "--replications"),
     (["run", str(BAN), "--seed", "-1"], "--seed"),
     (["run", str(BAN), "--seed", str(MAX_SEED)], "--seed"),
     (["run", str(BAN), "--seed"], "--seed"),
@@ -91,6 +91,7 @@ def test_every_option_error_is_one_line_and_exit_2(
 
 
 def test_the_largest_seed_runs(tmp_path: Path) -> None:
+    assert ensemble.MAX_SEED == MAX_SEED  # the library and scenario files agree
     seed = str(MAX_SEED - 1)
     example = runner.invoke(app, ["example", "--seed", seed, "--horizon-days", "200"])
     assert example.exit_code == 0, example.output
@@ -270,10 +271,12 @@ def test_a_scenario_name_cannot_reach_outside_out(
 def test_runs_that_do_not_fit_in_memory_are_refused_by_run_and_validate(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    huge = runner.invoke(
-        app, ["run", str(BAN), "--replications", "1000000000", "--out", str(tmp_path)]
-    )
-    line = one_line(huge, "--replications", "1000000000 replications", "memory", "limit")
+    limit, how = cli._memory_limit()  # a share of this machine's memory
+    assert limit > 0 and "memory" in how
+    args = ["run", str(BAN), "--replications", str(MAX_REPLICATIONS), "--out", str(tmp_path)]
+    monkeypatch.setattr(cli, "_memory_limit", lambda: (2 * 10**9, "a test limit"))
+    huge = runner.invoke(app, args)
+    line = one_line(huge, "--replications", f"{MAX_REPLICATIONS} replications", "memory", "2 GB")
     assert list(tmp_path.iterdir()) == []
     # A small limit: the scenario's own 20 replications do not fit, 2 do.
     monkeypatch.setattr(cli, "_memory_limit", lambda: (10_000_000, "a test limit"))
