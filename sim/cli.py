@@ -21,7 +21,7 @@ import tempfile
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,7 +38,13 @@ from sim.errors import InputError, PaxsimError
 from sim.examples import example_ban, example_world
 from sim.metrics import compute_metrics
 from sim.replay import compare_observed, monthly_exports, read_observed
-from sim.results import read_results, result_folder, write_results, write_text_atomic
+from sim.results import (
+    check_folder_name,
+    read_results,
+    result_folder,
+    write_results,
+    write_text_atomic,
+)
 from sim.scenario import (
     MAX_HORIZON_DAYS,
     MAX_REPLICATIONS,
@@ -48,6 +54,11 @@ from sim.scenario import (
     load_scenario,
 )
 from sim.tables import data_dictionary
+
+
+def _line(text: str) -> str:
+    """Return ``text`` as one printable line: newlines and control characters escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _where(ctx: Any) -> str:
@@ -96,7 +107,7 @@ def _usage_line(err: Exception, fallback: Any = None) -> str:
             problem = f"{value!r} is not valid ({problem.rstrip('.')})"
         fix = f"give a valid value ({hint})" if param is not None else hint
     problem = " ".join(problem.rstrip(".").split())
-    return f"error: {where}: {field}: {problem}; fix: {fix}"
+    return _line(f"error: {where}: {field}: {problem}; fix: {fix}")
 
 
 def _bad_value(err: Exception) -> object | None:
@@ -176,13 +187,13 @@ def _errors(debug: bool) -> Iterator[None]:
     except InputError as err:
         if debug:
             traceback.print_exc()
-        typer.echo(f"error: {err}", err=True)
+        typer.echo(_line(f"error: {err}"), err=True)
         raise typer.Exit(2) from None
-    except (PaxsimError, OSError, RuntimeError, ValueError) as err:
+    except (PaxsimError, OSError, RuntimeError, ValueError, MemoryError) as err:
         if debug:
             traceback.print_exc()
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        typer.echo(f"error: {type(err).__name__}: {first}", err=True)
+        typer.echo(_line(f"error: {type(err).__name__}: {first}"), err=True)
         raise typer.Exit(1) from None
 
 
@@ -477,8 +488,18 @@ def run(
             typer.echo(table.to_string(float_format=lambda v: f"{v:.3f}", na_rep="-"))
 
 
-def _read_run(path: Path) -> tuple[str, pd.DataFrame]:
-    """Read the scenario name and metrics of a result folder, as bad input if unreadable."""
+@dataclass(frozen=True)
+class _Read:
+    """A result folder given to compare: its scenario name, seeds and metrics."""
+
+    name: str
+    seed: object
+    replications: object
+    metrics: pd.DataFrame
+
+
+def _read_run(path: Path) -> _Read:
+    """Read the scenario name, seeds and metrics of a result folder (bad input if unreadable)."""
     try:
         res = read_results(path, tables=("metrics",))
     except FileNotFoundError:
@@ -503,7 +524,27 @@ def _read_run(path: Path) -> tuple[str, pd.DataFrame]:
         raise InputError(
             str(path), "run.json", "has no scenario name", "give a folder written by paxsim run"
         )
-    return name, metrics
+    return _Read(name, run_info.get("seed"), run_info.get("replications"), metrics)
+
+
+def _check_paired(pairs: list[tuple[str, object, object]]) -> None:
+    """Refuse a comparison of runs on other seeds or replications, before running any."""
+    name_a, seed_a, reps_a = pairs[0]
+    for name_b, seed_b, reps_b in pairs[1:]:
+        if (seed_a, reps_a) != (seed_b, reps_b):
+            raise InputError(
+                f"{name_a} vs {name_b}",
+                "seed",
+                f"runs use seeds {seed_a} / {seed_b} with {reps_a} / {reps_b} replications",
+                "run both scenarios with the same --seed and --replications",
+            )
+
+
+def _check_compare_file(target: Path, where: str) -> None:
+    if target.is_symlink() or (target.exists() and not target.is_file()):
+        raise InputError(
+            where, "--out", f"{target} exists and is not a file", "remove it, or give another --out"
+        )
 
 
 @app.command()
@@ -542,18 +583,32 @@ def compare(
         _check_files_once(files)
         read = {i: _read_run(p) for i, p in enumerate(inputs) if p.is_dir()}
         loaded = {i: (load_scenario(p), p) for i, p in enumerate(inputs) if not p.is_dir()}
+        pairs: list[tuple[str, object, object]] = []
+        for i in range(len(inputs)):
+            if i in read:
+                pairs.append((read[i].name, read[i].seed, read[i].replications))
+            else:
+                scen = loaded[i][0]
+                pairs.append(
+                    (
+                        scen.name,
+                        scen.seed if seed is None else seed,
+                        scen.replications if replications is None else replications,
+                    )
+                )
+        _check_paired(pairs)
         _prepare(list(loaded.values()), out, replications, jobs, overwrite)
-        names = [read[i][0] if i in read else loaded[i][0].name for i in range(len(inputs))]
-        targets = [
-            result_folder(
-                out, f"compare-{names[0]}-vs-{b}.csv", where=str(inputs[j]), field="scenario"
-            )
-            for j, b in enumerate(names[1:], start=1)
-        ]
+        names = [name for name, _, _ in pairs]
+        targets = []
+        for j, name_b in enumerate(names[1:], start=1):
+            file = f"compare-{names[0]}-vs-{name_b}.csv"
+            target = result_folder(out, file, where=str(inputs[j]), field="scenario")
+            _check_compare_file(target, str(inputs[j]))
+            targets.append(target)
         runs: list[tuple[str, pd.DataFrame]] = []
         for i in range(len(inputs)):
             if i in read:
-                runs.append(read[i])
+                runs.append((read[i].name, read[i].metrics))
                 continue
             scenario, path = loaded[i]
             ensemble, _ = _run_one(scenario, path, out, replications, seed, jobs, overwrite)
@@ -588,7 +643,7 @@ def validate(
         loaded: list[tuple[Scenario, Path]] = []
         for path in scenarios:
             scenario = load_scenario(path)
-            result_folder(Path("results"), scenario.name, where=str(path), field="name")
+            check_folder_name(scenario.name, where=str(path), field="name")
             _check_memory(scenario, path, None, 1, cli=False)
             loaded.append((scenario, path))
             _check_names_once(loaded)
@@ -615,10 +670,10 @@ def list_(
                 scenario = load_scenario(path)
             except InputError as err:
                 invalid += 1
-                typer.echo(f"{path.name:32s} INVALID: {err}")
+                typer.echo(_line(f"{path.name:32s} INVALID: {err}"))
                 continue
             first = scenario.description.strip().splitlines()[0] if scenario.description else ""
-            typer.echo(f"{path.name:32s} {first}")
+            typer.echo(_line(f"{path.name:32s} {first}"))
         if invalid:
             raise InputError(
                 str(folder),

@@ -237,6 +237,20 @@ def result_folder(
     return Path(out) / name
 
 
+def check_folder_name(name: str, *, where: str = "results", field: str = "name") -> None:
+    """Check that ``name`` can be a folder directly in any folder (see :func:`result_folder`).
+
+    Raises
+    ------
+    InputError
+        If ``name`` is empty, ``.`` or ``..``, holds a path separator, starts with a dot
+        or is longer than 255 bytes.
+    """
+    problem = _name_problem(name)
+    if problem is not None:
+        raise InputError(where, field, problem, _NAME_FIX)
+
+
 def _name_problem(name: object) -> str | None:
     """Return what makes ``name`` unusable as a folder name in a folder, or None."""
     if not isinstance(name, str) or not name:

@@ -223,6 +223,25 @@ def test_a_result_folder_written_meanwhile_is_not_replaced(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ndpr_ban"]
 
 
+def test_compare_refuses_unpaired_inputs_before_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ["run", str(BAN), "--replications", "2", "--seed", "1", "--out", str(tmp_path)]
+    assert runner.invoke(app, args).exit_code == 0
+    monkeypatch.setattr(cli, "run_scenario", lambda *a, **k: pytest.fail("ran before refusing"))
+    folder = str(tmp_path / "ndpr_ban")
+    other = ["compare", folder, str(LICENCE), "--replications", "2", "--seed", "2"]
+    one_line(runner.invoke(app, [*other, "--out", str(tmp_path)]), "same --seed")
+    fewer = ["compare", folder, str(LICENCE), "--replications", "3", "--seed", "1"]
+    one_line(runner.invoke(app, [*fewer, "--out", str(tmp_path)]), "--replications")
+    (tmp_path / "compare-ndpr_ban-vs-ndpr_licence.csv").mkdir()
+    paired = ["compare", folder, str(LICENCE), "--replications", "2", "--seed", "1"]
+    one_line(runner.invoke(app, [*paired, "--out", str(tmp_path)]), "not a file")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    one_line(runner.invoke(app, ["compare", folder, str(broken)]), "not a complete")
+
+
 # --- the same scenario twice ----------------------------------------------------------------
 
 
