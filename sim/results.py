@@ -444,10 +444,14 @@ def _move_into_place(tmp: Path, folder: Path, overwrite: bool = False) -> None:
             if not _taken(err):
                 raise
         if not overwrite:
-            raise FileExistsError(
-                f"{folder} exists and is not empty (another run wrote it in the meantime); "
-                "pass overwrite=True to replace it"
-            )
+            try:
+                os.rmdir(folder)  # an empty folder (Windows does not rename onto one)
+            except OSError:
+                raise FileExistsError(
+                    f"{folder} exists and is not empty (another run wrote it in the "
+                    "meantime); pass overwrite=True to replace it"
+                ) from None
+            continue
         swapped = _exchange(tmp, folder)
         if swapped is True:
             shutil.rmtree(tmp, ignore_errors=True)  # tmp now holds the replaced folder
