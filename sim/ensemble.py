@@ -75,6 +75,7 @@ from sim.events import Event
 from sim.metrics import SCOPE_COLUMNS, compute_metrics
 from sim.network import Network
 from sim.record import RunRecord
+from sim.scenario import MAX_SEED
 from sim.world import World
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -130,8 +131,6 @@ SERIES_COLUMNS = [
 #: Text columns of :attr:`Ensemble.series`, held as categoricals to save memory.
 _LABEL_COLUMNS = ("series", "bloc", "stage", "commodity", "unit")
 
-#: Root seeds must be below this (result files store the seed as a 64-bit integer).
-MAX_SEED = 2**63
 
 #: Column names of :attr:`Ensemble.parameters` that a sampled parameter cannot take.
 _RESERVED_PARAMS = frozenset({"replication", "seed", "spawn_key"})

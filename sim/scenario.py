@@ -237,8 +237,8 @@ MAX_TABLE_BYTES = 10_000_000
 MAX_REPLICATIONS = 100_000
 #: Longest run, in days (100 years).
 MAX_HORIZON_DAYS = 36_500
-#: Seeds must be below this: the ensemble refuses larger ones (``sim.ensemble``) and result
-#: files store the seed as a 64-bit integer.
+#: Seeds must be below this, here and in ``sim.ensemble`` (which imports it): result files
+#: store the seed as a 64-bit integer.
 MAX_SEED = 2**63
 #: Longest scenario name (it is the name of the result folder).
 MAX_NAME_LENGTH = 100
