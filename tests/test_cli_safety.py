@@ -260,7 +260,7 @@ def test_the_same_scenario_twice_is_refused_up_front(tmp_path: Path, no_runs: No
 # --- names that would write outside --out -----------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["../x", ".", "..", "a/../../x", "/tmp/x", ".hidden"])
+@pytest.mark.parametrize("name", ["../x", ".", "..", "a/../../x", "/absolute/x", ".hidden"])
 def test_a_scenario_name_cannot_reach_outside_out(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_runs: None
 ) -> None:
