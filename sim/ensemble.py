@@ -63,7 +63,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -71,7 +71,7 @@ import pandas as pd
 
 from sim.engine import Settings, simulate_pair
 from sim.errors import InputError
-from sim.events import Event
+from sim.events import Event, timeline
 from sim.metrics import SCOPE_COLUMNS, compute_metrics
 from sim.network import Network
 from sim.record import RunRecord
@@ -131,9 +131,31 @@ SERIES_COLUMNS = [
 #: Text columns of :attr:`Ensemble.series`, held as categoricals to save memory.
 _LABEL_COLUMNS = ("series", "bloc", "stage", "commodity", "unit")
 
+#: Columns of :attr:`Ensemble.trade`.
+TRADE_COLUMNS = [
+    "replication",
+    "seed",
+    "origin",
+    "destination",
+    "origin_bloc",
+    "destination_bloc",
+    "commodity",
+    "unit",
+    "month",
+    "days",
+    "actual",
+    "baseline",
+]
+
+#: Text columns of :attr:`Ensemble.trade`, held as categoricals.
+_TRADE_LABELS = ("origin", "destination", "origin_bloc", "destination_bloc", "commodity", "unit")
+
+#: Columns of :attr:`Ensemble.timeline`.
+TIMELINE_COLUMNS = ["replication", "seed", "event", "kind", "marker", "day", "date"]
+
 
 #: Column names of :attr:`Ensemble.parameters` that a sampled parameter cannot take.
-_RESERVED_PARAMS = frozenset({"replication", "seed", "spawn_key"})
+_RESERVED_PARAMS = frozenset({"replication", "seed", "spawn_key", "t0_day"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,9 +183,11 @@ class Ensemble:
         Threshold and persistence days the metrics were computed with.
     parameters : DataFrame
         One row per replication: ``replication, seed, spawn_key`` (the replication's
-        spawn key under the root sequence, as text, e.g. ``"3"``) and one float column
-        per sampled parameter, named as ``sample`` named it (in order of first
-        appearance; NaN where a replication did not return it).
+        spawn key under the root sequence, as text, e.g. ``"3"``), ``t0_day`` (day of
+        the onset of the first disruption, from which the metrics count; NaN without
+        a disruption) and one float column per sampled parameter, named as ``sample``
+        named it (in order of first appearance; NaN where a replication did not
+        return it).
     metrics : DataFrame
         ``replication, seed`` and the columns of :func:`sim.metrics.compute_metrics`
         (``scope_kind, scope, stage, commodity, metric, value, unit, censored``) for
@@ -177,6 +201,20 @@ class Ensemble:
         of the day, in the commodity's ``unit``, with an empty ``stage``. ``actual``
         and ``baseline`` are the paired runs' values; ``day`` counts from 0 at
         ``start`` and ``date`` is its calendar date.
+    trade : DataFrame
+        Monthly exports, columns :data:`TRADE_COLUMNS`: shipments (at departure) from
+        an ``origin`` country to another ``destination`` country, of one
+        ``commodity``, summed over the calendar ``month`` (timestamp of its first
+        day; ``days`` is how many of its days the run covers), in the commodity's
+        ``unit`` per month, ``actual`` and ``baseline``; ``origin_bloc`` and
+        ``destination_bloc`` are the countries' blocs at the start of the run. One
+        row per month and country pair and commodity that trades in either run
+        (zeros kept); domestic shipments are left out.
+    timeline : DataFrame
+        The dated moments of each replication's sampled events, columns
+        :data:`TIMELINE_COLUMNS` (``event, kind, marker`` as in
+        :func:`sim.events.timeline`; ``day`` from 0 at ``start``, ``date`` its
+        calendar date, which may lie beyond the horizon).
     wall_seconds : float
         Wall-clock time of the whole ensemble run.
     jobs : int
@@ -193,6 +231,8 @@ class Ensemble:
     parameters: pd.DataFrame
     metrics: pd.DataFrame
     series: pd.DataFrame
+    trade: pd.DataFrame
+    timeline: pd.DataFrame
     wall_seconds: float = 0.0
     jobs: int = 1
 
@@ -220,18 +260,14 @@ class Ensemble:
         Returns
         -------
         DataFrame
-            ``replication, seed, spawn_key``, then ``param/<name>`` for each sampled
+            ``replication, seed, spawn_key, t0_day``, then ``param/<name>`` for each sampled
             parameter, then one column per headline metric (:data:`HEADLINE_METRICS`)
             at world level, ``world/<stage>/<commodity>/<metric>``, and at bloc level,
             ``bloc/<bloc>/<stage>/<commodity>/<metric>``. A censored or absent metric
             is NaN (see :attr:`metrics` for which).
         """
         params = self.parameters.rename(
-            columns={
-                c: f"param/{c}"
-                for c in self.parameters.columns
-                if c not in ("replication", "seed", "spawn_key")
-            }
+            columns={c: f"param/{c}" for c in self.parameters.columns if c not in _RESERVED_PARAMS}
         )
         m = self.metrics
         sel = m[m["scope_kind"].isin(["world", "bloc"]) & m["metric"].isin(HEADLINE_METRICS)]
@@ -326,6 +362,10 @@ def summarise(metrics: pd.DataFrame, scenario: str) -> pd.DataFrame:
 #: day, date, actual, baseline``) and five categorical label columns of 1-byte codes.
 SERIES_ROW_BYTES = 6 * 8 + 5
 
+#: Bytes per row of :attr:`Ensemble.trade`: six 8-byte columns (``replication, seed,
+#: month, days, actual, baseline``) and six categorical label columns of 1-byte codes.
+TRADE_ROW_BYTES = 6 * 8 + 6
+
 #: Bytes per row of :attr:`Ensemble.metrics`: 25 bytes of numbers and flags and six text
 #: columns (measured: 124 to 128 bytes per row with pandas' string dtype).
 METRICS_ROW_BYTES = 128
@@ -353,6 +393,7 @@ class _Shape:
     slots: int
     series_groups: int
     metric_rows: int
+    trade_groups: int
 
 
 def _shape(world: World, start: dt.date | str) -> _Shape:
@@ -372,7 +413,20 @@ def _shape(world: World, start: dt.date | str) -> _Shape:
         for idx in keys.groupby(["scope", "stage", "commodity"], sort=False).indices.values():
             inputs = set().union(*(inputs_of.get(int(i), set()) for i in idx))
             metric_rows += _OUTPUT_METRICS + _SUBSTITUTION_METRICS * len(inputs)
-    return _Shape(len(fac), int(net.m), output_groups + stock_groups, metric_rows)
+    sup_country = net.fac_country[net.link_sup]
+    buy_country = net.fac_country[net.link_buyer]
+    cross = sup_country != buy_country
+    trade_groups = len(
+        set(
+            zip(
+                sup_country[cross].tolist(),
+                buy_country[cross].tolist(),
+                net.link_com[cross].tolist(),
+                strict=True,
+            )
+        )
+    )
+    return _Shape(len(fac), int(net.m), output_groups + stock_groups, metric_rows, trade_groups)
 
 
 def ensemble_bytes(
@@ -381,7 +435,8 @@ def ensemble_bytes(
     """Estimate the bytes the tables of an ensemble will hold, before running it.
 
     The estimate follows the layout of :attr:`Ensemble.series` and
-    :attr:`Ensemble.metrics` (:attr:`Ensemble.parameters` is negligible). Per
+    :attr:`Ensemble.metrics` and :attr:`Ensemble.trade` (:attr:`Ensemble.parameters`
+    and :attr:`Ensemble.timeline` are negligible). Per
     replication, ``series`` has one row per day and group, the groups being the
     distinct ``(bloc, stage, commodity)`` of the facilities (output) and the distinct
     ``(bloc, input)`` of their input slots, substitutes included (stock), at
@@ -389,7 +444,9 @@ def ensemble_bytes(
     commodity)`` group of every scope kind, plus 3 per input of the group's
     facilities, at :data:`METRICS_ROW_BYTES` each (an upper bound: substitution
     metrics exist only for restricted inputs, and time to recover only where the time
-    to survive was reached).
+    to survive was reached); ``trade`` has one row per calendar month and distinct
+    ``(origin country, destination country, commodity)`` of the cross-border links,
+    at :data:`TRADE_ROW_BYTES` each.
 
     Measured against real ensembles (``tests/test_ensemble.py``) the estimate is a few
     percent above the tables' ``nbytes`` on the example and reference worlds. Facilities
@@ -409,14 +466,21 @@ def ensemble_bytes(
     Returns
     -------
     int
-        Estimated bytes (``2.7e6`` per replication on the reference world over 1095 days).
+        Estimated bytes (``3.1e6`` per replication on the reference world over 1095 days).
     """
-    return _tables_bytes(_shape(world, start), horizon_days, replications)
+    return _tables_bytes(_shape(world, start), start, horizon_days, replications)
 
 
-def _tables_bytes(shape: _Shape, horizon_days: int, replications: int) -> int:
+def _tables_bytes(shape: _Shape, start: dt.date | str, horizon_days: int, replications: int) -> int:
     per_day = shape.series_groups * SERIES_ROW_BYTES
-    per_replication = int(horizon_days) * per_day + shape.metric_rows * METRICS_ROW_BYTES
+    first = _as_date(start)
+    last = first + dt.timedelta(days=max(int(horizon_days) - 1, 0))
+    months = (last.year - first.year) * 12 + last.month - first.month + 1
+    per_replication = (
+        int(horizon_days) * per_day
+        + shape.metric_rows * METRICS_ROW_BYTES
+        + months * shape.trade_groups * TRADE_ROW_BYTES
+    )
     return int(replications) * per_replication
 
 
@@ -451,7 +515,7 @@ def peak_memory_bytes(
         Estimated bytes.
     """
     shape = _shape(world, start)
-    tables = _tables_bytes(shape, horizon_days, replications)
+    tables = _tables_bytes(shape, start, horizon_days, replications)
     record = 2 * 8 * int(horizon_days) * (2 * shape.facilities + 5 * shape.slots)
     workers = min(int(jobs), int(replications))
     if workers <= 1:
@@ -483,8 +547,11 @@ class _Reduced:
     replication: int
     spawn_key: tuple[int, ...]
     params: dict[str, float]
+    t0: float
     metrics: pd.DataFrame
     series: pd.DataFrame
+    trade: pd.DataFrame
+    timeline: pd.DataFrame
 
 
 _WORKER: tuple[_Job, World] | None = None
@@ -579,7 +646,7 @@ def _draw(
 
 
 def _replicate(job: _Job, world: World, replication: int, seq: np.random.SeedSequence) -> _Reduced:
-    _, params, actual, baseline = _draw(
+    events, params, actual, baseline = _draw(
         world,
         job.sample,
         seq,
@@ -591,8 +658,12 @@ def _replicate(job: _Job, world: World, replication: int, seq: np.random.SeedSeq
     metrics = compute_metrics(actual, baseline, by=SCOPES, theta=job.theta, k=job.k)
     metrics.insert(0, "seed", np.int64(job.seed))
     metrics.insert(0, "replication", np.int64(replication))
-    series = reduce_series(actual, baseline, world.unit_of(), replication, job.seed)
-    return _Reduced(replication, tuple(seq.spawn_key), params, metrics, series)
+    unit_of = world.unit_of()
+    series = reduce_series(actual, baseline, unit_of, replication, job.seed)
+    trade = reduce_trade(actual, baseline, unit_of, replication, job.seed)
+    moments = reduce_timeline(events, job.start, replication, job.seed)
+    t0 = np.nan if actual.t0 is None else float(actual.t0)
+    return _Reduced(replication, tuple(seq.spawn_key), params, t0, metrics, series, trade, moments)
 
 
 def reduce_series(
@@ -662,9 +733,112 @@ def reduce_series(
         }
     )
     for column in _LABEL_COLUMNS:
-        values = frame[column].astype("str")
-        frame[column] = pd.Categorical(values, categories=sorted(set(values)))
+        frame[column] = _categorical(frame[column])
     return frame
+
+
+def _categorical(values: np.ndarray | pd.Series) -> pd.Series:
+    """Text values as a categorical with sorted categories."""
+    text = pd.Series(values).astype("str")
+    return text.astype(pd.CategoricalDtype(sorted(set(text))))
+
+
+def reduce_trade(
+    actual: RunRecord,
+    baseline: RunRecord,
+    unit_of: dict[str, str],
+    replication: int = 0,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Reduce a paired run's trade record to monthly exports (see :attr:`Ensemble.trade`).
+
+    Parameters
+    ----------
+    actual, baseline : RunRecord
+        A run and its paired baseline, both made with ``Settings(record_trade=True)``.
+    unit_of : dict of str -> str
+        Unit of each commodity.
+    replication, seed : int
+        Values of the ``replication`` and ``seed`` columns.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`TRADE_COLUMNS`, ordered by origin, destination, commodity, month.
+    """
+    for record, name in ((actual, "actual"), (baseline, "baseline")):
+        if record.trade_keys is None or record.trade_daily is None:
+            raise ValueError(f"the {name} run kept no trade record (record_trade=False)")
+    assert actual.trade_keys is not None and actual.trade_daily is not None
+    assert baseline.trade_keys is not None and baseline.trade_daily is not None
+    key_cols = ["origin", "destination", "commodity"]
+    keys = (
+        pd.concat([actual.trade_keys, baseline.trade_keys], ignore_index=True)
+        .drop_duplicates()
+        .query("origin != destination")
+        .sort_values(key_cols, kind="stable")
+        .reset_index(drop=True)
+    )
+
+    def columns(record: RunRecord) -> np.ndarray:
+        assert record.trade_keys is not None and record.trade_daily is not None
+        position = pd.MultiIndex.from_frame(record.trade_keys[key_cols]).get_indexer(
+            pd.MultiIndex.from_frame(keys[key_cols])
+        )
+        daily = np.zeros((record.horizon_days, len(keys)))
+        found = position >= 0
+        daily[:, found] = record.trade_daily[:, position[found]]
+        return daily
+
+    horizon = actual.horizon_days
+    dates = pd.date_range(actual.start, periods=horizon, freq="D")
+    month_of_day = dates.to_period("M")
+    first = np.flatnonzero(np.r_[True, month_of_day[1:] != month_of_day[:-1]])
+    months = month_of_day[first].to_timestamp().as_unit("us").to_numpy()
+    days = np.diff(np.r_[first, horizon]).astype(np.int64)
+    monthly_a = np.add.reduceat(columns(actual), first, axis=0) if horizon else np.zeros((0, 0))
+    monthly_b = np.add.reduceat(columns(baseline), first, axis=0) if horizon else np.zeros((0, 0))
+    bloc = dict(zip(actual.facilities["country"], actual.facilities["bloc"], strict=False))
+    g, n_m = len(keys), len(months)
+    frame = pd.DataFrame(
+        {
+            "replication": np.full(g * n_m, replication, dtype=np.int64),
+            "seed": np.full(g * n_m, seed, dtype=np.int64),
+            "origin": np.repeat(keys["origin"].to_numpy(), n_m),
+            "destination": np.repeat(keys["destination"].to_numpy(), n_m),
+            "origin_bloc": np.repeat(keys["origin"].map(bloc).to_numpy(), n_m),
+            "destination_bloc": np.repeat(keys["destination"].map(bloc).to_numpy(), n_m),
+            "commodity": np.repeat(keys["commodity"].to_numpy(), n_m),
+            "unit": np.repeat(keys["commodity"].map(unit_of).fillna("").to_numpy(), n_m),
+            "month": np.tile(months, g),
+            "days": np.tile(days, g),
+            "actual": monthly_a.T.reshape(-1),
+            "baseline": monthly_b.T.reshape(-1),
+        }
+    )
+    for column in _TRADE_LABELS:
+        frame[column] = _categorical(frame[column])
+    return frame
+
+
+def reduce_timeline(
+    events: Sequence[Event], start: dt.date, replication: int = 0, seed: int = 0
+) -> pd.DataFrame:
+    """Return the dated moments of one replication's events (see :attr:`Ensemble.timeline`)."""
+    rows = timeline(list(events), start)
+    days = np.array([r[3] for r in rows], dtype=float)
+    dates = pd.Timestamp(start) + pd.to_timedelta(np.floor(days), unit="D")
+    return pd.DataFrame(
+        {
+            "replication": np.full(len(rows), replication, dtype=np.int64),
+            "seed": np.full(len(rows), seed, dtype=np.int64),
+            "event": pd.Series([r[0] for r in rows], dtype="str"),
+            "kind": pd.Series([r[1] for r in rows], dtype="str"),
+            "marker": pd.Series([r[2] for r in rows], dtype="str"),
+            "day": days,
+            "date": pd.DatetimeIndex(dates).as_unit("us"),
+        }
+    )
 
 
 # --- the ensemble ---------------------------------------------------------------------
@@ -850,7 +1024,8 @@ def run_ensemble(
         sample=sample,
         start=_as_date(start),
         horizon_days=int(horizon_days),
-        settings=settings,
+        # The trade record feeds Ensemble.trade; it changes no result.
+        settings=replace(settings or Settings(), record_trade=True),
         seed=seed,
         theta=float(theta),
         k=int(k),
@@ -879,18 +1054,15 @@ def _assemble(
             "replication": np.array([x.replication for x in reduced], dtype=np.int64),
             "seed": np.full(len(reduced), job.seed, dtype=np.int64),
             "spawn_key": [".".join(str(v) for v in x.spawn_key) for x in reduced],
+            "t0_day": np.array([x.t0 for x in reduced], dtype=float),
             **{p: np.array([x.params.get(p, np.nan) for x in reduced], dtype=float) for p in names},
         }
     )
     parameters["spawn_key"] = parameters["spawn_key"].astype("str")
     metrics = pd.concat([x.metrics for x in reduced], ignore_index=True)
-    series = pd.concat([x.series for x in reduced], ignore_index=True)
-    for column in _LABEL_COLUMNS:
-        # Every replication has the same labels, so the categories agree and concat keeps
-        # them; make sure of it anyway.
-        if not isinstance(series[column].dtype, pd.CategoricalDtype):
-            values = series[column].astype("str")
-            series[column] = pd.Categorical(values, categories=sorted(set(values)))
+    series = _concat_categorical([x.series for x in reduced], _LABEL_COLUMNS)
+    trade = _concat_categorical([x.trade for x in reduced], _TRADE_LABELS)
+    moments = pd.concat([x.timeline for x in reduced], ignore_index=True)
     return Ensemble(
         name=name,
         seed=job.seed,
@@ -902,9 +1074,23 @@ def _assemble(
         parameters=parameters,
         metrics=metrics,
         series=series,
+        trade=trade,
+        timeline=moments,
         wall_seconds=wall,
         jobs=jobs,
     )
+
+
+def _concat_categorical(frames: list[pd.DataFrame], labels: Sequence[str]) -> pd.DataFrame:
+    """Concatenate per-replication tables whose text columns are categoricals."""
+    out = pd.concat(frames, ignore_index=True)
+    for column in labels:
+        # Replications usually share their labels, so the categories agree and concat
+        # keeps them; where they differ (e.g. trade that only some replications see),
+        # rebuild the categorical.
+        if not isinstance(out[column].dtype, pd.CategoricalDtype):
+            out[column] = _categorical(out[column])
+    return out
 
 
 def run_scenario(

@@ -420,20 +420,77 @@ def is_disruption(event: Event) -> bool:
     return isinstance(event, DISRUPTIONS)
 
 
+#: Kind names of the event classes, as in scenario files.
+KIND_OF: dict[type, str] = {
+    ExportControl: "export_control",
+    ExportControlChange: "export_control_change",
+    FacilityOutage: "facility_outage",
+    StockpileRelease: "stockpile_release",
+    MembershipChange: "membership_change",
+    DemandChange: "demand_change",
+    CapacityInvestment: "capacity_investment",
+    SourcingPolicy: "sourcing_policy",
+}
+
+
 def describe(event: Event, index: int) -> str:
     """Name an event for error messages: ``events[2] (export_control 'ree_2025')``."""
-    kind = {
-        ExportControl: "export_control",
-        ExportControlChange: "export_control_change",
-        FacilityOutage: "facility_outage",
-        StockpileRelease: "stockpile_release",
-        MembershipChange: "membership_change",
-        DemandChange: "demand_change",
-        CapacityInvestment: "capacity_investment",
-        SourcingPolicy: "sourcing_policy",
-    }[type(event)]
+    kind = KIND_OF[type(event)]
     name = getattr(event, "id", None) or getattr(event, "control", None) or ""
     return f"events[{index}] ({kind}{f' {name!r}' if name else ''})"
+
+
+def timeline(
+    events: list[Event] | tuple[Event, ...], start: dt.date
+) -> list[tuple[str, str, str, float]]:
+    """Return the dated moments of events: ``(event, kind, marker, day)`` in day order.
+
+    ``event`` names the event (a control's ``id``, the control a change applies to, an
+    outage's first selected facility, type, country or bloc, a joining country, a new
+    facility); ``kind`` is its kind as in scenario files; ``marker`` says what happens
+    that day: ``announced``, ``start``, ``end`` and ``general licence`` for an export
+    control, the action (``suspend``, ``resume``, ``tighten``, ``ease``) for a change,
+    ``start`` and ``end`` for an outage, ``joins <bloc>`` for a membership change,
+    ``on line`` for a completed investment, and ``start`` for demand changes, sourcing
+    policies and stockpile releases (a release only acts once its threshold is passed).
+    ``day`` counts from ``start`` (day 0) and may be fractional or beyond the horizon.
+    """
+    out: list[tuple[str, str, str, float]] = []
+    for idx, ev in enumerate(events):
+        where = describe(ev, idx)
+        kind = KIND_OF[type(ev)]
+
+        def day(value: DateLike, name: str, w: str = where) -> float:
+            return to_day(value, start, w, name)
+
+        if isinstance(ev, ExportControl):
+            if ev.announced is not None:
+                out.append((ev.id, kind, "announced", day(ev.announced, "announced")))
+            out.append((ev.id, kind, "start", day(ev.start, "start")))
+            if ev.end is not None:
+                out.append((ev.id, kind, "end", day(ev.end, "end")))
+            for g in ev.general_licences:
+                out.append((ev.id, kind, "general licence", day(g.date, "general_licences")))
+        elif isinstance(ev, ExportControlChange):
+            out.append((ev.control, kind, ev.action, day(ev.date, "date")))
+        elif isinstance(ev, FacilityOutage):
+            sel = ev.select
+            name = next(iter((*sel.facilities, *sel.types, *sel.countries, *sel.blocs)), "")
+            begin = day(ev.start, "start")
+            out.append((name, kind, "start", begin))
+            out.append((name, kind, "end", begin + float(ev.duration_days)))
+        elif isinstance(ev, MembershipChange):
+            out.append((ev.country, kind, f"joins {ev.bloc}", day(ev.date, "date")))
+        elif isinstance(ev, CapacityInvestment):
+            if ev.completed:
+                out.append((ev.facility, kind, "on line", day(ev.available_from, "available_from")))
+        elif isinstance(ev, StockpileRelease):
+            out.append((ev.holder, kind, "start", day(ev.start, "start")))
+        elif isinstance(ev, SourcingPolicy):
+            out.append((ev.bloc, kind, ev.rule, day(ev.date, "date")))
+        elif isinstance(ev, DemandChange):
+            out.append(("demand", kind, f"x{ev.factor:g}", day(ev.date, "date")))
+    return sorted(out, key=lambda row: (row[3], row[1], row[0], row[2]))
 
 
 class ControlState:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -100,10 +100,11 @@ class RunRecord:
         Slot index of each link, and ``link_commodity`` its commodity index.
     log : list of (day, what, detail)
         Discrete happenings (licence decisions, outages, control changes).
-    trade : DataFrame or None
-        With ``Settings(record_trade=True)``: daily shipments (at departure) with
-        columns ``day, origin, destination, commodity, quantity`` (commodity units),
-        one row per day and trading country pair and commodity.
+    trade_keys : DataFrame or None
+        With ``Settings(record_trade=True)``: one row per trading country pair and
+        commodity, columns ``origin, destination, commodity`` (domestic pairs included).
+    trade_daily : array (T, G) or None
+        Daily shipments (at departure) of each row of ``trade_keys``, in commodity units.
     """
 
     start: dt.date
@@ -121,7 +122,29 @@ class RunRecord:
     balance: dict[str, np.ndarray]
     link_slot: np.ndarray
     log: list[tuple[float, str, str]]
-    trade: pd.DataFrame | None = None
+    trade_keys: pd.DataFrame | None = None
+    trade_daily: np.ndarray | None = None
+
+    @property
+    def trade(self) -> pd.DataFrame | None:
+        """Daily shipments as a long table, or None without ``record_trade``.
+
+        Columns ``day, origin, destination, commodity, quantity`` (commodity units),
+        one row per day and row of :attr:`trade_keys`.
+        """
+        if self.trade_keys is None or self.trade_daily is None:
+            return None
+        horizon, groups = self.trade_daily.shape
+        keys = self.trade_keys
+        return pd.DataFrame(
+            {
+                "day": np.repeat(np.arange(horizon), groups),
+                "origin": np.tile(keys["origin"].to_numpy(), horizon),
+                "destination": np.tile(keys["destination"].to_numpy(), horizon),
+                "commodity": np.tile(keys["commodity"].to_numpy(), horizon),
+                "quantity": self.trade_daily.reshape(-1),
+            }
+        )
 
     def output_frame(self) -> pd.DataFrame:
         """Daily output as a DataFrame indexed by date, one column per facility."""
@@ -201,11 +224,11 @@ def build_record(run: _Run) -> RunRecord:
         },
         link_slot=net.link_slot.copy(),
         log=list(run.log),
-        trade=_trade(run, times, horizon) if run.settings.record_trade else None,
+        **(_trade(run, times, horizon) if run.settings.record_trade else {}),
     )
 
 
-def _trade(run: _Run, times: np.ndarray, horizon: int) -> pd.DataFrame:
+def _trade(run: _Run, times: np.ndarray, horizon: int) -> dict[str, Any]:
     """Daily shipments summed by origin country, destination country and commodity."""
     net = run.net
     n_c, n_k = len(net.countries), len(net.commodities)
@@ -213,19 +236,16 @@ def _trade(run: _Run, times: np.ndarray, horizon: int) -> pd.DataFrame:
     key = key + net.link_com
     groups, inverse = np.unique(key, return_inverse=True)
     rates = np.array(run.ep_x).reshape(len(times), net.l)
-    per_group = np.zeros((len(times), len(groups)))
-    np.add.at(per_group.T, inverse, rates.T)
-    daily = daily_integral(times, per_group, horizon)
-    origin = [net.countries[int(g) // (n_c * n_k)] for g in groups]
-    destination = [net.countries[(int(g) // n_k) % n_c] for g in groups]
-    commodity = [net.commodities[int(g) % n_k] for g in groups]
-    days = np.repeat(np.arange(horizon), len(groups))
-    return pd.DataFrame(
+    # Sum the links of each group in link order (reduceat sums sequentially: the same
+    # bits on every machine, unlike a BLAS product).
+    order = np.argsort(inverse, kind="stable")
+    first = np.searchsorted(inverse[order], np.arange(len(groups)))
+    per_group = np.add.reduceat(rates[:, order], first, axis=1) if net.l else rates[:, :0]
+    keys = pd.DataFrame(
         {
-            "day": days,
-            "origin": np.tile(origin, horizon),
-            "destination": np.tile(destination, horizon),
-            "commodity": np.tile(commodity, horizon),
-            "quantity": daily.reshape(-1),
+            "origin": [net.countries[int(g) // (n_c * n_k)] for g in groups],
+            "destination": [net.countries[(int(g) // n_k) % n_c] for g in groups],
+            "commodity": [net.commodities[int(g) % n_k] for g in groups],
         }
     )
+    return {"trade_keys": keys, "trade_daily": daily_integral(times, per_group, horizon)}

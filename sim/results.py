@@ -18,7 +18,7 @@ and symbolic links), and nothing outside ``out`` is created, replaced or deleted
 
 The format below is meant to be copied into the README as is.
 
-## Results folder (format version 1)
+## Results folder (format version 2)
 
 | file | content |
 |---|---|
@@ -26,6 +26,8 @@ The format below is meant to be copied into the README as is.
 | `replications.parquet` | one row per replication: seed, sampled parameters, headline metrics |
 | `metrics.parquet` | every metric of every replication (long format) |
 | `series.parquet` | daily output and stock per bloc, actual and baseline, per replication |
+| `trade.parquet` | monthly exports per country pair and commodity, actual and baseline |
+| `timeline.parquet` | dated moments of each replication's events (start, end, ...) |
 | `run.json` | provenance: versions, seeds, input hashes, command line, timing |
 
 Units: quantities are in the commodity's unit (`t`, `unit`, `MW_day`, ... named in the
@@ -58,6 +60,7 @@ stage, commodity, metric. Empty cells are NaN.
 | `replication` | int64 | 0-based replication index |
 | `seed` | int64 | root seed of the ensemble |
 | `spawn_key` | text | spawn key of the replication's seed sequence under `SeedSequence(seed)` |
+| `t0_day` | float64 | day of the first disruption's onset, metrics count from it (NaN: none) |
 | `param/<name>` | float64 | each parameter the scenario sampled |
 | `world/<stage>/<commodity>/<metric>` | float64 | headline metric, world level |
 | `bloc/<bloc>/<stage>/<commodity>/<metric>` | float64 | headline metric, bloc level |
@@ -87,11 +90,39 @@ NaN when censored), `unit` (text), `censored` (bool), for every scope kind.
 | `actual` | float64 | output during the day (unit per day), or stock at its end (unit) |
 | `baseline` | float64 | the same in the paired baseline run (`actual` is the actual run) |
 
+### `trade.parquet`
+
+Shipments at departure from one country to another (domestic ones left out), summed
+over calendar months; one row per month and country pair and commodity that trades
+in either run of a replication (months without shipments hold 0).
+
+| column | type | meaning |
+|---|---|---|
+| `replication`, `seed` | int64 | as above |
+| `origin`, `destination` | category | exporting and importing country (ISO3) |
+| `origin_bloc`, `destination_bloc` | category | their blocs at the start of the run |
+| `commodity`, `unit` | category | commodity shipped and its unit |
+| `month` | timestamp | first day of the calendar month |
+| `days` | int64 | days of the month inside the run (fewer in a first or last partial month) |
+| `actual` | float64 | quantity shipped in the month (unit per month), actual run |
+| `baseline` | float64 | the same in the paired baseline run |
+
+### `timeline.parquet`
+
+| column | type | meaning |
+|---|---|---|
+| `replication`, `seed` | int64 | as above |
+| `event` | text | control id (also of a change), outage target, joining country, new facility |
+| `kind` | text | event kind, as in scenario files (`export_control`, ...) |
+| `marker` | text | `announced`, `start`, `end`, `general licence`, `suspend`, `resume`, ... |
+| `day` | float64 | day of the moment (0 = `start`; may lie past the horizon) |
+| `date` | timestamp | its calendar date |
+
 ### `run.json`
 
 | key | meaning |
 |---|---|
-| `format`, `format_version` | `"paxsim-results"`, `1` |
+| `format`, `format_version` | `"paxsim-results"`, `2` (1: no `trade`, `timeline`, `t0_day`) |
 | `paxsim_version`, `metrics_version` | versions that produced the folder |
 | `scenario`, `command` | scenario name and the command line that ran it |
 | `created_utc` | time the folder was written (ISO 8601) |
@@ -129,13 +160,15 @@ from sim.metrics import METRICS_VERSION
 from sim.world import World
 
 #: Version of the folder format written by :func:`write_results`.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 FORMAT = "paxsim-results"
 
 SUMMARY = "summary.csv"
 SERIES = "series.parquet"
 REPLICATIONS = "replications.parquet"
 METRICS = "metrics.parquet"
+TRADE = "trade.parquet"
+TIMELINE = "timeline.parquet"
 RUN = "run.json"
 
 SEED_SCHEME = (
@@ -546,9 +579,11 @@ def write_results(
         _write_parquet(ensemble.replication_table(), tmp / REPLICATIONS)
         _write_parquet(ensemble.metrics, tmp / METRICS)
         _write_parquet(ensemble.series, tmp / SERIES)
+        _write_parquet(ensemble.trade, tmp / TRADE)
+        _write_parquet(ensemble.timeline, tmp / TIMELINE)
         files = {
             name: {"sha256": sha256_file(tmp / name), "bytes": (tmp / name).stat().st_size}
-            for name in (SUMMARY, REPLICATIONS, METRICS, SERIES)
+            for name in (SUMMARY, REPLICATIONS, METRICS, SERIES, TRADE, TIMELINE)
         }
         run = {
             "format": FORMAT,
@@ -595,30 +630,39 @@ def read_results(
     folder : str or Path
         The results folder.
     tables : tuple of str, optional
-        Read only these of ``summary``, ``replications``, ``metrics``, ``series``
-        (default: all); ``run`` is always read.
+        Read only these of ``summary``, ``replications``, ``metrics``, ``series``,
+        ``trade``, ``timeline`` (default: all that the folder has); ``run`` is always
+        read.
 
     Returns
     -------
     dict
-        ``summary``, ``replications``, ``metrics``, ``series`` (DataFrames, columns as
-        in the module docstring; those asked for) and ``run`` (the content of
-        ``run.json``).
+        ``summary``, ``replications``, ``metrics``, ``series``, ``trade``, ``timeline``
+        (DataFrames, columns as in the module docstring; those asked for) and ``run``
+        (the content of ``run.json``). A folder of format version 1 has no ``trade``
+        or ``timeline``: by default they are left out.
 
     Raises
     ------
     FileNotFoundError
-        If ``folder`` has no ``run.json`` (not a complete results folder).
+        If ``folder`` has no ``run.json`` (not a complete results folder), or a table
+        asked for is missing (e.g. ``trade`` from a version-1 folder).
     ValueError
         If the folder's format version is newer than this paxsim reads, or a table
         name is unknown.
     """
     folder = Path(folder)
-    wanted = ("summary", "replications", "metrics", "series") if tables is None else tables
-    parquet = {"replications": REPLICATIONS, "metrics": METRICS, "series": SERIES}
+    parquet = {
+        "replications": REPLICATIONS,
+        "metrics": METRICS,
+        "series": SERIES,
+        "trade": TRADE,
+        "timeline": TIMELINE,
+    }
+    wanted = ("summary", *parquet) if tables is None else tables
     unknown = sorted(set(wanted) - {"summary", *parquet})
     if unknown:
-        raise ValueError(f"unknown result tables {unknown}; give summary, replications, ...")
+        raise ValueError(f"unknown result tables {unknown}; give summary, {', '.join(parquet)}")
     if not (folder / RUN).is_file():
         raise FileNotFoundError(f"{folder} is not a complete paxsim results folder (no {RUN})")
     run = json.loads((folder / RUN).read_text(encoding="utf-8"))
@@ -641,8 +685,17 @@ def read_results(
         for column in _SUMMARY_FLOAT:
             summary[column] = summary[column].astype(float)
         out["summary"] = summary[SUMMARY_COLUMNS]
+    version = int(run.get("format_version", 0))
     for name, file in parquet.items():
-        if name in wanted:
-            out[name] = pd.read_parquet(folder / file, engine="pyarrow")
+        if name not in wanted:
+            continue
+        if version < 2 and name in ("trade", "timeline"):
+            if tables is None:
+                continue
+            raise FileNotFoundError(
+                f"{folder} has no {file} (results format version {version}; "
+                f"run the scenario again with paxsim {sim.__version__})"
+            )
+        out[name] = pd.read_parquet(folder / file, engine="pyarrow")
     out["run"] = run
     return out

@@ -17,6 +17,8 @@ from sim.ensemble import (
     SCOPES,
     SERIES_COLUMNS,
     SUMMARY_COLUMNS,
+    TIMELINE_COLUMNS,
+    TRADE_COLUMNS,
     WORKER_PROCESS_BYTES,
     Ensemble,
     ensemble_bytes,
@@ -146,7 +148,13 @@ def test_replay_matches_the_ensemble(world: sim.World, one_job: Ensemble) -> Non
 
 def test_tables_shape(world: sim.World, one_job: Ensemble) -> None:
     assert list(one_job.series.columns) == SERIES_COLUMNS
-    assert list(one_job.parameters.columns) == ["replication", "seed", "spawn_key", "ban_days"]
+    assert list(one_job.parameters.columns) == [
+        "replication",
+        "seed",
+        "spawn_key",
+        "t0_day",
+        "ban_days",
+    ]
     assert set(one_job.metrics["scope_kind"]) == set(SCOPES)
     series = one_job.series
     # 7 output groups (allied: 5 stages, china: mine and refiner) and 5 stock groups
@@ -282,7 +290,15 @@ def test_summary_order_is_sorted_and_stable(one_job: Ensemble) -> None:
 def test_replication_table(one_job: Ensemble) -> None:
     table = one_job.replication_table()
     assert len(table) == 6
-    assert list(table.columns[:4]) == ["replication", "seed", "spawn_key", "param/ban_days"]
+    assert list(table.columns[:5]) == [
+        "replication",
+        "seed",
+        "spawn_key",
+        "t0_day",
+        "param/ban_days",
+    ]
+    # The ban starts on day 31 in every replication: the metrics count from there.
+    assert (table["t0_day"] == 31.0).all()
     assert "world/data_center/compute/output_loss_share" in table.columns
     assert "bloc/allied/data_center/compute/time_to_recover_days" in table.columns
     m = one_job.metrics
@@ -296,6 +312,60 @@ def test_replication_table(one_job: Ensemble) -> None:
         table["bloc/allied/data_center/compute/output_loss_share"].to_numpy(),
         own["value"].to_numpy(),
     )
+
+
+def test_timeline_holds_each_replications_drawn_dates(one_job: Ensemble) -> None:
+    timeline = one_job.timeline
+    assert list(timeline.columns) == TIMELINE_COLUMNS
+    # Each replication: the ban's start (day 31, 2025-02-01) and its drawn end.
+    assert len(timeline) == 2 * 6
+    for r, rows in timeline.groupby("replication"):
+        assert list(rows["marker"]) == ["start", "end"]
+        assert set(rows["event"]) == {"ndpr_ban"} and set(rows["kind"]) == {"export_control"}
+        days = one_job.parameters.loc[one_job.parameters["replication"] == r, "ban_days"]
+        assert rows["day"].tolist() == [31.0, 31.0 + round(float(days.iloc[0]))]
+        assert rows["date"].iloc[0] == pd.Timestamp(BAN_START)
+        assert rows["date"].iloc[1] == pd.Timestamp(BAN_START) + pd.Timedelta(
+            days=round(float(days.iloc[0]))
+        )
+
+
+def test_trade_is_the_monthly_sum_of_daily_exports(world: sim.World, one_job: Ensemble) -> None:
+    trade = one_job.trade
+    assert list(trade.columns) == TRADE_COLUMNS
+    # 12 months of 2025 for each cross-border pair that trades, every replication.
+    sizes = trade.groupby("replication").size()
+    assert len(sizes) == 6 and (sizes == sizes.iloc[0]).all() and sizes.iloc[0] % 12 == 0
+    assert sorted(trade["month"].unique()) == list(pd.date_range(START, periods=12, freq="MS"))
+    assert trade.groupby("month")["days"].first().sum() == HORIZON
+    assert not (trade["origin"].astype(str) == trade["destination"].astype(str)).any()
+    _, _, actual, baseline = replay(
+        world,
+        ban_sample,
+        start=START,
+        horizon_days=HORIZON,
+        seed=7,
+        replication=2,
+        settings=sim.Settings(record_trade=True),
+    )
+    daily = actual.trade
+    assert daily is not None
+    exports = daily[(daily["origin"] == "CHN") & (daily["destination"] == "JPN")]
+    months = pd.Timestamp(START) + pd.to_timedelta(exports["day"], unit="D")
+    expected = exports.groupby([months.dt.to_period("M").dt.to_timestamp(), "commodity"])[
+        "quantity"
+    ].sum()
+    rows = trade[
+        (trade["replication"] == 2) & (trade["origin"] == "CHN") & (trade["destination"] == "JPN")
+    ]
+    got = rows.set_index(["month", "commodity"])["actual"]
+    got.index = got.index.set_levels(got.index.levels[1].astype(str), level=1)
+    assert np.allclose(got.sort_index().to_numpy(), expected.sort_index().to_numpy(), rtol=1e-12)
+    assert set(rows["origin_bloc"]) == {"china"} and set(rows["destination_bloc"]) == {"allied"}
+    # During the ban (February on, for at least 30 days) China ships nothing to Japan's
+    # allied buyers in February, while the baseline keeps shipping.
+    feb = rows[rows["month"] == pd.Timestamp("2025-02-01")]
+    assert (feb["actual"] == 0).all() and (feb["baseline"] > 0).all()
 
 
 def test_progress_is_reported(world: sim.World) -> None:
@@ -342,7 +412,7 @@ def test_invalid_sampled_scenario_names_the_replication(world: sim.World, jobs: 
 
 def measured_bytes(ensemble: Ensemble) -> int:
     """What the ensemble's tables hold: the nbytes of every column."""
-    frames = (ensemble.parameters, ensemble.metrics, ensemble.series)
+    frames = (ensemble.parameters, ensemble.metrics, ensemble.series, ensemble.trade)
     return int(sum(frame[c].nbytes for frame in frames for c in frame.columns))
 
 

@@ -16,7 +16,15 @@ from sim.ensemble import Ensemble, run_ensemble
 from sim.examples import example_ban
 from sim.results import read_results, write_results
 
-FILES = {"summary.csv", "series.parquet", "replications.parquet", "metrics.parquet", "run.json"}
+FILES = {
+    "summary.csv",
+    "series.parquet",
+    "replications.parquet",
+    "metrics.parquet",
+    "trade.parquet",
+    "timeline.parquet",
+    "run.json",
+}
 
 
 def outage_or_ban(rng: np.random.Generator) -> tuple[list[sim.events.Event], dict[str, float]]:
@@ -81,6 +89,8 @@ def test_round_trip(tmp_path: Path, ensemble: Ensemble, world: sim.World, scenar
     assert_frame_equal(back["series"], ensemble.series)  # type: ignore[arg-type]
     assert_frame_equal(back["metrics"], ensemble.metrics)  # type: ignore[arg-type]
     assert_frame_equal(back["replications"], ensemble.replication_table())  # type: ignore[arg-type]
+    assert_frame_equal(back["trade"], ensemble.trade)  # type: ignore[arg-type]
+    assert_frame_equal(back["timeline"], ensemble.timeline)  # type: ignore[arg-type]
     # No temporary siblings are left behind.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inputs", "out"]
 
@@ -92,7 +102,7 @@ def test_jobs_give_identical_files(
     two = write(run(world, jobs=2), tmp_path / "two", world, scenario)
     assert (one / "summary.csv").read_bytes() == (two / "summary.csv").read_bytes()
     a, b = read_results(one), read_results(two)
-    for name in ("series", "metrics", "replications"):
+    for name in ("series", "metrics", "replications", "trade", "timeline"):
         assert_frame_equal(a[name], b[name])  # type: ignore[arg-type]
     run_a, run_b = a["run"], b["run"]
     assert isinstance(run_a, dict) and isinstance(run_b, dict)
@@ -113,7 +123,7 @@ def test_other_seed_other_summary(
 def test_run_json(tmp_path: Path, ensemble: Ensemble, world: sim.World, scenario: Path) -> None:
     folder = write(ensemble, tmp_path / "out", world, scenario)
     meta = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-    assert meta["format"] == "paxsim-results" and meta["format_version"] == 1
+    assert meta["format"] == "paxsim-results" and meta["format_version"] == 2
     assert meta["paxsim_version"] == sim.__version__
     assert meta["scenario"] == "ban"
     assert meta["command"] == "paxsim ensemble ban.toml --seed 3"
@@ -233,6 +243,21 @@ def test_read_rejects_incomplete_or_newer_folders(
     (folder / "run.json").write_text(json.dumps(meta))
     with pytest.raises(ValueError, match="version 99"):
         read_results(folder)
+
+
+def test_a_version_1_folder_reads_without_trade_and_timeline(
+    tmp_path: Path, ensemble: Ensemble, world: sim.World, scenario: Path
+) -> None:
+    folder = write(ensemble, tmp_path / "out", world, scenario)
+    meta = json.loads((folder / "run.json").read_text())
+    meta["format_version"] = 1
+    (folder / "run.json").write_text(json.dumps(meta))
+    (folder / "trade.parquet").unlink()
+    (folder / "timeline.parquet").unlink()
+    back = read_results(folder)
+    assert set(back) == {"summary", "replications", "metrics", "series", "run"}
+    with pytest.raises(FileNotFoundError, match="no trade.parquet .results format version 1"):
+        read_results(folder, tables=("trade",))
 
 
 def test_summary_csv_reads_back_text_and_nan(

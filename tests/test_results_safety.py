@@ -29,7 +29,15 @@ from sim.errors import InputError
 from sim.examples import example_ban
 from sim.results import read_results, remove_stale_temporaries, result_folder, write_results
 
-FILES = {"summary.csv", "series.parquet", "replications.parquet", "metrics.parquet", "run.json"}
+FILES = {
+    "summary.csv",
+    "series.parquet",
+    "replications.parquet",
+    "metrics.parquet",
+    "trade.parquet",
+    "timeline.parquet",
+    "run.json",
+}
 
 
 def ban(rng: np.random.Generator) -> tuple[list[sim.events.Event], dict[str, float]]:
