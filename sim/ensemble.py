@@ -198,7 +198,10 @@ class Ensemble:
         rows hold the daily output of a bloc's facilities of one stage (and output
         commodity), in the commodity's ``unit`` per day; ``series == "stock"`` rows
         hold the stock of one input commodity held by a bloc's facilities at the end
-        of the day, in the commodity's ``unit``, with an empty ``stage``. ``actual``
+        of the day, in the commodity's ``unit``, with an empty ``stage``;
+        ``series == "use"`` rows the same facilities' use of that input during the
+        day, in ``unit`` per day (stock over the baseline's use is days of cover).
+        ``actual``
         and ``baseline`` are the paired runs' values; ``day`` counts from 0 at
         ``start`` and ``date`` is its calendar date.
     trade : DataFrame
@@ -215,6 +218,10 @@ class Ensemble:
         :data:`TIMELINE_COLUMNS` (``event, kind, marker`` as in
         :func:`sim.events.timeline`; ``day`` from 0 at ``start``, ``date`` its
         calendar date, which may lie beyond the horizon).
+    stages : tuple of str
+        Facility types in chain order (:func:`chain_order`): raw materials first.
+    commodities : tuple of str
+        Commodities in the same order.
     wall_seconds : float
         Wall-clock time of the whole ensemble run.
     jobs : int
@@ -233,6 +240,8 @@ class Ensemble:
     series: pd.DataFrame
     trade: pd.DataFrame
     timeline: pd.DataFrame
+    stages: tuple[str, ...] = ()
+    commodities: tuple[str, ...] = ()
     wall_seconds: float = 0.0
     jobs: int = 1
 
@@ -426,7 +435,8 @@ def _shape(world: World, start: dt.date | str) -> _Shape:
             )
         )
     )
-    return _Shape(len(fac), int(net.m), output_groups + stock_groups, metric_rows, trade_groups)
+    # Input slots give two series each per (bloc, input): stock and use.
+    return _Shape(len(fac), int(net.m), output_groups + 2 * stock_groups, metric_rows, trade_groups)
 
 
 def ensemble_bytes(
@@ -439,7 +449,7 @@ def ensemble_bytes(
     and :attr:`Ensemble.timeline` are negligible). Per
     replication, ``series`` has one row per day and group, the groups being the
     distinct ``(bloc, stage, commodity)`` of the facilities (output) and the distinct
-    ``(bloc, input)`` of their input slots, substitutes included (stock), at
+    ``(bloc, input)`` of their input slots, substitutes included (stock and use), at
     :data:`SERIES_ROW_BYTES` each; ``metrics`` has at most 9 rows per ``(scope, stage,
     commodity)`` group of every scope kind, plus 3 per input of the group's
     facilities, at :data:`METRICS_ROW_BYTES` each (an upper bound: substitution
@@ -688,7 +698,7 @@ def reduce_series(
     -------
     DataFrame
         Columns :data:`SERIES_COLUMNS`: output per (bloc, stage, commodity), then
-        stock per (bloc, input commodity), each for every day.
+        stock and use per (bloc, input commodity), each for every day.
     """
     fac = actual.facilities
     horizon = actual.horizon_days
@@ -710,9 +720,13 @@ def reduce_series(
     )
     for key, idx in slots.groupby(["bloc", "input"], sort=True).indices.items():
         bloc, commodity = (str(v) for v in cast(tuple[object, ...], key))
-        labels.append(("stock", bloc, "", commodity, unit_of.get(commodity, "")))
+        unit = unit_of.get(commodity, "")
+        labels.append(("stock", bloc, "", commodity, unit))
         columns_a.append(actual.stock[:, idx].sum(axis=1))
         columns_b.append(baseline.stock[:, idx].sum(axis=1))
+        labels.append(("use", bloc, "", commodity, unit))
+        columns_a.append(actual.consumption[:, idx].sum(axis=1))
+        columns_b.append(baseline.consumption[:, idx].sum(axis=1))
     g = len(labels)
     days = np.arange(horizon, dtype=np.int64)
     dates = pd.date_range(actual.start, periods=horizon, freq="D").as_unit("us")
@@ -735,6 +749,44 @@ def reduce_series(
     for column in _LABEL_COLUMNS:
         frame[column] = _categorical(frame[column])
     return frame
+
+
+def chain_order(world: World, start: dt.date | str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Return the world's facility types and commodities in chain order, raw to final.
+
+    A commodity's depth is the longest chain of produced inputs below it (0 for a raw
+    material) and its height the longest chain of commodities made from it above it
+    (0 for a final good). Commodities are sorted by depth, then by height (longer
+    chains first), then by name; a facility type takes the place of the first
+    commodity it makes. On the reference world: mine, metal_refiner, the rare-earth
+    refiners, chip_fab, magnet_fab, data_center, magnet_user.
+
+    Returns
+    -------
+    tuple
+        ``(stages, commodities)``.
+    """
+    net = Network(world, _as_date(start))
+    produced = set(net.fac_com.tolist())
+    made_from: dict[int, set[int]] = {k: set() for k in range(len(net.commodities))}
+    for c, f in zip(net.slot_com.tolist(), net.slot_fac.tolist(), strict=True):
+        if c in produced:
+            made_from[c].add(int(net.fac_com[f]))
+    depth: dict[int, int] = {}
+    for k in net.settle_order:  # inputs come before the commodities made from them
+        below = [depth[c] + 1 for c, above in made_from.items() if k in above and c in depth]
+        depth[k] = max(below, default=0)
+    height: dict[int, int] = {}
+    for k in reversed(net.settle_order):
+        height[k] = max((height[a] + 1 for a in made_from[k] if a in height), default=0)
+    key = {k: (depth[k], -height[k], net.commodities[k]) for k in depth}
+    commodities = sorted(key, key=lambda k: key[k])
+    rank = {k: i for i, k in enumerate(commodities)}
+    stage_rank: dict[str, int] = {}
+    for ftype, k in zip(net.fac_type, net.fac_com.tolist(), strict=True):
+        stage_rank[ftype] = min(stage_rank.get(ftype, rank[k]), rank[k])
+    stages = sorted(stage_rank, key=lambda t: (stage_rank[t], t))
+    return tuple(stages), tuple(net.commodities[k] for k in commodities)
 
 
 def _categorical(values: np.ndarray | pd.Series) -> pd.Series:
@@ -1063,6 +1115,7 @@ def _assemble(
     series = _concat_categorical([x.series for x in reduced], _LABEL_COLUMNS)
     trade = _concat_categorical([x.trade for x in reduced], _TRADE_LABELS)
     moments = pd.concat([x.timeline for x in reduced], ignore_index=True)
+    stages, commodities = chain_order(job.world, job.start)
     return Ensemble(
         name=name,
         seed=job.seed,
@@ -1076,6 +1129,8 @@ def _assemble(
         series=series,
         trade=trade,
         timeline=moments,
+        stages=stages,
+        commodities=commodities,
         wall_seconds=wall,
         jobs=jobs,
     )

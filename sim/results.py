@@ -129,6 +129,7 @@ in either run of a replication (months without shipments hold 0).
 | `seed`, `replications`, `seed_scheme` | root seed, number of replications, how seeds derive |
 | `start`, `horizon_days` | date of day 0 and run length (days) |
 | `theta`, `k` | threshold share and persistence days of the metrics |
+| `stages`, `commodities` | facility types and commodities in chain order, raw to final |
 | `jobs`, `wall_seconds` | worker processes and wall-clock seconds of the ensemble run |
 | `scenario_files` | list of `{"path", "sha256"}` of the scenario files |
 | `world_tables` | SHA-256 of each validated world table as CSV (`sha256_table`) |
@@ -600,6 +601,8 @@ def write_results(
             "horizon_days": ensemble.horizon_days,
             "theta": ensemble.theta,
             "k": ensemble.k,
+            "stages": list(ensemble.stages),
+            "commodities": list(ensemble.commodities),
             "jobs": ensemble.jobs,
             "wall_seconds": ensemble.wall_seconds,
             "scenario_files": inputs,
