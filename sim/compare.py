@@ -32,6 +32,32 @@ COLUMNS = [
 ]
 
 
+def paired_values(metrics_a: pd.DataFrame, metrics_b: pd.DataFrame) -> pd.DataFrame:
+    """Join two metrics tables replication by replication: one row per pair both reached.
+
+    Parameters
+    ----------
+    metrics_a, metrics_b : DataFrame
+        Long metrics tables (``metrics.parquet``) of two runs on the same seeds.
+
+    Returns
+    -------
+    DataFrame
+        ``replication``, :data:`KEYS`, ``value_a, value_b, unit_a, unit_b, ...``, and
+        ``diff`` (``value_a - value_b``, in the metric's unit) and ``a_better`` (A
+        strictly better: lower, or higher for :data:`HIGHER_IS_BETTER`), for the pairs
+        where neither value is censored.
+    """
+    joined = metrics_a.merge(
+        metrics_b, on=["replication", *KEYS], suffixes=("_a", "_b"), how="inner"
+    )
+    both = joined[~joined["censored_a"].astype(bool) & ~joined["censored_b"].astype(bool)].copy()
+    both["diff"] = both["value_a"] - both["value_b"]
+    higher = both["metric"].isin(HIGHER_IS_BETTER).to_numpy()
+    both["a_better"] = np.where(higher, both["diff"] > 0, both["diff"] < 0)
+    return both
+
+
 def paired_differences(
     metrics_a: pd.DataFrame, metrics_b: pd.DataFrame, name_a: str, name_b: str
 ) -> pd.DataFrame:
@@ -74,13 +100,7 @@ def paired_differences(
             f"{len(reps_a)} / {len(reps_b)} replications",
             "run both scenarios with the same --seed and --replications",
         )
-    joined = metrics_a.merge(
-        metrics_b, on=["replication", *KEYS], suffixes=("_a", "_b"), how="inner"
-    )
-    both = joined[~joined["censored_a"] & ~joined["censored_b"]].copy()
-    both["diff"] = both["value_a"] - both["value_b"]
-    higher = both["metric"].isin(HIGHER_IS_BETTER).to_numpy()
-    both["a_better"] = np.where(higher, both["diff"] > 0, both["diff"] < 0)
+    both = paired_values(metrics_a, metrics_b)
     rows = []
     for key, group in both.groupby(KEYS, sort=True):
         d = group["diff"].to_numpy()
