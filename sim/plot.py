@@ -436,12 +436,14 @@ def stocks(
     events: bool = True,
     title: str | None = None,
 ) -> Figure:
-    """Stocks of each input per bloc, in days of cover of the baseline's use.
+    """Draw the stocks of each input per bloc, in days of cover.
 
-    Days of cover on a day are the stock at its end divided by the same replication's
-    baseline use of that input on that day (what the stock would last at the usual
-    rate); a day without baseline use is left out. A horizontal line marks an empty
-    stock.
+    Days of cover on a day are the stock at its end divided by the greater of the
+    day's use in the run and in its paired baseline: what the stock would last at
+    the usual rate, or at the higher rate of facilities that took over orders
+    redirected from others (so that extra stock held for extra production does not
+    read as extra cover). The baseline's own cover is dashed. A day without use is
+    left out; a horizontal line marks an empty stock.
 
     Parameters
     ----------
@@ -475,9 +477,11 @@ def stocks(
                 continue
             days, s_a = _per_replication(sel_s, "actual", "day")
             _, s_b = _per_replication(sel_s, "baseline", "day")
+            _, u_a = _per_replication(sel_u, "actual", "day")
             _, u_b = _per_replication(sel_u, "baseline", "day")
+            rate = np.maximum(u_a, u_b)
             with np.errstate(all="ignore"):
-                cover = np.where(u_b > 0, s_a / u_b, np.nan)
+                cover = np.where(rate > 0, s_a / rate, np.nan)
                 cover_b = np.where(u_b > 0, s_b / u_b, np.nan)
             if np.isnan(cover).all():
                 continue
@@ -507,12 +511,13 @@ def stocks(
         _date_axis(ax)
     _draw_markers(axes, markers)
     heading = title or (
-        f"{t.name}: stocks held by each bloc's facilities, in days of baseline use, "
+        f"{t.name}: stocks held by each bloc's facilities, in days of cover, "
         f"over {t.replications} replications"
     )
     note = _marker_key(markers)
     note = (note + "   " if note else "") + (
-        "Days of cover: end-of-day stock / the same day's use in the paired baseline."
+        "Days of cover: end-of-day stock / the greater of the day's use in the run and in "
+        "its paired baseline."
     )
     return _finish(fig, heading, _bloc_handles(blocs, band), note)
 
@@ -601,7 +606,7 @@ def metric_distributions(
             ax.boxplot(
                 reached,
                 positions=[y],
-                vert=False,
+                orientation="horizontal",
                 widths=0.6,
                 whis=(5, 95),
                 showfliers=False,
@@ -712,7 +717,7 @@ def paired_differences(
             ax.boxplot(
                 d,
                 positions=[y],
-                vert=False,
+                orientation="horizontal",
                 widths=0.6,
                 whis=(5, 95),
                 showfliers=False,
