@@ -22,6 +22,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -36,6 +37,13 @@ from sim.ensemble import Ensemble, peak_memory_bytes, run_scenario
 from sim.ensemble import replay as replay_replication
 from sim.errors import InputError, PaxsimError
 from sim.examples import example_ban, example_world
+from sim.headline import (
+    headline_csv,
+    headline_json,
+    headline_table,
+    onset_summary,
+    print_headline,
+)
 from sim.metrics import compute_metrics
 from sim.replay import compare_observed, monthly_exports, read_observed
 from sim.results import (
@@ -213,25 +221,34 @@ def _progress(label: str) -> tuple[Callable[[int, int], None] | None, Callable[[
     return update, bar.stop
 
 
-def _headline(summary: pd.DataFrame) -> pd.DataFrame:
-    """World and bloc rows: mean loss share, and median TTS/TTR with the share reached."""
-    rows = summary[summary["scope_kind"].isin(["world", "bloc"])].set_index(
-        ["scope", "stage", "commodity", "metric"]
+class OutputFormat(StrEnum):
+    """How ``paxsim run`` prints the headline table (see :mod:`sim.headline`)."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def _headline(
+    ensemble: Ensemble, folder: Path, output_format: OutputFormat, first: bool
+) -> pd.DataFrame:
+    """Print the line naming the result folder and the headline table of one run.
+
+    With ``table`` both go to stdout; with ``csv`` and ``json`` the line goes to stderr so
+    that stdout holds only data: CSV rows (the header with the ``first`` run only) are
+    printed here, the JSON array by the caller once every run is done. Returns the table.
+    """
+    data = output_format is not OutputFormat.table
+    typer.echo(f"{ensemble.name}: {ensemble.replications} replications -> {folder}", err=data)
+    table = headline_table(
+        ensemble.metrics, ensemble.parameters, start=ensemble.start, scenario=ensemble.name
     )
-    columns = {
-        "loss_share_mean": ("output_loss_share", "mean"),
-        "tts_days_p50": ("time_to_survive_days", "p50"),
-        "tts_reached": ("time_to_survive_days", "reached_share"),
-        "ttr_days_p50": ("time_to_recover_days", "p50"),
-        "ttr_reached": ("time_to_recover_days", "reached_share"),
-    }
-    table = pd.DataFrame(
-        {
-            name: rows.xs(metric, level="metric")[stat]
-            for name, (metric, stat) in columns.items()
-            if metric in rows.index.get_level_values("metric")
-        }
-    )
+    if output_format is OutputFormat.table:
+        onset = onset_summary(ensemble.parameters, ensemble.start)
+        title = f"{ensemble.name} ({ensemble.replications} replications): {onset}"
+        print_headline(table, theta=ensemble.theta, k=ensemble.k, title=title)
+    elif output_format is OutputFormat.csv:
+        typer.echo(headline_csv(table, header=first), nl=False)
     return table
 
 
@@ -464,28 +481,48 @@ def run(
     jobs: Jobs = 1,
     out: Annotated[Path, typer.Option(help="Folder for the result folders.")] = Path("results"),
     overwrite: Overwrite = False,
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--format",
+            help="How to print the headline table: table (for people), csv or json (for "
+            "scripts: stdout holds only the data).",
+        ),
+    ] = OutputFormat.table,
     debug: Debug = False,
 ) -> None:
     """Run scenarios with their paired baselines and write one result folder each.
 
-    Prints, per bloc and stage: the mean output loss share over replications, and the
-    median days to survive (TTS) and to recover (TTR) from the first disruption over
-    the replications where they were reached, with the share that reached them.
+    Prints a headline table per scenario: one row per world and bloc scope,
+    stage (in chain order, mine to data_center) and output commodity, with the
+    output loss share (mean and p95 over all replications), the median peak
+    shortfall share, the median days to survive (TTS) and to recover (TTR)
+    from the onset of the first disruption with their calendar dates and the
+    share of replications that reached them (medians over those replications
+    only; threshold theta = 95 % of baseline output, held for k = 7 days), and
+    the median days to substitute each restricted input. A footnote defines
+    every column.
 
-    Before the first replication it checks the scenario files (each once, each name
-    once), --out (a writable folder), that no result folder exists yet (unless
-    --overwrite) and that the run fits in memory.
+    --format csv or json prints the same rows and numbers for scripts (dates
+    YYYY-MM-DD; missing values empty in CSV, null in JSON; one CSV header and
+    one JSON array over all scenarios), and the line naming each result folder
+    goes to stderr.
+
+    Before the first replication it checks the scenario files (each once, each
+    name once), --out (a writable folder), that no result folder exists yet
+    (unless --overwrite) and that the run fits in memory.
     """
     with _errors(debug):
         _check_files_once(scenarios)
         loaded = [(load_scenario(p), p) for p in scenarios]
         _prepare(loaded, out, replications, jobs, overwrite)
-        for scenario, path in loaded:
+        tables = []
+        for i, (scenario, path) in enumerate(loaded):
             ensemble, folder = _run_one(scenario, path, out, replications, seed, jobs, overwrite)
-            typer.echo(f"{scenario.name}: {ensemble.replications} replications -> {folder}")
-            table = _headline(ensemble.summary())
+            tables.append(_headline(ensemble, folder, output_format, first=i == 0))
             del ensemble
-            typer.echo(table.to_string(float_format=lambda v: f"{v:.3f}", na_rep="-"))
+        if output_format is OutputFormat.json:
+            typer.echo(headline_json(pd.concat(tables, ignore_index=True)), nl=False)
 
 
 @dataclass(frozen=True)
