@@ -31,6 +31,7 @@ import typer
 from typer.core import TyperGroup
 
 from sim import __version__
+from sim import plot as plots
 from sim.compare import paired_differences
 from sim.engine import simulate_pair
 from sim.ensemble import Ensemble, peak_memory_bytes, run_scenario
@@ -241,7 +242,11 @@ def _headline(
     data = output_format is not OutputFormat.table
     typer.echo(f"{ensemble.name}: {ensemble.replications} replications -> {folder}", err=data)
     table = headline_table(
-        ensemble.metrics, ensemble.parameters, start=ensemble.start, scenario=ensemble.name
+        ensemble.metrics,
+        ensemble.parameters,
+        start=ensemble.start,
+        scenario=ensemble.name,
+        stages=ensemble.stages or None,  # the world's chain order, as in the figures
     )
     if output_format is OutputFormat.table:
         onset = onset_summary(ensemble.parameters, ensemble.start)
@@ -533,6 +538,7 @@ class _Read:
     seed: object
     replications: object
     metrics: pd.DataFrame
+    stages: tuple[str, ...] = ()
 
 
 def _read_run(path: Path) -> _Read:
@@ -561,7 +567,13 @@ def _read_run(path: Path) -> _Read:
         raise InputError(
             str(path), "run.json", "has no scenario name", "give a folder written by paxsim run"
         )
-    return _Read(name, run_info.get("seed"), run_info.get("replications"), metrics)
+    stages = tuple(str(v) for v in run_info.get("stages", ()))
+    return _Read(name, run_info.get("seed"), run_info.get("replications"), metrics, stages)
+
+
+def _run_info(name: str, replications: int, stages: tuple[str, ...]) -> dict[str, Any]:
+    """Return the part of run.json the figures read, for a run held in memory."""
+    return {"scenario": name, "replications": replications, "stages": list(stages)}
 
 
 def _check_paired(pairs: list[tuple[str, object, object]]) -> None:
@@ -604,14 +616,24 @@ def compare(
         "results"
     ),
     overwrite: Overwrite = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot",
+            help="Also draw the paired differences per bloc and stage to this .png, .svg or "
+            ".pdf file (with several B: <stem>-<b><suffix>).",
+        ),
+    ] = None,
     debug: Debug = False,
 ) -> None:
     """Compare the first scenario with each other one, replication by replication.
 
     Writes ``compare-<a>-vs-<b>.csv`` (paired differences A - B: mean, p05, p50, p95,
     and the share of replications in which A is better) and prints the world and bloc
-    rows of the headline metrics. Result folders are read and scenario files checked
-    (as by run) before any scenario file is run.
+    rows of the headline metrics. With --plot, draws the distribution of each headline
+    metric's paired difference per bloc and stage, with the share of replications in
+    which A is better. Result folders are read and scenario files checked (as by run)
+    before any scenario file is run.
     """
     with _errors(debug):
         if len(inputs) < 2:
@@ -637,24 +659,41 @@ def compare(
         _prepare(list(loaded.values()), out, replications, jobs, overwrite)
         names = [name for name, _, _ in pairs]
         targets = []
+        figures: list[Path | None] = []
         for j, name_b in enumerate(names[1:], start=1):
             file = f"compare-{names[0]}-vs-{name_b}.csv"
             target = result_folder(out, file, where=str(inputs[j]), field="scenario")
             _check_compare_file(target, str(inputs[j]))
             targets.append(target)
-        runs: list[tuple[str, pd.DataFrame]] = []
+            figure = None
+            if plot is not None:
+                several = len(names) > 2
+                figure = plot.with_name(f"{plot.stem}-{name_b}{plot.suffix}") if several else plot
+                _check_figure_path(figure, "compare", "--plot")
+            figures.append(figure)
+        runs: list[tuple[str, pd.DataFrame, int, tuple[str, ...]]] = []
         for i in range(len(inputs)):
             if i in read:
-                runs.append((read[i].name, read[i].metrics))
+                r = read[i]
+                runs.append((r.name, r.metrics, int(str(r.replications)), r.stages))
                 continue
             scenario, path = loaded[i]
             ensemble, _ = _run_one(scenario, path, out, replications, seed, jobs, overwrite)
-            runs.append((scenario.name, ensemble.metrics))
+            runs.append((scenario.name, ensemble.metrics, ensemble.replications, ensemble.stages))
             del ensemble
-        name_a, metrics_a = runs[0]
-        for (name_b, metrics_b), target in zip(runs[1:], targets, strict=True):
+        name_a, metrics_a, reps_a, stages_a = runs[0]
+        for (name_b, metrics_b, reps_b, stages_b), target, figure in zip(
+            runs[1:], targets, figures, strict=True
+        ):
             diff = paired_differences(metrics_a, metrics_b, name_a, name_b)
             write_text_atomic(target, diff.to_csv(index=False))
+            if figure is not None:
+                fig = plots.paired_differences(
+                    {"run": _run_info(name_a, reps_a, stages_a), "metrics": metrics_a},
+                    {"run": _run_info(name_b, reps_b, stages_b), "metrics": metrics_b},
+                )
+                _save_figure(fig, figure)
+                typer.echo(f"{name_a} - {name_b}: figure -> {figure}")
             typer.echo(
                 f"{name_a} - {name_b} (paired over {diff['n'].max()} replications) -> {target}"
             )
@@ -744,12 +783,23 @@ def replay(
     replication: Annotated[
         int, typer.Option(help="Replication to replay (below the scenario's replications).", min=0)
     ] = 0,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot",
+            help="Also draw the simulated flows (and observed points) to this .png, .svg or "
+            ".pdf file.",
+        ),
+    ] = None,
     debug: Debug = False,
 ) -> None:
     """Replay a scenario with its dates and print simulated monthly exports by destination.
 
     With --observed, prints them next to the observed series with an error score (RMSE
-    in the commodity's unit per month, and MAPE over months with observed > 0).
+    in the commodity's unit per month, and MAPE over months with observed > 0). With
+    --plot, draws the simulated monthly exports by destination, and the observed
+    points of the same origin and commodity inside the run (a destination 'all' is
+    drawn against the simulated total).
     """
     with _errors(debug):
         scenario = load_scenario(scenario_file)
@@ -774,6 +824,8 @@ def replay(
                     where, option, f"unknown {what} '{value}'", f"give one of {_choices(known)}"
                 )
         frames = None if observed is None else read_observed(observed)
+        if plot is not None:
+            _check_figure_path(plot, where, "--plot")
         settings = replace(scenario.settings(), record_trade=True)
         _, _, actual, _ = replay_replication(
             world,
@@ -790,6 +842,13 @@ def replay(
             if err.where != "replay":
                 raise
             raise InputError(where, f"--{err.field}", err.problem, err.fix) from None
+        if plot is not None:
+            months = set(flows["month"])
+            shown = None if frames is None else frames[frames["month"].isin(months)]
+            unit = world.unit_of().get(commodity, "")
+            title = f"{scenario.name}: {origin} exports of {commodity}, replication {replication}"
+            _save_figure(plots.replay(flows, shown, unit=unit, title=title), plot)
+            typer.echo(f"{scenario.name}: replay figure -> {plot}")
         if frames is None:
             wide = flows.pivot(index="month", columns="destination", values="quantity")
             typer.echo(f"{origin} exports of {commodity} by destination {by} (per month)")
@@ -870,6 +929,164 @@ def example(
         order = actual.facilities.set_index("facility").index
         table = table.reindex(columns=HEADLINE).reindex(order, level="scope")
         typer.echo(table.to_string(float_format=lambda v: f"{v:.3f}", na_rep="-"))
+
+
+# --- figures --------------------------------------------------------------------------
+
+#: Figure file types ``--out`` / ``--plot`` may name.
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+class PlotKind(StrEnum):
+    """What ``paxsim plot`` draws."""
+
+    paths = "paths"
+    stocks = "stocks"
+    metrics = "metrics"
+    flows = "flows"
+
+
+def _check_figure_path(path: Path, where: str, option: str) -> None:
+    """Refuse a figure path of an unknown type, a folder, a link, or in a missing folder."""
+    if path.suffix.lower() not in FIGURE_SUFFIXES:
+        raise InputError(
+            where,
+            option,
+            f"'{path.name}' is not a .png, .svg or .pdf file name",
+            "give a file name ending in .png, .svg or .pdf",
+        )
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise InputError(
+            where, option, f"{path} exists and is not a file", "remove it, or give another name"
+        )
+    if not path.parent.is_dir():
+        raise InputError(
+            where, option, f"the folder {path.parent} does not exist", "create it first"
+        )
+
+
+def _save_figure(fig: Any, path: Path, dpi: int = 150) -> None:
+    """Write a figure in one step: a hidden temporary sibling renamed over ``path``."""
+    tmp = path.parent / f".{path.name}.partial-{os.getpid()}-{os.urandom(6).hex()}"
+    try:
+        fig.savefig(tmp, format=path.suffix.lower().lstrip("."), dpi=dpi)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _read_folder(folder: Path) -> dict[str, Any]:
+    """Read a result folder for plotting (bad input if it is not one)."""
+    where = str(folder)
+    if not folder.is_dir():
+        raise InputError(
+            where, "RESULT_DIR", "is not a folder", "give a folder written by paxsim run"
+        )
+    try:
+        return dict(read_results(folder))
+    except FileNotFoundError:
+        raise InputError(
+            where,
+            "RESULT_DIR",
+            "is not a complete paxsim result folder (no run.json)",
+            "give a folder written by paxsim run",
+        ) from None
+    except (OSError, ValueError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise InputError(
+            where, "RESULT_DIR", f"cannot be read ({first})", "give a folder written by paxsim run"
+        ) from None
+
+
+def _scope_filters(results: dict[str, Any], scope: list[str], where: str) -> dict[str, list[str]]:
+    """Sort ``--scope`` values into blocs, stages and commodities present in the results."""
+    series = results["series"]
+    blocs = sorted(set(series["bloc"].astype(str)))
+    stages = sorted(set(series["stage"].astype(str)) - {""})
+    commodities = sorted(set(series["commodity"].astype(str)))
+    out: dict[str, list[str]] = {"blocs": [], "stages": [], "commodities": []}
+    for value in scope:
+        if value in blocs:
+            out["blocs"].append(value)
+        elif value in stages:
+            out["stages"].append(value)
+        elif value in commodities:
+            out["commodities"].append(value)
+        else:
+            raise InputError(
+                where,
+                "--scope",
+                f"'{value}' is not a bloc, stage or commodity of these results",
+                f"give one of {_choices(blocs + stages + commodities, most=30)}",
+            )
+    return out
+
+
+@app.command()
+def plot(
+    result_dir: Annotated[Path, typer.Argument(help="A result folder written by paxsim run.")],
+    kind: Annotated[PlotKind, typer.Option(help="What to draw.")] = PlotKind.paths,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Only these blocs, stages or commodities (repeat the option for several)."
+        ),
+    ] = None,
+    metric: Annotated[
+        str, typer.Option(help="Metric drawn by --kind metrics (README, Metrics).")
+    ] = "output_loss_share",
+    relative: Annotated[
+        bool, typer.Option(help="--kind paths: output as % of the paired baseline.")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Figure file (.png, .svg or .pdf); default <scenario>-<kind>.png here."),
+    ] = None,
+    dpi: Annotated[
+        int, typer.Option(help="Resolution of .png files, in dots per inch.", min=30, max=600)
+    ] = 150,
+    debug: Debug = False,
+) -> None:
+    """Draw a figure of a result folder and write it to a file.
+
+    Kinds: paths (daily output by stage, actual against the paired baseline, median
+    and 5-95 % band over replications, with the disruptions' dates), stocks (days of
+    cover per bloc and input), metrics (the distribution of --metric per bloc and
+    stage, with the censored share) and flows (monthly exports by bloc of origin and
+    destination, actual against baseline). --scope keeps the named blocs (origin blocs
+    for flows), stages and commodities (inputs for stocks). An existing figure file of
+    the same name is replaced.
+    """
+    with _errors(debug):
+        where = str(result_dir)
+        results = _read_folder(result_dir)
+        name = str(results["run"].get("scenario", result_dir.name))
+        target = out if out is not None else Path(f"{name}-{kind.value}.png")
+        _check_figure_path(target, where, "--out")
+        chosen = _scope_filters(results, scope or [], where)
+        blocs, stages, commodities = (chosen[k] or None for k in ("blocs", "stages", "commodities"))
+        if kind in (PlotKind.flows,) and "trade" not in results:
+            raise InputError(
+                where,
+                "--kind",
+                "this result folder has no trade.parquet (results format version 1)",
+                "run the scenario again with this paxsim",
+            )
+        try:
+            if kind is PlotKind.paths:
+                fig = plots.output_paths(results, blocs=blocs, stages=stages, relative=relative)
+            elif kind is PlotKind.stocks:
+                fig = plots.stocks(results, blocs=blocs, inputs=commodities)
+            elif kind is PlotKind.metrics:
+                fig = plots.metric_distributions(results, metric, scopes=blocs, stages=stages)
+            else:
+                fig = plots.trade_flows(results, commodities=commodities, origins=blocs)
+        except ValueError as err:
+            option = "--metric" if "metric" in str(err) else "--scope"
+            raise InputError(where, option, str(err), "see paxsim plot --help") from None
+        _save_figure(fig, target, dpi)
+        typer.echo(f"{name}: {kind.value} -> {target}")
 
 
 def main() -> None:  # pragma: no cover - console entry point
