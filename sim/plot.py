@@ -1014,4 +1014,5 @@ def replay(
         if obs is not None
         else ""
     )
-    return _finish(fig, heading, handles, note, legend_cols=4)
+    unique = list({h.get_label(): h for h in handles}.values())  # once, not per panel
+    return _finish(fig, heading, unique, note, legend_cols=4)
