@@ -545,6 +545,23 @@ def _row_order(frame: pd.DataFrame, stages: Sequence[str]) -> pd.DataFrame:
     ).sort_values(["_scope", "_stage", "commodity"])
 
 
+def _box(ax: Axes, values: np.ndarray, y: float, color: str) -> None:
+    """Draw a horizontal box at height ``y``: quartiles, whiskers at 5 % and 95 %."""
+    ax.boxplot(
+        values,
+        positions=[y],
+        orientation="horizontal",
+        widths=0.6,
+        whis=(5, 95),
+        showfliers=False,
+        patch_artist=True,
+        boxprops={"facecolor": color, "alpha": 0.25, "edgecolor": color},
+        medianprops={"color": color, "lw": 1.8},
+        whiskerprops={"color": color},
+        capprops={"color": color},
+    )
+
+
 def metric_distributions(
     results: Any,
     metric: str = "output_loss_share",
@@ -603,19 +620,7 @@ def metric_distributions(
         n_runs = t.replications or sel["replication"].nunique()
         color = bloc_color(str(g.scope))
         if len(reached):
-            ax.boxplot(
-                reached,
-                positions=[y],
-                orientation="horizontal",
-                widths=0.6,
-                whis=(5, 95),
-                showfliers=False,
-                patch_artist=True,
-                boxprops={"facecolor": color, "alpha": 0.25, "edgecolor": color},
-                medianprops={"color": color, "lw": 1.8},
-                whiskerprops={"color": color},
-                capprops={"color": color},
-            )
+            _box(ax, reached, y, color)
             jitter = rng.uniform(-0.18, 0.18, len(reached))
             ax.scatter(reached, y + jitter, s=8, color=color, alpha=0.7, lw=0, zorder=3)
         censored = int(sel["censored"].astype(bool).sum())
@@ -714,19 +719,7 @@ def paired_differences(
                 continue
             d = sel["diff"].to_numpy() * scale
             color = bloc_color(str(g.scope))
-            ax.boxplot(
-                d,
-                positions=[y],
-                orientation="horizontal",
-                widths=0.6,
-                whis=(5, 95),
-                showfliers=False,
-                patch_artist=True,
-                boxprops={"facecolor": color, "alpha": 0.25, "edgecolor": color},
-                medianprops={"color": color, "lw": 1.8},
-                whiskerprops={"color": color},
-                capprops={"color": color},
-            )
+            _box(ax, d, y, color)
             ax.scatter(d, np.full(len(d), y), s=8, color=color, alpha=0.6, lw=0, zorder=3)
             better = float(sel["a_better"].mean())
             ax.text(

@@ -78,7 +78,7 @@ def test_output_paths_one_panel_per_stage_in_chain_order(ban: Ensemble, folder: 
             "unit per day",
             "MW_day per day",
         ]
-        assert "ndpr_ban" in fig.texts[0].get_text() or "ndpr_ban" in fig._suptitle.get_text()
+        assert fig._suptitle.get_text().startswith("ndpr_ban: daily output by stage")
         # Mine and refiner exist in both blocs (allied, china): two median lines, two
         # baselines and two bands; the later stages are allied only.
         blocs = [2, 2, 1, 1, 1]
