@@ -25,17 +25,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import simpy
 
+from sim.controls import ControlState
 from sim.distributions import Distribution
 from sim.errors import InputError
 from sim.events import (
     CapacityInvestment,
-    ControlState,
     DemandChange,
     Event,
     ExportControl,
@@ -45,8 +45,10 @@ from sim.events import (
     SourcingPolicy,
     StockpileRelease,
     describe,
+    field_names,
     is_disruption,
     to_day,
+    with_changes,
 )
 from sim.network import CommodityIndex, Network
 from sim.record import RunRecord, build_record
@@ -314,7 +316,7 @@ class _Run:
                     raise InputError(
                         where, "changes", f"'{ev.action}' needs changes", "give the new parameters"
                     )
-                bad = set(ev.changes) - (set(ExportControl.__dataclass_fields__) - {"id", "issuer"})
+                bad = set(ev.changes) - (set(field_names(ExportControl)) - {"id", "issuer"})
                 if bad:
                     raise InputError(
                         where,
@@ -324,7 +326,7 @@ class _Run:
                     )
                 ctl = self.controls[ev.control]
                 # Validate the changed spec now, apply it at the date.
-                new_spec = replace(ctl.spec, **ev.changes) if ev.changes else ctl.spec  # type: ignore[arg-type]
+                new_spec = with_changes(ctl.spec, ev.changes) if ev.changes else ctl.spec
                 ControlState(new_spec, net, start, where)
                 changed_specs.append(new_spec)
                 day = to_day(ev.date, start, where, "date")
