@@ -21,7 +21,7 @@ import sim.engine
 from sim.engine import simulate
 from sim.events import Event
 from sim.examples import example_world
-from sim.record import RunRecord
+from sim.record import EpochLog, RunFacts, RunRecord
 from sim.synthetic import synthetic_ban, synthetic_world
 from sim.world import World
 
@@ -73,9 +73,9 @@ def count_epochs(world: World, events: Sequence[Event]) -> int | None:
     original = sim.engine.build_record
     seen: list[int] = []
 
-    def capture(r: sim.engine._Run) -> RunRecord:
-        seen.append(len(r.ep_t))
-        return original(r)
+    def capture(epochs: EpochLog, facts: RunFacts) -> RunRecord:
+        seen.append(len(epochs))
+        return original(epochs, facts)
 
     sim.engine.build_record = capture
     try:

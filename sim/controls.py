@@ -12,8 +12,13 @@ import numpy as np
 
 from sim.distributions import Distribution
 from sim.errors import InputError
-from sim.events import ExportControl, to_day
+from sim.events import ExportControl, ExportControlChange, field_names, to_day, with_changes
 from sim.network import Network
+
+#: Shares a control lets through (``allow``, 0-1) closer than this are equal: a quota
+#: factor recomputed from the same orders must not reopen a lane or close it to
+#: redirected orders by float residue.
+ALLOW_TOLERANCE = 1e-12
 
 
 class ControlState:
@@ -110,3 +115,279 @@ class ControlState:
     def active(self, now: float) -> bool:
         """Whether the control is in force on day ``now``."""
         return not self.suspended and self.start <= now < self.end
+
+
+class Controls:
+    """Export controls and licensing in a run: what each link may carry.
+
+    It owns, per link: ``allow`` (share of orders that may ship), the share held on a
+    reopened lane until its first shipment arrives (``allow_held``, ``hold_until``),
+    the quota factor, whether any control may cover the link (``restricted``), and per
+    input slot the front-running factor on target cover (``front``). Licence
+    applications are drawn from the host's event stream and decided by scheduled
+    events.
+
+    Parameters
+    ----------
+    host : engine run
+        Provides ``net``, ``world``, ``env``, ``country_bloc``, ``event_rng``, ``log``,
+        ``x`` (link rates), ``targeted``, ``at(day, action)``, ``request(replan)`` and
+        ``advance()``.
+    """
+
+    def __init__(self, host) -> None:  # type: ignore[no-untyped-def]
+        self.host = host
+        nl, m = host.net.l, host.net.m
+        self.by_id: dict[str, ControlState] = {}
+        self.allow = np.ones(nl)
+        self.allow_held = np.ones(nl)
+        self.hold_until = np.full(nl, -np.inf)
+        self.allow_before_quota = np.ones(nl)
+        self.quota_scale = np.ones(nl)
+        self.front = np.ones(m)
+        self.restricted = np.zeros(nl, dtype=bool)
+        self.unrestricted = np.ones(nl)
+        self._changed_specs: list[ExportControl] = []
+
+    # ------------------------------------------------------------------ setup
+    def add(self, ev: ExportControl, where: str, memberships: list[list[str]]) -> float:
+        """Validate a control, schedule its dates; return its start day (a disruption)."""
+        host, net = self.host, self.host.net
+        if ev.id in self.by_id:
+            raise InputError(
+                where, "id", f"duplicate control id '{ev.id}'", "give each control its own id"
+            )
+        ctl = ControlState(ev, net, net.start, where)
+        if not any(ctl.covered(net, blocs).any() for blocs in memberships):
+            raise InputError(
+                where,
+                "destinations",
+                "selects no trade flow (no producer of these commodities in the issuer "
+                "ships to these destinations)",
+                "check issuer, commodities and destinations",
+            )
+        world_fac, bloc_of = host.world.facilities, host.world.bloc_of()
+        for gi, (_, sel) in enumerate(ctl.general):
+            if not sel.mask(world_fac, bloc_of).any():
+                raise InputError(
+                    where,
+                    f"general_licences[{gi}].buyers",
+                    "selects no facility",
+                    "check the selector",
+                )
+        self.by_id[ev.id] = ctl
+        for day in (ctl.announced, ctl.start, ctl.end, *(g for g, _ in ctl.general)):
+            host.at(day, lambda: host.request(replan=True))
+        return ctl.start
+
+    def add_change(self, ev: ExportControlChange, where: str) -> None:
+        """Validate a change of an earlier control now; apply it at its date."""
+        host, net = self.host, self.host.net
+        if ev.control not in self.by_id:
+            raise InputError(
+                where,
+                "control",
+                f"no export_control with id '{ev.control}' before this event",
+                f"use one of {sorted(self.by_id)}",
+            )
+        if ev.action in ("suspend", "resume") and ev.changes:
+            raise InputError(
+                where,
+                "changes",
+                f"'{ev.action}' takes no changes",
+                "remove them or use tighten/ease",
+            )
+        if ev.action in ("tighten", "ease") and not ev.changes:
+            raise InputError(
+                where, "changes", f"'{ev.action}' needs changes", "give the new parameters"
+            )
+        bad = set(ev.changes) - (set(field_names(ExportControl)) - {"id", "issuer"})
+        if bad:
+            raise InputError(
+                where,
+                f"changes.{sorted(bad)[0]}",
+                "not a control parameter",
+                "use a field of export_control",
+            )
+        ctl = self.by_id[ev.control]
+        new_spec = with_changes(ctl.spec, ev.changes) if ev.changes else ctl.spec
+        ControlState(new_spec, net, net.start, where)
+        self._changed_specs.append(new_spec)
+        day = to_day(ev.date, net.start, where, "date")
+        host.at(day, lambda c=ctl, e=ev, s=new_spec: self._change(c, e, s))
+
+    def mark_restricted(self, memberships: list[list[str]]) -> None:
+        """Mark the links any control may cover under any membership (for substitution)."""
+        net = self.host.net
+        for blocs in memberships:
+            for ctl in self.by_id.values():
+                self.restricted |= ctl.covered(net, blocs)
+            for spec in self._changed_specs:
+                self.restricted |= ControlState(spec, net, net.start, "").covered(net, blocs)
+        self.unrestricted = (~self.restricted).astype(float)
+
+    def _change(self, ctl: ControlState, ev: ExportControlChange, spec: ExportControl) -> None:
+        host = self.host
+        host.advance()
+        now = host.env.now
+        if ev.action == "suspend":
+            ctl.suspended = True
+        elif ev.action == "resume":
+            ctl.suspended = False
+        else:
+            ctl.set_spec(spec, host.net.start)
+            for day in (ctl.start, ctl.end, *(g for g, _ in ctl.general)):
+                if day > now:
+                    host.at(day, lambda: host.request(replan=True))
+        host.log.append((now, f"control_{ev.action}", ctl.spec.id))
+        host.request(replan=True)
+
+    # ------------------------------------------------------------------ in force
+    def update(self) -> list[tuple[ControlState, np.ndarray]]:
+        """Set ``allow`` and ``front`` from the controls in force; return the quotas.
+
+        Each quota is ``(control, covered links)``; the plan sets its exact factor
+        from its orders (:meth:`quota_allow`), and until then the previous factor
+        stands.
+        """
+        host = self.host
+        net, now = host.net, host.env.now
+        allow = np.ones(net.l)
+        front = np.ones(net.m)
+        quota: list[tuple[ControlState, np.ndarray]] = []
+        world_fac = host.world.facilities
+        bloc_of = dict(zip(net.countries, host.country_bloc, strict=True))
+        for ctl in self.by_id.values():
+            if ctl.suspended:
+                continue
+            if ctl.announced <= now < ctl.start and ctl.spec.front_running_share > 0:
+                cov = ctl.covered(net, host.country_bloc)
+                front[np.unique(net.link_slot[cov])] = 1.0 + ctl.spec.front_running_share
+            if not ctl.active(now):
+                continue
+            cov = ctl.covered(net, host.country_bloc)
+            share = np.zeros(net.l)
+            if ctl.spec.regime == "license":
+                for buyer in np.unique(net.link_buyer[cov]):
+                    app = ctl.applications.get(int(buyer))
+                    if app is None:
+                        app = self._apply(ctl, int(buyer))
+                    if app[0] <= now and app[1] >= 0:
+                        share[cov & (net.link_buyer == buyer)] = app[1]
+                if ctl.spec.quota_share is not None:
+                    if ctl.pre_volume is None:  # per commodity, in its own unit per day
+                        ctl.pre_volume = np.bincount(
+                            net.link_com[cov], host.x[cov], len(net.commodities)
+                        )
+                    quota.append((ctl, cov))
+                    host.targeted[net.link_buyer[cov]] = True
+            for day, sel in ctl.general:  # exempt buyers, under either regime
+                if day <= now:
+                    share[cov & sel.mask(world_fac, bloc_of)[net.link_buyer]] = 1.0
+            allow[cov] = np.minimum(allow[cov], share[cov])
+            host.targeted[net.link_buyer[cov & (allow < 1)]] = True
+        self.allow_before_quota = allow.copy()
+        scale = np.ones(net.l)
+        for _, cov in quota:
+            scale[cov] = self.quota_scale[cov]
+        self.quota_scale = scale
+        allow = allow * scale
+        # A reopened lane delivers again only after its transport time: until then the
+        # buyer keeps its redirected orders, as if the lane were still closed.
+        reopened = (allow > self.allow + ALLOW_TOLERANCE) & net.link_lagged
+        if reopened.any():
+            self.allow_held[reopened] = self.allow[reopened]
+            self.hold_until[reopened] = now + net.link_days[reopened]
+            for day in np.unique(self.hold_until[reopened]):
+                host.at(float(day), lambda: host.request(replan=True))
+        self.allow = allow
+        self.front = front
+        return quota
+
+    def restricting(self, quota: list[tuple[ControlState, np.ndarray]]) -> bool:
+        """Whether any control restricts a link now (or a reopened lane is still held)."""
+        now = self.host.env.now
+        return bool(quota or (self.allow < 1).any() or (self.hold_until > now).any())
+
+    def quota_allow(
+        self,
+        lk: np.ndarray,
+        commodity: int,
+        base: np.ndarray,
+        quota: list[tuple[ControlState, np.ndarray]],
+    ) -> np.ndarray:
+        """Share of ``base`` orders on links ``lk`` (one commodity) that may ship.
+
+        Quotas scale their covered links down so that the covered orders fit the quota
+        (a share of the covered flow just before the control); the factor is kept for
+        the next plan.
+        """
+        if not quota:
+            return self.allow[lk].copy()
+        allow = self.allow_before_quota[lk].copy()
+        for ctl, cov in quota:
+            c = cov[lk]
+            want = (base * allow)[c].sum()
+            assert ctl.pre_volume is not None and ctl.spec.quota_share is not None
+            cap = ctl.spec.quota_share * ctl.pre_volume[commodity]
+            factor = min(1.0, cap / want) if want > 0 else 1.0
+            allow[c] *= factor
+            self.quota_scale[lk[c]] = factor
+        self.allow[lk] = allow  # what the quota lets through, for the next plan
+        return allow
+
+    def held(self, lk: np.ndarray) -> np.ndarray:
+        """Whether each link is a reopened lane whose first new shipment is under way."""
+        return self.host.env.now < self.hold_until[lk]
+
+    def lead_days(self, w: np.ndarray, orders: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+        """Return the expected lane days of each slot's orders over the links let through.
+
+        It is the mean lane time of the slot's orders of the previous plan on the links
+        that controls now let through, weighted by those orders (so redirected orders
+        count at their own lane's time); a slot whose previous orders reach no open link
+        falls back to its baseline weights ``w`` on the open links, and then to the
+        ``baseline`` lead. The target pipeline of a slot is its use times this lead, so
+        a blocked lane holds no pipeline.
+
+        Orders already placed (rather than a guess of where spare capacity will take
+        them) make the lead follow the orders: it settles when they do, instead of
+        flipping between the lanes of two suppliers from one review to the next.
+        """
+        net = self.host.net
+        starts = net.slot_link_start
+        placed = orders * self.allow
+        fallback = w * self.allow
+        total = np.add.reduceat(placed, starts)
+        use_placed = (total > 0)[net.link_slot]
+        reach = np.where(use_placed, placed, fallback)
+        total = np.add.reduceat(reach, starts)
+        lead = np.add.reduceat(reach * net.link_days, starts)
+        return np.divide(lead, total, out=baseline.copy(), where=total > 0)
+
+    # ------------------------------------------------------------------ licences
+    def _apply(self, ctl: ControlState, buyer: int) -> list[float]:
+        """File a licence application for ``buyer``: draw its decision day and outcome."""
+        host = self.host
+        now = host.env.now
+        review = max(0.0, ctl.review.draw(host.event_rng))
+        approved = host.event_rng.random() < ctl.spec.approval_probability
+        app = [now + review, ctl.spec.approved_share if approved else -1.0]
+        ctl.applications[buyer] = app
+        name = f"{ctl.spec.id}:{host.net.facility_ids[buyer]}"
+        host.log.append((now, "licence_applied", name))
+
+        def decide() -> None:
+            outcome = "licence_approved" if app[1] >= 0 else "licence_refused"
+            host.log.append((host.env.now, outcome, name))
+            if app[1] < 0:
+                host.at(host.env.now + ctl.spec.reapply_days, lambda: self._reapply(ctl, buyer))
+            host.request(replan=True)
+
+        host.at(now + review, decide)
+        return app
+
+    def _reapply(self, ctl: ControlState, buyer: int) -> None:
+        if ctl.applications.get(buyer, [0, 0])[1] < 0:
+            del ctl.applications[buyer]
+        self.host.request(replan=True)

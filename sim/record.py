@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:  # pragma: no cover
-    from sim.engine import _Run
+from sim.network import Network
+from sim.world import World
 
 
 def daily_integral(times: np.ndarray, rates: np.ndarray, horizon: int) -> np.ndarray:
@@ -152,17 +152,77 @@ class RunRecord:
         return pd.DataFrame(self.output, index=index, columns=self.facilities["facility"])
 
 
-def build_record(run: _Run) -> RunRecord:
-    """Assemble the record of a finished run."""
-    net, horizon = run.net, int(run.horizon)
-    times = np.array(run.ep_t)
+class EpochLog:
+    """Rates in force from each epoch's start time, as the engine settles them.
+
+    Per epoch: output ``p`` and deliveries to final demand (per facility), and per
+    input slot the supply from suppliers (``supply``; ``supply_unrestricted`` from
+    suppliers no control ever covers), the stock and its slope, the use and the
+    stockpile release; with ``record_trade`` also the rate on each link (``x``).
+    Arrays are stored as given: the engine never changes an array in place once it
+    has logged it.
+    """
+
+    FIELDS = ("p", "delivered", "supply", "supply_unrestricted", "s", "slope", "use", "release")
+
+    def __init__(self, record_trade: bool) -> None:
+        self.record_trade = record_trade
+        self.t: list[float] = []
+        self.rows: dict[str, list[np.ndarray]] = {
+            f: [] for f in self.FIELDS + (("x",) if record_trade else ())
+        }
+
+    def append(self, now: float, **arrays: np.ndarray) -> None:
+        """Log the rates in force from ``now``; a later log at the same instant wins."""
+        if self.t and self.t[-1] == now:
+            self.t.pop()
+            for lst in self.rows.values():
+                lst.pop()
+        self.t.append(now)
+        for name, lst in self.rows.items():
+            lst.append(arrays[name])
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def stacked(self, name: str, width: int) -> np.ndarray:
+        """Return the logged arrays of ``name`` as an (epochs, width) array."""
+        return np.array(self.rows[name]).reshape(len(self.t), width)
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What a finished run knows beyond its epoch log (see :func:`build_record`)."""
+
+    world: World
+    net: Network
+    horizon_days: int
+    t0: float | None
+    targeted: np.ndarray
+    restricted: np.ndarray
+    qual_start: np.ndarray
+    qual_done: np.ndarray
+    redirect_day: np.ndarray
+    redirect_lane_days: np.ndarray
+    initial_stock: np.ndarray
+    final_stock: np.ndarray
+    rounding: np.ndarray
+    initial_transit: np.ndarray
+    final_transit: np.ndarray
+    log: list[tuple[float, str, str]]
+
+
+def build_record(epochs: EpochLog, facts: RunFacts) -> RunRecord:
+    """Assemble the record of a finished run from its epoch log and final state."""
+    net, horizon = facts.net, facts.horizon_days
+    times = np.array(epochs.t)
     durations = np.diff(times, append=float(horizon))
-    p = np.array(run.ep_p)
-    release = np.array(run.ep_release).reshape(len(times), net.m)
-    delivered = np.array(run.ep_delivered)
-    use = p[:, net.slot_fac] * np.array(run.ep_coef).reshape(len(times), net.m)
+    p = np.array(epochs.rows["p"])
+    release = epochs.stacked("release", net.m)
+    delivered = np.array(epochs.rows["delivered"])
+    use = epochs.stacked("use", net.m)
     output = daily_integral(times, p, horizon)
-    world = run.world
+    world = facts.world
     fac = world.facilities
     bloc_of = world.bloc_of()
     unit_of = world.unit_of()
@@ -175,11 +235,11 @@ def build_record(run: _Run) -> RunRecord:
             "bloc": fac["country"].map(bloc_of),
             "commodity": fac["commodity"],
             "unit": fac["commodity"].map(unit_of),
-            "targeted": run.targeted,
+            "targeted": facts.targeted,
         }
     )
     restricted_slot = (
-        np.bincount(net.link_slot, run.restricted.astype(float), minlength=net.m) > 0
+        np.bincount(net.link_slot, facts.restricted.astype(float), minlength=net.m) > 0
         if net.l
         else np.zeros(net.m, dtype=bool)
     )
@@ -189,53 +249,54 @@ def build_record(run: _Run) -> RunRecord:
             "input": [net.commodities[k] for k in net.slot_com],
             "quantity_per_unit": net.slot_coef,
             "restricted": restricted_slot,
-            "qualification_start_day": run.qual_start,
-            "qualification_done_day": run.qual_done,
-            "redirect_day": run.redirect_day,
-            "redirect_lane_days": run.redirect_lane_days,
+            "qualification_start_day": facts.qual_start,
+            "qualification_done_day": facts.qual_done,
+            "redirect_day": facts.redirect_day,
+            "redirect_lane_days": facts.redirect_lane_days,
             "substitute_of": net.slot_substitute_of,
         }
     )
     return RunRecord(
         start=net.start,
         horizon_days=horizon,
-        t0=run.t0,
+        t0=facts.t0,
         facilities=facilities,
         slots=slots,
         output=output,
         delivered=daily_integral(times, delivered, horizon),
         consumption=daily_integral(times, use, horizon),
         supply_unrestricted=daily_integral(
-            times, np.array(run.ep_supply_unrestricted).reshape(len(times), net.m), horizon
+            times, epochs.stacked("supply_unrestricted", net.m), horizon
         ),
-        supply=daily_integral(times, np.array(run.ep_supply).reshape(len(times), net.m), horizon),
+        supply=daily_integral(times, epochs.stacked("supply", net.m), horizon),
         released=daily_integral(times, release, horizon),
-        stock=end_of_day(times, np.array(run.ep_s), np.array(run.ep_slope), horizon),
+        stock=end_of_day(
+            times, np.array(epochs.rows["s"]), np.array(epochs.rows["slope"]), horizon
+        ),
         balance={
-            "initial_stock": run.initial_stock,
-            "final_stock": run.s.copy(),
+            "initial_stock": facts.initial_stock,
+            "final_stock": facts.final_stock,
             "consumed": durations @ use,
             "released": durations @ release,
-            "rounding": run.rounding.copy(),
-            "initial_transit": run.initial_transit,
-            "final_transit": run.transit.copy(),
+            "rounding": facts.rounding,
+            "initial_transit": facts.initial_transit,
+            "final_transit": facts.final_transit,
             "produced": durations @ p,
             "delivered": durations @ delivered,
         },
         link_slot=net.link_slot.copy(),
-        log=list(run.log),
-        **(_trade(run, times, horizon) if run.settings.record_trade else {}),
+        log=list(facts.log),
+        **(_trade(net, epochs, times, horizon) if epochs.record_trade else {}),
     )
 
 
-def _trade(run: _Run, times: np.ndarray, horizon: int) -> dict[str, Any]:
+def _trade(net: Network, epochs: EpochLog, times: np.ndarray, horizon: int) -> dict[str, Any]:
     """Daily shipments summed by origin country, destination country and commodity."""
-    net = run.net
     n_c, n_k = len(net.countries), len(net.commodities)
     key = (net.fac_country[net.link_sup] * n_c + net.fac_country[net.link_buyer]) * n_k
     key = key + net.link_com
     groups, inverse = np.unique(key, return_inverse=True)
-    rates = np.array(run.ep_x).reshape(len(times), net.l)
+    rates = epochs.stacked("x", net.l)
     # Sum the links of each group in link order (reduceat sums sequentially: the same
     # bits on every machine, unlike a BLAS product).
     order = np.argsort(inverse, kind="stable")

@@ -1,0 +1,209 @@
+"""Substitution in a run: new suppliers for cut-off buyers, and substitute inputs.
+
+Two routes, both triggered when an export control blocks part of a buyer slot's
+orders:
+
+* **Supplier substitution.** The slot starts qualifying new suppliers (a lead time
+  drawn per slot from the commodity's qualification distribution); once qualified, a
+  ramping share (a staircase over the commodity's substitution ramp) of its blocked
+  orders goes to unrestricted suppliers with spare capacity, in proportion to that
+  spare capacity and never beyond it.
+* **Substitute inputs** (recipes' ``substitute_input``): after the recipe's
+  qualification time the facility runs on the substitute while the original input is
+  restricted, using ``substitute_quantity_per_unit`` of it and losing
+  ``substitute_output_penalty_share`` of its capacity; it switches back when the
+  restriction ends.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.controls import ALLOW_TOLERANCE
+from sim.distributions import Distribution
+from sim.response import ramp_fraction
+
+#: Spare capacity below this share of capacity counts as none (see :meth:`Substitution.spare`).
+SPARE_TOLERANCE = 1e-9
+
+
+class Substitution:
+    """State of both substitution routes, per input slot.
+
+    Parameters
+    ----------
+    host : engine run
+        Provides ``net``, ``settings``, ``env``, ``event_rng``, ``log``, ``coef`` (the
+        effective input coefficients, which a switch of input replaces), ``cap``,
+        ``final``, ``at(day, action)`` and ``request(replan)``.
+    """
+
+    def __init__(self, host) -> None:  # type: ignore[no-untyped-def]
+        self.host = host
+        net, settings = host.net, host.settings
+        m = net.m
+        self.qual_dist = [
+            Distribution.of(settings.qualification_days.get(c, net.qualification_days[k]))
+            for k, c in enumerate(net.commodities)
+        ]
+        self.ramp_days = np.array(
+            [
+                settings.substitution_ramp_days.get(c, net.substitution_ramp_days[k])
+                for k, c in enumerate(net.commodities)
+            ]
+        )
+        self.qual_start = np.full(m, np.nan)
+        self.qual_done = np.full(m, np.nan)
+        self.redirect_day = np.full(m, np.nan)  # first redirected orders, per slot
+        self.redirect_lane_days = np.full(m, np.nan)  # their mean lane time
+        self._qualified = np.zeros(0, dtype=np.int64)
+        # Substitute inputs: capacity factor while on a substitute, qualification dates.
+        self.capacity_factor = np.ones(net.n)
+        self.substitute_ready = np.full(m, np.nan)
+        self.substitute_active = np.zeros(m, dtype=bool)
+
+    def ramp_shares(self) -> np.ndarray:
+        """Share of each slot's blocked orders that qualified suppliers take now (0-1)."""
+        host = self.host
+        net = host.net
+        rho = np.zeros(net.m)
+        if len(self._qualified):
+            q = self._qualified
+            rho[q] = ramp_fraction(
+                host.env.now,
+                self.qual_done[q],
+                self.ramp_days[net.slot_com[q]],
+                host.settings.ramp_step_days,
+            )
+        return rho
+
+    def spare(self, requested: np.ndarray) -> np.ndarray:
+        """Capacity each facility has left after final demand and ``requested`` orders.
+
+        Spare capacity below a billionth of capacity is none: a supplier working at
+        capacity has a spare of float residue, and shares of residue are arbitrary.
+        """
+        host = self.host
+        spare = host.cap - host.final - requested
+        return np.where(spare > SPARE_TOLERANCE * host.cap, spare, 0.0)
+
+    def redirect(
+        self,
+        links: tuple[np.ndarray, np.ndarray, np.ndarray],
+        wk: np.ndarray,
+        allow: np.ndarray,
+        held: np.ndarray,
+        held_allow: np.ndarray,
+        slot_orders: np.ndarray,
+        rho: np.ndarray,
+    ) -> np.ndarray:
+        """Orders on one commodity's links under export controls, with substitution.
+
+        ``links`` is ``(link ids, their slots, their suppliers)``, ``wk`` each link's
+        share of its slot's orders and ``allow`` the share controls let through.
+        The blocked share starts qualification of new suppliers; once qualified, a
+        ramping share ``rho`` of it goes to unrestricted suppliers with spare capacity.
+        ``held`` marks reopened lanes whose first shipment is still under way (their
+        blocked share is the lesser of ``allow`` and ``held_allow``, and they take no
+        redirected orders).
+        """
+        net = self.host.net
+        lk, lslot, lsup = links
+        base = wk * slot_orders[lslot]
+        regular = base * allow
+        blocked = np.bincount(lslot, wk * (1 - allow), minlength=net.m)
+        # A buyer qualifies new suppliers only if it has one: a link that no control
+        # restricts (its supplier may still be building up, or busy today).
+        open_links = allow >= 1.0 - ALLOW_TOLERANCE
+        has_alternative = np.bincount(lslot, open_links, minlength=net.m) > 0
+        cut = (blocked > 1e-12) & np.isnan(self.qual_start) & (slot_orders > 0) & has_alternative
+        if cut.any():
+            self._qualify(np.flatnonzero(cut))
+        if held.any():
+            closed = 1 - np.where(held, np.minimum(allow, held_allow), allow)
+            blocked = np.bincount(lslot, wk * closed, minlength=net.m)
+            allow = np.where(held, 0.0, allow)  # no redirected orders onto held lanes
+        redirect = rho * blocked * slot_orders
+        if not (redirect > 0).any():
+            return regular
+        req = np.bincount(lsup, regular, minlength=net.n)
+        spare = self.spare(req)
+        sw = np.where((allow >= 1.0 - ALLOW_TOLERANCE) & (spare[lsup] > 0), spare[lsup], 0.0)
+        sw_sum = np.bincount(lslot, sw, minlength=net.m)[lslot]
+        sub = redirect[lslot] * np.divide(sw, sw_sum, out=np.zeros(len(lk)), where=sw_sum > 0)
+        total = np.bincount(lsup, sub, minlength=net.n)
+        scale = np.minimum(1.0, np.divide(spare, total, out=np.ones(net.n), where=total > 0))
+        sub = sub * scale[lsup]
+        self._note_first_redirect(lk, lslot, sub)
+        return regular + sub
+
+    def _note_first_redirect(self, lk: np.ndarray, lslot: np.ndarray, sub: np.ndarray) -> None:
+        """Record, per slot, when redirected orders first went out and their lane time.
+
+        The lane time (mean over the redirected orders) is the transit part of the
+        substitution time: the first redirected shipment arrives that long after.
+        """
+        net, now = self.host.net, self.host.env.now
+        sent = np.bincount(lslot, sub, minlength=net.m)
+        first = (sent > 0) & np.isnan(self.redirect_day)
+        if not first.any():
+            return
+        days = np.bincount(lslot, sub * net.link_days[lk], minlength=net.m)
+        self.redirect_day[first] = now
+        self.redirect_lane_days[first] = days[first] / sent[first]
+
+    def _qualify(self, slots: np.ndarray) -> None:
+        """Start qualifying new suppliers for buyer slots that were just cut off."""
+        host = self.host
+        now, step = host.env.now, host.settings.ramp_step_days
+        for mi in slots:
+            k = int(host.net.slot_com[mi])
+            q = max(0.0, self.qual_dist[k].draw(host.event_rng))
+            self.qual_start[mi] = now
+            self._qualified = np.flatnonzero(np.isfinite(self.qual_start))
+            self.qual_done[mi] = now + q
+            steps = int(np.ceil(self.ramp_days[k] / step)) if self.ramp_days[k] > 0 else 0
+            for j in range(steps + 1):
+                host.at(now + q + j * step, lambda: host.request(replan=True))
+        host.log.append((now, "qualification_started", ",".join(str(int(i)) for i in slots)))
+
+    def switch_inputs(self, w: np.ndarray, allow: np.ndarray) -> bool:
+        """Switch facilities to or from their recipes' substitute inputs.
+
+        An input whose imports a control restricts (``w`` are the baseline order
+        weights, ``allow`` the share controls let through) starts qualifying its
+        substitute; once qualified, and while the input is still restricted, the
+        facility runs on the substitute. Returns whether anything switched.
+        """
+        host = self.host
+        net, now = host.net, host.env.now
+        if not len(net.substitute_slots):
+            return False
+        restricted = np.add.reduceat(w * (1.0 - allow), net.slot_link_start) > 1e-12
+        switched = False
+        for sub in net.substitute_slots:
+            original = int(net.slot_substitute_of[sub])
+            cut = bool(restricted[original])
+            if cut and np.isnan(self.substitute_ready[sub]):
+                ready = now + float(net.slot_substitute_qualification_days[sub])
+                self.substitute_ready[sub] = ready
+                host.at(ready, lambda: host.request(replan=True))
+            use_substitute = cut and now >= self.substitute_ready[sub]
+            if use_substitute != self.substitute_active[sub]:
+                switched = True
+                self.substitute_active[sub] = use_substitute
+                coef = host.coef.copy()  # recorded epochs keep the old array
+                coef[sub] = net.slot_coef[sub] if use_substitute else 0.0
+                coef[original] = 0.0 if use_substitute else net.slot_coef[original]
+                host.coef = coef
+                fac = net.slot_fac[sub]
+                penalty = net.slot_substitute_penalty[sub]
+                self.capacity_factor[fac] = 1.0 - penalty if use_substitute else 1.0
+                host.log.append(
+                    (
+                        now,
+                        "substitute_on" if use_substitute else "substitute_off",
+                        f"{net.facility_ids[fac]}:{net.commodities[net.slot_com[sub]]}",
+                    )
+                )
+        return switched
