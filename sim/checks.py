@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 import pandas as pd
 
 from sim.errors import InputError
-from sim.tables import show
+from sim.tables import key_text, show
 
 Tables = Mapping[str, pd.DataFrame]
 
@@ -55,6 +55,93 @@ def check_some_capacity(tables: Tables) -> None:
             else "the table has no facilities",
             "give at least one facility a capacity_per_year above 0",
         )
+
+
+def check_facility_dates(tables: Tables) -> None:
+    """Check that ``available_until`` (first day without production) is after ``available_from``."""
+    fac = tables["facilities"]
+    for row, (fid, start, until) in enumerate(
+        zip(fac["facility"], fac["available_from"], fac["available_until"], strict=True)
+    ):
+        if pd.notna(start) and pd.notna(until) and until <= start:
+            raise InputError(
+                "facilities.csv",
+                f"available_until (row {row + 1}, facility {show(fid)})",
+                f"{key_text(until)} is not after available_from {key_text(start)}",
+                "give the first day without production, after available_from, or leave "
+                "available_until empty",
+            )
+
+
+def check_capacity_schedule(tables: Tables) -> None:
+    """Capacity-schedule rows name a known facility, a capacity >= 0 and a date it operates.
+
+    A row's date must be on or after the facility's ``available_from`` and before its
+    ``available_until``; (facility, date) is unique (checked on reading the table).
+    """
+    fac = tables["facilities"]
+    opens = dict(zip(fac["facility"], fac["available_from"], strict=True))
+    closes = dict(zip(fac["facility"], fac["available_until"], strict=True))
+    schedule = tables["capacity_schedule"]
+    where = "capacity_schedule.csv"
+    for row, (fid, day, capacity) in enumerate(
+        zip(schedule["facility"], schedule["date"], schedule["capacity_per_year"], strict=True)
+    ):
+        if fid not in opens:
+            raise InputError(
+                where,
+                f"facility (row {row + 1})",
+                f"unknown facility {show(fid)} (date {key_text(day)})",
+                "use a facility id from facilities.csv",
+            )
+        if capacity < 0:
+            raise InputError(
+                where,
+                f"capacity_per_year (row {row + 1})",
+                f"{capacity:g} for facility {show(fid)} on {key_text(day)} is below 0",
+                "give a capacity of 0 or more (output unit per year; 0 idles the facility)",
+            )
+        start, until = opens[fid], closes[fid]
+        if pd.notna(start) and day < start:
+            raise InputError(
+                where,
+                f"date (row {row + 1})",
+                f"{key_text(day)} for facility {show(fid)} is before its available_from "
+                f"{key_text(start)}",
+                "date the change on or after available_from, or move available_from in "
+                "facilities.csv",
+            )
+        if pd.notna(until) and day >= until:
+            raise InputError(
+                where,
+                f"date (row {row + 1})",
+                f"{key_text(day)} for facility {show(fid)} is on or after its "
+                f"available_until {key_text(until)} (closed by then)",
+                "date the change before available_until, or move available_until in facilities.csv",
+            )
+
+
+def check_demand_years(tables: Tables) -> None:
+    """Every row of one demand (commodity, country, facility) gives a year, or none does."""
+    demand = tables["demand"]
+    dated: dict[tuple[str, str, str], bool] = {}
+    for row, (com, country, facility, year) in enumerate(
+        zip(demand["commodity"], demand["country"], demand["facility"], demand["year"], strict=True)
+    ):
+        key = (com, country, facility)
+        has_year = not pd.isna(year)
+        if dated.setdefault(key, has_year) != has_year:
+            text = ", ".join(
+                f"{name}={show(value)[1:-1]}"
+                for name, value in zip(("commodity", "country", "facility"), key, strict=True)
+                if value
+            )
+            raise InputError(
+                "demand.csv",
+                f"year (row {row + 1})",
+                f"demand ({text}) has rows with and without a year",
+                "give every row of this demand a year, or none (one row for every year)",
+            )
 
 
 def check_commodities_known(tables: Tables) -> None:
@@ -264,10 +351,13 @@ def check_sourcing(tables: Tables) -> None:
 CHECKS: tuple[Callable[[Tables], None], ...] = (
     check_countries_known,
     check_commodities_known,
+    check_facility_dates,
+    check_capacity_schedule,
     check_recipe_targets,
     check_inputs_produced,
     check_recipes_acyclic,
     check_inventory_types,
+    check_demand_years,
     check_demand_served,
     check_sourcing,
     check_some_capacity,

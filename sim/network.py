@@ -105,9 +105,23 @@ class Network:
     fac_com, fac_country : int arrays (n,)
         Output commodity and host country of each facility.
     nameplate_per_day : float array (n,)
-        Nameplate capacity in output units per day (``capacity_per_year / 365``).
+        Nameplate capacity in force at the run start (day 0), in output units per day
+        (``capacity_per_year / 365``, from the capacity schedule where it has a row on or
+        before the start; 0 for a facility closed by then). :meth:`nameplate_at` gives
+        it on any day.
     available_day, ramp_up_days : float arrays (n,)
-        First day of production (``-inf`` if before the start) and ramp-up length.
+        First day of production (``-inf`` if ``available_from`` is empty) and ramp-up
+        length, in run days (day 0 is ``start``) and days.
+    available_until_day : float array (n,)
+        First run day without production (``available_until``; ``inf`` if empty).
+    schedule_fac, schedule_day, schedule_nameplate_per_day : arrays (R,)
+        Capacity-schedule rows: facility, run day from which the row applies and the
+        nameplate from then on in output units per day; sorted by facility, then day.
+    capacity_change_days : float array
+        Sorted distinct run days > 0 on which some facility's nameplate or
+        availability changes in a step (see :attr:`capacity_change_days`).
+    fully_available_from : float
+        Run day from which nothing changes any more (see :attr:`fully_available_from`).
     slot_fac, slot_com, slot_coef : arrays (M,)
         Facility, input commodity and input units per output unit of each slot.
     slot_cover_days, slot_initial_cover_days : float arrays (M,)
@@ -132,13 +146,54 @@ class Network:
         self.fac_com = fac["commodity"].map(com_index).to_numpy(dtype=np.int64)
         self.fac_country = fac["country"].map(country_index).to_numpy(dtype=np.int64)
         self.fac_type: list[str] = fac["type"].tolist()
-        self.nameplate_per_day = fac["capacity_per_year"].to_numpy(dtype=float) / 365.0
-        avail = fac["available_from"]
         start_ts = pd.Timestamp(start)
-        self.available_day = np.where(
-            avail.isna(), -np.inf, (avail - start_ts).dt.days.to_numpy(dtype=float, na_value=0.0)
-        )
+
+        def run_day(dates: pd.Series, empty: float) -> np.ndarray:
+            return np.where(
+                dates.isna(),
+                empty,
+                (dates - start_ts).dt.days.to_numpy(dtype=float, na_value=0.0),
+            )
+
+        self.available_day = run_day(fac["available_from"], -np.inf)
+        self.available_until_day = run_day(fac["available_until"], np.inf)
         self.ramp_up_days = fac["ramp_up_days"].to_numpy(dtype=float)
+        self._base_nameplate_per_day = fac["capacity_per_year"].to_numpy(dtype=float) / 365.0
+        # Capacity schedule, sorted by facility then day; a row applies from its day to
+        # the day of the facility's next row.
+        schedule = world["capacity_schedule"]
+        sched_fac = (
+            schedule["facility"]
+            .map({f: i for i, f in enumerate(self.facility_ids)})
+            .to_numpy(dtype=np.int64)
+        )
+        sched_day = run_day(schedule["date"], np.nan)
+        order = np.lexsort((sched_day, sched_fac))
+        self.schedule_fac = sched_fac[order]
+        self.schedule_day = sched_day[order]
+        self.schedule_nameplate_per_day = (
+            schedule["capacity_per_year"].to_numpy(dtype=float)[order] / 365.0
+        )
+        same_next = np.append(self.schedule_fac[1:] == self.schedule_fac[:-1], False)
+        self._schedule_next_day = np.where(
+            same_next, np.append(self.schedule_day[1:], np.inf), np.inf
+        )
+        steps = np.concatenate([self.available_day, self.available_until_day, self.schedule_day])
+        self.capacity_change_days: np.ndarray = np.unique(steps[np.isfinite(steps) & (steps > 0)])
+        """Sorted distinct run days > 0 on which some facility's nameplate or availability
+        changes in a step: ``available_from``, ``available_until`` and capacity-schedule
+        dates. Ramps are linear between ``available_day`` and ``available_day +
+        ramp_up_days`` and have no step at their end."""
+        ends = np.concatenate(
+            [self.available_day + self.ramp_up_days, self.available_until_day, self.schedule_day]
+        )
+        finite = ends[np.isfinite(ends)]
+        self.fully_available_from: float = float(finite.max()) if len(finite) else -np.inf
+        """Run day from which :meth:`nameplate_at` and :meth:`availability_at` no longer
+        change (the last ramp end, closure or schedule date, even before day 0); ``-inf``
+        if no facility has any date. From then on availability is 1 for every facility but
+        those closed (0)."""
+        self.nameplate_per_day = self.nameplate_at(0.0)
         self.qualification_days = com["qualification_days"].to_numpy(dtype=float)
         self.substitution_ramp_days = com["substitution_ramp_days"].to_numpy(dtype=float)
 
@@ -292,6 +347,51 @@ class Network:
             self._index([k for k in self.settle_order if level[k] == lv], producers)
             for lv in sorted(set(level.values()))
         ]
+
+    def nameplate_at(self, day: float) -> np.ndarray:
+        """Nameplate capacity of each facility on run day ``day``.
+
+        Parameters
+        ----------
+        day : float
+            Run day (0 is the run start; fractions allowed).
+
+        Returns
+        -------
+        float array (n,)
+            Output units per day: ``capacity_per_year / 365`` of the facility's latest
+            capacity-schedule row with ``schedule_day <= day``, else of the facilities
+            table; 0 from ``available_until_day`` on. Before ``available_day`` it is the
+            nameplate the facility will have, so multiply by :meth:`availability_at` for
+            the capacity that can produce. A new array on every call.
+        """
+        out = self._base_nameplate_per_day.copy()
+        if len(self.schedule_day):
+            live = (self.schedule_day <= day) & (day < self._schedule_next_day)
+            out[self.schedule_fac[live]] = self.schedule_nameplate_per_day[live]
+        out[day >= self.available_until_day] = 0.0
+        return out
+
+    def availability_at(self, day: float) -> np.ndarray:
+        """Share (0-1) of each facility's nameplate that is available on run day ``day``.
+
+        Parameters
+        ----------
+        day : float
+            Run day (0 is the run start; fractions allowed).
+
+        Returns
+        -------
+        float array (n,)
+            0 before ``available_day``; ``(day - available_day) / ramp_up_days`` clipped
+            to 0-1 during the ramp (1 at once when ``ramp_up_days`` is 0); 1 after; 0
+            from ``available_until_day`` on. A new array on every call.
+        """
+        since = day - self.available_day
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ramp = np.where(self.ramp_up_days > 0, since / self.ramp_up_days, 1.0)
+        avail = np.where(since >= 0, np.clip(ramp, 0.0, 1.0), 0.0)
+        return np.where(day >= self.available_until_day, 0.0, avail)
 
     def _index(self, commodities: list[int], producers: dict[int, np.ndarray]) -> CommodityIndex:
         """Index arrays of a set of commodities (see :class:`CommodityIndex`)."""

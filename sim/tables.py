@@ -5,6 +5,11 @@ columns are declared here once, with dtype, unit, default, whether they are
 required and a description. :func:`read_table` reads that declaration to coerce
 types, fill defaults and reject unknown or missing columns, negative quantities
 and rows without a ``source``.
+
+:data:`WORLD_TABLES` holds every table a :class:`~sim.world.World` has.
+:data:`TABLES` holds the ones a scenario file can give under ``world:`` (one entry of
+``sim.scenario.WorldSpec`` each): all but ``capacity_schedule``, which joins them once
+the scenario models declare it.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import pandas as pd
 
 from sim.errors import InputError
 
-Dtype = Literal["str", "float", "date", "bool"]
+Dtype = Literal["str", "float", "int", "date", "bool"]
 
 
 @dataclass(frozen=True)
@@ -30,8 +35,9 @@ class Column:
     ----------
     name : str
         Column name in the CSV header.
-    dtype : {"str", "float", "date", "bool"}
-        Value type; ``date`` is an ISO date (``YYYY-MM-DD``) or empty.
+    dtype : {"str", "float", "int", "date", "bool"}
+        Value type; ``date`` is an ISO date (``YYYY-MM-DD``) or empty; ``int`` is a
+        whole number, held as a float so that an empty cell can be NaN.
     unit : str
         Unit of the values (``"-"`` for identifiers and text).
     description : str
@@ -168,6 +174,13 @@ TABLES: dict[str, Table] = {
                     "First day the facility can produce; empty means before any run start.",
                 ),
                 Column(
+                    "available_until",
+                    "date",
+                    "ISO date",
+                    "First day the facility no longer produces (closed for good), after "
+                    "available_from; empty means still operating.",
+                ),
+                Column(
                     "ramp_up_days",
                     "float",
                     "days",
@@ -239,6 +252,34 @@ TABLES: dict[str, Table] = {
                     "days",
                     "Lead time to qualify the substitute once the input is cut off.",
                     default=math.nan,
+                    minimum=0.0,
+                ),
+                Column(
+                    "durable",
+                    "bool",
+                    "-",
+                    "Whether the input is capital (installed equipment), not a consumable: "
+                    "the facility's capacity is then limited by its installed base / "
+                    "quantity_per_unit (quantity_per_unit is units installed per output unit "
+                    "per day), and it orders replacements of retirements, growth and the gap.",
+                    default=False,
+                ),
+                Column(
+                    "service_life_days",
+                    "float",
+                    "days",
+                    "Durable inputs: mean service life; the installed base retires at one over "
+                    "it per day.",
+                    default=math.nan,
+                    minimum=0.0,
+                ),
+                Column(
+                    "installation_days",
+                    "float",
+                    "days",
+                    "Durable inputs: days from taking a unit out of stock to its running in the "
+                    "installed base.",
+                    default=0.0,
                     minimum=0.0,
                 ),
                 SOURCE,
@@ -340,8 +381,14 @@ TABLES: dict[str, Table] = {
         ),
         Table(
             "demand",
-            "Final demand for a commodity, at a facility or spread over a country's producers.",
-            ("commodity", "country", "facility"),
+            "Final demand for a commodity, at a facility or spread over a country's producers. "
+            "Demand can be given by year: rows with the same commodity, country and facility "
+            "and different years. A run uses, for each such key, the row of the latest year on "
+            "or before the year of its reference date (the date of a world taken as of a date, "
+            "else the run start); a key whose years are all later is not used. Either every row "
+            "of a key has a year or none has. The row's quantity is the demand at the run start "
+            "and growth compounds from there, as for rows without a year.",
+            ("commodity", "country", "facility", "year"),
             (
                 Column("commodity", "str", "-", "Commodity demanded.", required=True),
                 Column(
@@ -358,6 +405,15 @@ TABLES: dict[str, Table] = {
                     "-",
                     "If set, the facility that serves the demand.",
                     default="",
+                ),
+                Column(
+                    "year",
+                    "int",
+                    "calendar year",
+                    "Year from which the row applies (see the table's description); empty "
+                    "means every year.",
+                    minimum=1900.0,
+                    maximum=2200.0,
                 ),
                 Column(
                     "quantity_per_year",
@@ -390,7 +446,37 @@ TABLES: dict[str, Table] = {
     )
 }
 
-OPTIONAL_TABLES = ("stockpiles", "demand", "sourcing")
+CAPACITY_SCHEDULE = Table(
+    "capacity_schedule",
+    "Dated changes of a facility's nameplate capacity (an expansion, a derating, a "
+    "mothballing at 0). From its date on, a row sets the facility's nameplate to "
+    "capacity_per_year, until the facility's next row; before its first row the nameplate "
+    "is the capacity_per_year of facilities.csv. Dates lie on or after the facility's "
+    "available_from and before its available_until.",
+    ("facility", "date"),
+    (
+        Column("facility", "str", "-", "Facility id from facilities.csv.", required=True),
+        Column("date", "date", "ISO date", "First day of the new capacity.", required=True),
+        Column(
+            "capacity_per_year",
+            "float",
+            "output unit per year",
+            "Nameplate output capacity from the date on (0 or more).",
+            required=True,
+        ),
+        SOURCE,
+    ),
+)
+
+#: Every table of a world, in the order of the data dictionary.
+WORLD_TABLES: dict[str, Table] = {}
+for _name, _table in TABLES.items():
+    WORLD_TABLES[_name] = _table
+    if _name == "facilities":
+        WORLD_TABLES[CAPACITY_SCHEDULE.name] = CAPACITY_SCHEDULE
+del _name, _table
+
+OPTIONAL_TABLES = ("stockpiles", "demand", "sourcing", "capacity_schedule")
 
 
 def show(value: object, limit: int = 40) -> str:
@@ -412,7 +498,7 @@ def _coerce(table: Table, col: Column, series: pd.Series, where: str) -> pd.Seri
     if col.dtype == "str":
         out = series.astype(object).where(~empty, col.default if col.default is not None else "")
         return out.astype(str).str.strip()
-    if col.dtype == "float":
+    if col.dtype in ("float", "int"):
         numbers = pd.to_numeric(series.where(~empty, None), errors="coerce")
         bad = numbers.isna() & ~empty
         if bad.any():
@@ -425,17 +511,31 @@ def _coerce(table: Table, col: Column, series: pd.Series, where: str) -> pd.Seri
             )
         default = math.nan if col.default is None else float(col.default)
         numbers = numbers.astype(float).where(~empty, default)
+        whole = col.dtype == "int"
+        if whole:
+            fraction = numbers.notna() & (numbers % 1 != 0)
+            if fraction.any():
+                row = int(fraction.to_numpy().nonzero()[0][0])
+                raise InputError(
+                    where,
+                    f"{col.name} (row {row + 1})",
+                    f"{show(series.iloc[row])} is not a whole number",
+                    f"give a whole number ({col.unit})",
+                )
         for bound, op, word in ((col.minimum, "lt", ">="), (col.maximum, "gt", "<=")):
             if bound is None:
                 continue
             out_of_range = getattr(numbers, op)(bound)
             if out_of_range.any():
                 row = int(out_of_range.to_numpy().nonzero()[0][0])
+                value, limit = numbers.iloc[row], bound
+                if whole:
+                    value, limit = int(value), int(limit)
                 raise InputError(
                     where,
                     f"{col.name} (row {row + 1})",
-                    f"{numbers.iloc[row]} is out of range",
-                    f"give a value {word} {bound} ({col.unit})",
+                    f"{value} is out of range",
+                    f"give a value {word} {limit} ({col.unit})",
                 )
         return numbers
     if col.dtype == "bool":
@@ -467,7 +567,7 @@ def read_table(
     Parameters
     ----------
     name : str
-        Table name, a key of :data:`TABLES`.
+        Table name, a key of :data:`WORLD_TABLES`.
     data : DataFrame or path
         The table, or the path of its CSV file.
     where : str, optional
@@ -484,7 +584,7 @@ def read_table(
         On unknown or missing columns, empty required cells, values of the wrong type or
         out of range, and duplicate keys.
     """
-    table = TABLES[name]
+    table = WORLD_TABLES[name]
     if isinstance(data, str | Path):
         where = where or str(data)
         try:
@@ -541,21 +641,38 @@ def read_table(
     dup = result.duplicated(list(table.key), keep=False)
     if dup.any():
         row = int(dup.to_numpy().nonzero()[0][0])
-        key = ", ".join(f"{k}={show(result.at[row, k])[1:-1]}" for k in table.key)
+        key = ", ".join(f"{k}={show(key_text(result.at[row, k]))[1:-1]}" for k in table.key)
         raise InputError(where, f"row {row + 1}", f"duplicate key ({key})", "keep one row per key")
     return result
 
 
+def key_text(value: object) -> str:
+    """Show a validated key cell as a user would write it.
+
+    A date as ``YYYY-MM-DD``, a whole number without ``.0``, an empty date or number as
+    nothing.
+    """
+    if value is pd.NaT:
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        return str(int(value)) if value.is_integer() else str(value)
+    return str(value)
+
+
 def empty_table(name: str) -> pd.DataFrame:
     """Return a validated table with no rows."""
-    cols = {c.name: pd.Series([], dtype=object) for c in TABLES[name].columns}
+    cols = {c.name: pd.Series([], dtype=object) for c in WORLD_TABLES[name].columns}
     return read_table(name, pd.DataFrame(cols))
 
 
 def data_dictionary() -> str:
     """Render the data dictionary (markdown) from the column declarations."""
     lines = ["# Data dictionary", "", "Generated from `sim/tables.py`; do not edit by hand.", ""]
-    for table in TABLES.values():
+    for table in WORLD_TABLES.values():
         lines += [f"## `{table.filename}`", "", table.description, ""]
         lines += ["| column | type | unit | required | default | description |"]
         lines += ["|---|---|---|---|---|---|"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,8 +11,9 @@ from types import MappingProxyType
 import pandas as pd
 
 from sim.checks import check_world
+from sim.dated import tables_as_of
 from sim.errors import InputError
-from sim.tables import OPTIONAL_TABLES, TABLES, empty_table, read_table
+from sim.tables import OPTIONAL_TABLES, WORLD_TABLES, empty_table, read_table, show
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,7 @@ class World:
     Attributes
     ----------
     tables : Mapping[str, DataFrame]
-        One validated DataFrame per table name in :data:`sim.tables.TABLES`.
+        One validated DataFrame per table name in :data:`sim.tables.WORLD_TABLES`.
     """
 
     tables: Mapping[str, pd.DataFrame]
@@ -32,11 +34,13 @@ class World:
     @classmethod
     def from_tables(cls, **frames: pd.DataFrame | str | Path) -> World:
         """Validate tables given as DataFrames or CSV paths; optional ones may be omitted."""
-        unknown = sorted(set(frames) - set(TABLES))
+        unknown = sorted(set(frames) - set(WORLD_TABLES))
         if unknown:
-            raise InputError("world", unknown[0], "unknown table", f"use one of {list(TABLES)}")
+            raise InputError(
+                "world", unknown[0], "unknown table", f"use one of {list(WORLD_TABLES)}"
+            )
         tables: dict[str, pd.DataFrame] = {}
-        for name in TABLES:
+        for name in WORLD_TABLES:
             if name in frames:
                 tables[name] = read_table(name, frames[name])
             elif name in OPTIONAL_TABLES:
@@ -71,14 +75,63 @@ class World:
 
     def replace(self, **frames: pd.DataFrame | str | Path) -> World:
         """Return a new world with some tables replaced (those validated, then all checks)."""
-        unknown = sorted(set(frames) - set(TABLES))
+        unknown = sorted(set(frames) - set(WORLD_TABLES))
         if unknown:
-            raise InputError("world", unknown[0], "unknown table", f"use one of {list(TABLES)}")
+            raise InputError(
+                "world", unknown[0], "unknown table", f"use one of {list(WORLD_TABLES)}"
+            )
         tables = dict(self.tables)
         for name, frame in frames.items():
             tables[name] = read_table(name, frame)
         check_world(tables)
         return World(MappingProxyType(tables))
+
+    def as_of(self, day: dt.date | str) -> World:
+        """Return the world as it operated on ``day``: a validated snapshot.
+
+        Facilities that operate on ``day`` (``available_from <= day < available_until``)
+        stay, with the nameplate ``capacity_per_year`` of the capacity-schedule row in
+        force on ``day`` and ``available_until`` emptied; facilities that open later or
+        have closed are dropped, and with them the recipe, sourcing and demand rows that
+        name them (and recipe and inventory rows of a facility type no facility has any
+        more, and country demand rows whose country has no producer of the commodity
+        left). The capacity schedule is emptied. Demand keeps the rows in force for
+        ``day``'s year (:func:`sim.dated.demand_in_force`), with ``year`` emptied so that
+        they apply whatever the run start. Countries, commodities, lanes, stockpiles and
+        the other inventory rows stay. Nothing dated after ``day`` remains: a run on the
+        result sees the world of ``day`` held fixed. See :func:`sim.dated.tables_as_of`.
+
+        Parameters
+        ----------
+        day : datetime.date or str
+            The date, or an ISO date ``YYYY-MM-DD``.
+
+        Returns
+        -------
+        World
+            The snapshot, validated again like any world.
+
+        Raises
+        ------
+        InputError
+            If ``day`` is not a date, or the snapshot fails a check (e.g. a recipe input
+            that no facility operating on ``day`` produces); the message says which date.
+        """
+        if isinstance(day, str):
+            try:
+                day = dt.date.fromisoformat(day)
+            except ValueError:
+                raise InputError(
+                    "world", "as_of", f"{show(day)} is not an ISO date", "write YYYY-MM-DD"
+                ) from None
+        if isinstance(day, dt.datetime):
+            day = day.date()
+        try:
+            return World.from_tables(**tables_as_of(self.tables, day))
+        except InputError as err:
+            raise InputError(
+                err.where, err.field, f"{err.problem} in the world as of {day}", err.fix
+            ) from None
 
 
 def _rebuild(tables: dict[str, pd.DataFrame]) -> World:
@@ -88,13 +141,14 @@ def _rebuild(tables: dict[str, pd.DataFrame]) -> World:
 def load_world(folder: str | Path) -> World:
     """Load a world from a folder of CSV files named after the tables (``facilities.csv``, ...).
 
-    Optional tables (``stockpiles.csv``, ``demand.csv``) may be absent.
+    Optional tables (``stockpiles.csv``, ``demand.csv``, ``sourcing.csv``,
+    ``capacity_schedule.csv``) may be absent.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(str(folder), "-", "not a folder", "give the folder holding the CSV tables")
     frames: dict[str, pd.DataFrame | str | Path] = {}
-    for name, table in TABLES.items():
+    for name, table in WORLD_TABLES.items():
         path = folder / table.filename
         if path.exists():
             frames[name] = path
