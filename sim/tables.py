@@ -254,34 +254,6 @@ TABLES: dict[str, Table] = {
                     default=math.nan,
                     minimum=0.0,
                 ),
-                Column(
-                    "durable",
-                    "bool",
-                    "-",
-                    "Whether the input is capital (installed equipment), not a consumable: "
-                    "the facility's capacity is then limited by its installed base / "
-                    "quantity_per_unit (quantity_per_unit is units installed per output unit "
-                    "per day), and it orders replacements of retirements, growth and the gap.",
-                    default=False,
-                ),
-                Column(
-                    "service_life_days",
-                    "float",
-                    "days",
-                    "Durable inputs: mean service life; the installed base retires at one over "
-                    "it per day.",
-                    default=math.nan,
-                    minimum=0.0,
-                ),
-                Column(
-                    "installation_days",
-                    "float",
-                    "days",
-                    "Durable inputs: days from taking a unit out of stock to its running in the "
-                    "installed base.",
-                    default=0.0,
-                    minimum=0.0,
-                ),
                 SOURCE,
             ),
         ),
