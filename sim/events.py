@@ -1,32 +1,108 @@
 """Disruption and policy events: what a scenario does to the world, as plain data.
 
-Events are frozen dataclasses. Dates are :class:`datetime.date`, ISO strings
-(``"2025-04-04"``), offsets from the run start (``"+90d"``) or day offsets as numbers.
-The engine (:mod:`sim.engine`) turns them into SimPy events; this module only says
-what each one means and which facilities or trade flows it selects.
+Events are frozen, validated pydantic models, built with keyword arguments
+(``FacilityOutage(select=Selector(types=("refiner",)), capacity_factor=0.5,
+start="+30d", duration_days=60)``); they compare by value and are hashable (an
+:class:`ExportControlChange` holds a dict and is not). Dates are :class:`datetime.date`,
+ISO strings (``"2025-04-04"``), offsets from the run start (``"+90d"``) or day offsets as
+numbers. The engine (:mod:`sim.engine`) turns them into SimPy events; this module only
+says what each one means and which facilities or trade flows it selects.
 
 Disruptions (removed from the paired baseline run): :class:`ExportControl`,
 :class:`ExportControlChange`, :class:`FacilityOutage`. Policies (kept in the
 baseline): :class:`StockpileRelease`, :class:`MembershipChange`, :class:`DemandChange`,
 :class:`CapacityInvestment`, :class:`SourcingPolicy`.
+
+One definition per event kind
+-----------------------------
+The fields of each kind (name, type, default, description) are declared once, here, in
+a generic base class such as :class:`FacilityOutageFields`. Its type parameters stand
+for what differs between the two forms of an event:
+
+``NumT``
+    a number: ``float`` in an engine event; in a scenario file a number or a
+    distribution, drawn once per replication;
+``DrawnT``
+    a number the engine draws itself (an export control's ``review_days``, drawn per
+    licence application): ``float`` or :class:`~sim.distributions.Distribution` here;
+``DateT``
+    a date: :data:`DateLike` here; in a scenario file a date or an offset ``+Nd``;
+``LicenceT``, ``ChangesT``
+    the parts built from those: general licences, and the new values of a control
+    change (a dict here, a validated mapping in a file).
+
+The engine events are the bases pinned to engine types (``class
+FacilityOutage(FacilityOutageFields[float, DateLike])``); :mod:`sim.scenario_events`
+pins the same bases to the scenario's types and adds the ``kind`` key. Names,
+flags, choices and the selector parts (:class:`Selector`, :class:`Destinations`) are
+the same in both forms and validated as strictly in both. A kind whose file form
+differs from its drawn form adds the file-only fields there (an export control's
+``duration_days``; an investment's ``announced``, ``build_days`` and
+``completion_probability``), and :mod:`sim.scenario_events` derives the engine fields
+from them in one place. Ranges (a share in [0, 1], a date in the run) are checked by
+the scenario for files and by the engine for every event, with messages naming the
+event.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import re
-from dataclasses import dataclass, field, fields, replace
-from typing import Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    InstanceOf,
+    PlainValidator,
+    Strict,
+    ValidationError,
+)
 
 from sim.distributions import Distribution
 from sim.errors import InputError
 
-DateLike = dt.date | str | int | float
-
 _OFFSET = re.compile(r"^\+(\d+(?:\.\d+)?)d$")
+
+
+def _date_like(value: object) -> object:
+    """Accept a date-like value as it is (:func:`to_day` reads it, naming the event)."""
+    if isinstance(value, dt.date | str | int | float):
+        return value
+    raise ValueError(
+        f"{value!r} is not a date: give a date, 'YYYY-MM-DD', an offset like '+90d' or a "
+        "number of days"
+    )
+
+
+#: A date in an engine event: a date, an ISO date string, an offset ``"+90d"`` from the
+#: run start or a number of days after it.
+DateLike = Annotated[dt.date | str | int | float, PlainValidator(_date_like)]
+#: A name (an id, a country or commodity code): a non-empty string.
+Name = Annotated[str, Strict(), Field(min_length=1)]
+Names = tuple[Name, ...]
+StrictBool = Annotated[bool, Strict()]
+#: A number the engine draws itself: a fixed number or a Distribution.
+EngineDrawn = float | InstanceOf[Distribution]
+
+NumT = TypeVar("NumT")
+DrawnT = TypeVar("DrawnT")
+DateT = TypeVar("DateT")
+LicenceT = TypeVar("LicenceT")
+ChangesT = TypeVar("ChangesT")
+
+
+def _shared(value: object) -> Any:
+    """Return the default of a field typed by a type parameter (valid in both forms).
+
+    Typed ``Any`` so that type checkers accept it for the parameter.
+    """
+    return value
 
 
 def to_day(value: DateLike, start: dt.date, where: str, field_name: str) -> float:
@@ -61,21 +137,57 @@ def to_day(value: DateLike, start: dt.date, where: str, field_name: str) -> floa
         ) from None
 
 
-@dataclass(frozen=True)
-class Selector:
-    """Selects facilities: a facility matches if it matches every field that is given.
+class EventModel(BaseModel):
+    """Base of every event and event part: unknown fields are errors, instances are immutable."""
 
-    Parameters
-    ----------
-    facilities, types, countries, blocs : tuple of str
-        Facility ids, facility types, ISO3 country codes, bloc names. Within a field
-        any value matches; across fields all given fields must match.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Built(EventModel):
+    """Mixin of the engine events: building one with a wrong value raises InputError.
+
+    The error names the class and the field. (Only the engine forms: pydantic calls a
+    custom ``__init__`` when it validates a nested model too, and scenario files are
+    validated with YAML paths by :mod:`sim.scenario`. :class:`Selector` and
+    :class:`Destinations`, shared by both forms, raise pydantic's ValidationError.)
     """
 
-    facilities: tuple[str, ...] = ()
-    types: tuple[str, ...] = ()
-    countries: tuple[str, ...] = ()
-    blocs: tuple[str, ...] = ()
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _input_error(type(self), exc) from None
+
+
+def _input_error(cls: type[BaseModel], exc: ValidationError) -> InputError:
+    """Return the first problem of a failed construction as a one-line InputError."""
+    errors = exc.errors()
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    field = ".".join(str(p) for p in err["loc"]) or "-"
+    msg, value = err["msg"], err.get("input")
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    if err["type"] == "extra_forbidden":
+        return InputError(
+            cls.__name__, field, "unknown field", f"use one of {', '.join(cls.model_fields)}"
+        )
+    if err["type"] == "missing":
+        return InputError(cls.__name__, field, "is missing", f"give {field}")
+    if msg.startswith("Input should be "):
+        wanted = msg.removeprefix("Input should be ")
+        return InputError(cls.__name__, field, f"{shown} is not {wanted}", f"give {wanted}")
+    return InputError(cls.__name__, field, f"{shown}: {msg}", "correct the value")
+
+
+# ----------------------------------------------------------------------------- parts
+
+
+class Selector(EventModel):
+    """Facilities matching every field that is given (within a field, any value matches)."""
+
+    facilities: Names = Field(default=(), description="Facility ids.")
+    types: Names = Field(default=(), description="Facility types (stages), e.g. refiner.")
+    countries: Names = Field(default=(), description="ISO3 codes of host countries.")
+    blocs: Names = Field(default=(), description="Blocs of host countries.")
 
     def is_empty(self) -> bool:
         """Whether no field is given."""
@@ -96,24 +208,15 @@ class Selector:
         return m
 
 
-@dataclass(frozen=True)
-class Destinations:
-    """Where a control applies: all countries, or named countries and blocs, minus exceptions.
+class Destinations(EventModel):
+    """Importing countries covered: all, or named countries and blocs, minus exceptions."""
 
-    Parameters
-    ----------
-    all : bool
-        Every country other than the issuer.
-    countries, blocs : tuple of str
-        Destination countries (ISO3) and blocs.
-    except_countries : tuple of str
-        Countries exempted even if they match.
-    """
-
-    all: bool = False
-    countries: tuple[str, ...] = ()
-    blocs: tuple[str, ...] = ()
-    except_countries: tuple[str, ...] = ()
+    all: StrictBool = Field(default=False, description="Every country other than the issuer.")
+    countries: Names = Field(default=(), description="Destination countries (ISO3).")
+    blocs: Names = Field(default=(), description="Destination blocs.")
+    except_countries: Names = Field(
+        default=(), description="Countries exempted even if they match."
+    )
 
     def covers(self, country: str, bloc: str) -> bool:
         """Whether a destination country (currently in ``bloc``) is covered."""
@@ -122,131 +225,147 @@ class Destinations:
         return self.all or country in self.countries or bloc in self.blocs
 
 
-@dataclass(frozen=True)
-class GeneralLicence:
-    """A general licence: named buyers may import freely from a date on.
+class GeneralLicenceFields(EventModel, Generic[DateT]):
+    """Fields of a general licence (:class:`GeneralLicence`)."""
 
-    Parameters
-    ----------
-    buyers : Selector
-        The buyer facilities covered.
-    date : date-like
-        First day the licence is in force.
-    """
-
-    buyers: Selector
-    date: DateLike
+    buyers: Selector = Field(description="Buyer facilities covered.")
+    date: DateT = Field(description="First day the licence is in force.")
 
 
-@dataclass(frozen=True)
-class ExportControl:
+class GeneralLicence(GeneralLicenceFields[DateLike], _Built):
+    """A general licence: the selected buyers import freely from ``date`` on."""
+
+
+# ----------------------------------------------------------------------------- disruptions
+
+
+class ExportControlFields(EventModel, Generic[NumT, DrawnT, DateT, LicenceT]):
+    """Fields of an export control (:class:`ExportControl`)."""
+
+    id: Name = Field(description="Name that export_control_change events refer to.")
+    issuer: Name = Field(description="ISO3 code of the exporting country.")
+    commodities: Names = Field(min_length=1, description="Commodities covered.")
+    destinations: Destinations = Field(description="Importers covered.")
+    start: DateT = Field(description="First day in force.")
+    end: DateT | None = Field(
+        default=None,
+        description="First day no longer in force (may lie past the horizon); null: open-ended.",
+    )
+    announced: DateT | None = Field(
+        default=None,
+        description="Announcement date; covered buyers front-run between it and start.",
+    )
+    front_running_share: NumT = Field(
+        default=_shared(0.0),
+        description="Extra stock covered buyers target before start, as a share of their "
+        "target cover (0.5 = 50 % more days of cover).",
+    )
+    regime: Literal["ban", "license"] = Field(
+        default="ban",
+        description="ban stops every covered flow; license stops each covered buyer's flows "
+        "until its licence application is decided (one application per buyer facility).",
+    )
+    review_days: DrawnT = Field(
+        default=_shared(45.0),
+        description="Licence review time in days; a distribution is drawn per application by "
+        "the engine.",
+    )
+    approval_probability: NumT = Field(
+        default=_shared(1.0),
+        description="Probability that a licence application is approved (0-1).",
+    )
+    approved_share: NumT = Field(
+        default=_shared(1.0),
+        description="Share of the requested volume an approved licence allows (0-1).",
+    )
+    reapply_days: NumT = Field(
+        default=_shared(30.0), description="Days after a refusal before the buyer applies again."
+    )
+    quota_share: NumT | None = Field(
+        default=None,
+        description="Cap on the total covered flow, as a share of the covered flow just before "
+        "start (0-1); null: no quota.",
+    )
+    general_licences: tuple[LicenceT, ...] = Field(
+        default=(), description="Buyers exempted from named dates."
+    )
+
+
+class ExportControl(ExportControlFields[float, EngineDrawn, DateLike, GeneralLicence], _Built):
     """An export control: the issuer restricts exports of commodities to destinations.
 
-    Parameters
-    ----------
-    id : str
-        Name other events refer to (e.g. in :class:`ExportControlChange`).
-    issuer : str
-        ISO3 code of the exporting country.
-    commodities : tuple of str
-        Commodities covered.
-    destinations : Destinations
-        Importers covered.
-    start : date-like
-        First day in force.
-    end : date-like, optional
-        First day no longer in force; ``None`` for open-ended.
-    announced : date-like, optional
-        Announcement date; between it and ``start`` covered buyers front-run.
-    front_running_share : float
-        Extra stock buyers target before ``start``, as a share of their target cover
-        (0.5 = 50 % more days of cover).
-    regime : {"ban", "license"}
-        ``ban`` stops every covered flow. ``license`` stops each covered buyer's flows
-        until its application is decided (one application per buyer facility).
-    review_days : float or Distribution
-        Licence review time, drawn per application.
-    approval_probability : float
-        Probability that an application is approved (share 0-1).
-    approved_share : float
-        Share of the requested volume an approved licence allows (0-1).
-    reapply_days : float
-        Days after a refusal before the buyer applies again.
-    quota_share : float, optional
-        Cap on the total covered flow, as a share of the covered flow just before
-        ``start``.
-    general_licences : tuple of GeneralLicence
-        Buyers exempted from named dates.
+    Under ``regime="ban"`` every covered flow stops from ``start`` to ``end``. Under
+    ``regime="license"`` each covered buyer facility applies once; its flows stop until
+    the application is decided after ``review_days``, and an approved licence allows
+    ``approved_share`` of the requested volume. ``quota_share`` caps the total covered
+    flow on top. Buyers front-run between ``announced`` and ``start``.
     """
-
-    id: str
-    issuer: str
-    commodities: tuple[str, ...]
-    destinations: Destinations
-    start: DateLike
-    end: DateLike | None = None
-    announced: DateLike | None = None
-    front_running_share: float = 0.0
-    regime: Literal["ban", "license"] = "ban"
-    review_days: float | Distribution = 45.0
-    approval_probability: float = 1.0
-    approved_share: float = 1.0
-    reapply_days: float = 30.0
-    quota_share: float | None = None
-    general_licences: tuple[GeneralLicence, ...] = ()
 
 
 ChangeAction = Literal["suspend", "resume", "tighten", "ease"]
 
 
-@dataclass(frozen=True)
-class ExportControlChange:
-    """Suspend, resume, tighten or ease an export control already declared.
+class ExportControlChangeFields(EventModel, Generic[DateT, ChangesT]):
+    """Fields of a change of an export control (:class:`ExportControlChange`)."""
 
-    Parameters
-    ----------
-    control : str
-        ``id`` of the :class:`ExportControl` changed.
-    date : date-like
-        When the change takes effect.
-    action : {"suspend", "resume", "tighten", "ease"}
-        ``suspend`` lifts the control until ``resume``; ``tighten`` and ``ease``
-        replace the parameters given in ``changes``.
-    changes : dict
-        New values for any of the control's fields other than ``id`` and ``issuer``
-        (e.g. ``{"regime": "ban"}``, ``{"approval_probability": 0.9}``).
+    control: Name = Field(description="id of an export_control earlier in the events.")
+    date: DateT = Field(description="When the change takes effect.")
+    action: ChangeAction = Field(
+        description="suspend lifts the control until resume; tighten and ease replace the "
+        "parameters given in changes (suspend and resume take none)."
+    )
+    changes: ChangesT = Field(
+        default_factory=dict,
+        validate_default=True,
+        description="New values of the control's fields other than id and issuer, e.g. "
+        "{regime: ban} or {approval_probability: 0.9}.",
+    )
+
+
+class ExportControlChange(ExportControlChangeFields[DateLike, dict[str, Any]], _Built):
+    """Suspend, resume, tighten or ease an export control declared earlier.
+
+    ``changes`` maps field names of :class:`ExportControl` to their new values, e.g.
+    ``{"regime": "ban"}``.
     """
 
-    control: str
-    date: DateLike
-    action: ChangeAction
-    changes: dict[str, object] = field(default_factory=dict)
+
+class FacilityOutageFields(EventModel, Generic[NumT, DateT]):
+    """Fields of a facility outage (:class:`FacilityOutage`)."""
+
+    select: Selector = Field(description="Facilities affected.")
+    capacity_factor: NumT = Field(description="Share of capacity that remains (0 = full stop).")
+    start: DateT = Field(description="First day of the outage.")
+    duration_days: NumT = Field(description="Length of the outage in days.")
 
 
-@dataclass(frozen=True)
-class FacilityOutage:
-    """Cut the capacity of the selected facilities for a while.
-
-    Parameters
-    ----------
-    select : Selector
-        Facilities affected.
-    capacity_factor : float
-        Share of capacity that remains (0 = full stop).
-    start : date-like
-        First day of the outage.
-    duration_days : float
-        Length of the outage in days.
-    """
-
-    select: Selector
-    capacity_factor: float
-    start: DateLike
-    duration_days: float
+class FacilityOutage(FacilityOutageFields[float, DateLike], _Built):
+    """Cut the capacity of the selected facilities for a while."""
 
 
-@dataclass(frozen=True)
-class StockpileRelease:
+# ----------------------------------------------------------------------------- policies
+
+
+class StockpileReleaseFields(EventModel, Generic[NumT, DateT]):
+    """Fields of a stockpile release (:class:`StockpileRelease`)."""
+
+    holder: Name = Field(description="Country (ISO3) or bloc named in the stockpiles table.")
+    commodity: Name = Field(description="Commodity released.")
+    rate_per_day: NumT = Field(
+        description="Release rate while triggered, in commodity units per day."
+    )
+    threshold_share: NumT = Field(
+        default=_shared(0.1), description="Shortfall share (0-1) that triggers the release."
+    )
+    share_with_bloc: StrictBool = Field(
+        default=False,
+        description="Release to facilities in every country of the holder's bloc, not only "
+        "the holder's.",
+    )
+    start: DateT = Field(default=_shared("+0d"), description="First day releases may happen.")
+
+
+class StockpileRelease(StockpileReleaseFields[float, DateLike], _Built):
     """Release a strategic stockpile when the holder's supply shortfall passes a threshold.
 
     The shortfall is ``1 - arrivals / need`` of the commodity over the recipient
@@ -254,82 +373,64 @@ class StockpileRelease:
     less than it uses because it holds surplus stock is not short); it is checked
     whenever flows change. Releases go to the recipients pro rata to their deficit
     until the stockpile is empty or the shortfall falls back below the threshold.
-
-    Parameters
-    ----------
-    holder : str
-        Country (ISO3) or bloc named in the ``stockpiles`` table.
-    commodity : str
-        Commodity released.
-    rate_per_day : float
-        Release rate while triggered, in commodity units per day.
-    threshold_share : float
-        Shortfall share (0-1) that triggers the release.
-    share_with_bloc : bool
-        Release to facilities in every country of the holder's bloc, not only the holder.
-    start : date-like
-        First day releases may happen.
     """
 
-    holder: str
-    commodity: str
-    rate_per_day: float
-    threshold_share: float = 0.1
-    share_with_bloc: bool = False
-    start: DateLike = 0
+
+class MembershipChangeFields(EventModel, Generic[DateT]):
+    """Fields of a membership change (:class:`MembershipChange`)."""
+
+    country: Name = Field(description="ISO3 code of the country.")
+    bloc: Name = Field(description="The bloc it belongs to from date on (e.g. allied).")
+    date: DateT = Field(description="When the change takes effect.")
 
 
-@dataclass(frozen=True)
-class MembershipChange:
+class MembershipChange(MembershipChangeFields[DateLike], _Built):
     """A country joins a bloc (or leaves for another) on a date: coalition expansion.
 
     From ``date`` on, export controls whose destinations name blocs cover the country
     by its new bloc, and bloc-shared stockpiles include it. Metrics still group
     facilities by the bloc their country had at the start of the run.
-
-    Parameters
-    ----------
-    country : str
-        ISO3 code of the country.
-    bloc : str
-        The bloc it belongs to from ``date`` (e.g. ``allied``).
-    date : date-like
-        When the change takes effect.
     """
 
-    country: str
-    bloc: str
-    date: DateLike
+
+class DemandChangeFields(EventModel, Generic[NumT, DateT]):
+    """Fields of a demand change (:class:`DemandChange`)."""
+
+    factor: NumT = Field(description="Multiplier of the selected demand (>= 0; 1.2 = +20 %).")
+    date: DateT = Field(description="When the change takes effect.")
+    commodities: Names = Field(default=(), description="Commodities (all if empty).")
+    countries: Names = Field(default=(), description="Countries (all if empty).")
+    facilities: Names = Field(default=(), description="Facilities (all if empty).")
 
 
-@dataclass(frozen=True)
-class DemandChange:
+class DemandChange(DemandChangeFields[float, DateLike], _Built):
     """Scale final demand from a date on (e.g. an AI build-out or a slowdown).
 
     Demand rows are selected by commodity, by country (the row's country, or the
     country of the facility it names) and by facility; a field left empty selects all.
     The factor multiplies the rows' demand (as declared, with growth and noise) from
     ``date`` on; several changes multiply.
-
-    Parameters
-    ----------
-    factor : float
-        Multiplier (>= 0; 1.2 = +20 %).
-    date : date-like
-        When the change takes effect.
-    commodities, countries, facilities : tuple of str
-        Which demand rows change.
     """
 
-    factor: float
-    date: DateLike
-    commodities: tuple[str, ...] = ()
-    countries: tuple[str, ...] = ()
-    facilities: tuple[str, ...] = ()
+
+class SourcingPolicyFields(EventModel, Generic[DateT]):
+    """Fields of a sourcing policy (:class:`SourcingPolicy`)."""
+
+    bloc: Name = Field(
+        description="Bloc whose producers follow the rule (for offtake, the bloc that signs "
+        "the contract; informative only)."
+    )
+    rule: Literal["pro_rata", "bloc_first", "offtake"] = Field(
+        description="bloc_first: serve buyers of the same bloc first; offtake: the suppliers "
+        "serve the buyers first (a long-term contract); pro_rata: the default."
+    )
+    date: DateT = Field(description="When the rule takes effect.")
+    commodities: Names = Field(default=(), description="Commodities (all if empty).")
+    suppliers: Selector = Field(default=Selector(), description="Offtake: the suppliers.")
+    buyers: Selector = Field(default=Selector(), description="Offtake: the buyers.")
 
 
-@dataclass(frozen=True)
-class SourcingPolicy:
+class SourcingPolicy(SourcingPolicyFields[DateLike], _Built):
     """Change how a bloc's producers allocate their output, from a date on.
 
     ``bloc_first`` (friend-shoring): producers in ``bloc`` serve buyers in the same bloc
@@ -338,67 +439,42 @@ class SourcingPolicy:
     restores the default for the bloc's producers. Priority buyers still get only what
     they order (their orders follow the sourcing weights); final demand at a producer is
     always served pro rata with its customers' orders.
-
-    Parameters
-    ----------
-    bloc : str
-        The bloc whose producers follow the rule (for ``offtake``, the bloc that
-        signs the contract; informative only).
-    rule : {"pro_rata", "bloc_first", "offtake"}
-        The allocation rule.
-    date : date-like
-        When the rule takes effect.
-    commodities : tuple of str
-        Commodities the rule applies to (all if empty).
-    suppliers, buyers : Selector
-        For ``offtake``: the contracted suppliers and buyers.
     """
 
-    bloc: str
-    rule: Literal["pro_rata", "bloc_first", "offtake"]
-    date: DateLike
-    commodities: tuple[str, ...] = ()
-    suppliers: Selector = field(default_factory=Selector)
-    buyers: Selector = field(default_factory=Selector)
+
+class CapacityInvestmentFields(EventModel, Generic[NumT]):
+    """Fields of a capacity investment (:class:`CapacityInvestment`) in both forms."""
+
+    facility: Name = Field(description="Id of the new facility (or of the expansion).")
+    capacity_per_year: NumT = Field(description="Nameplate capacity, output units per year.")
+    ramp_up_days: NumT = Field(
+        default=_shared(0.0), description="Days to ramp linearly to nameplate."
+    )
+    expands: Annotated[str, Strict()] = Field(
+        default="",
+        description="Existing facility whose type, country, output and recipe the new "
+        "capacity copies; if not given, type, country and commodity are.",
+    )
+    type: Annotated[str, Strict()] = Field(default="", description="Type of a new facility.")
+    country: Annotated[str, Strict()] = Field(
+        default="", description="ISO3 country of a new facility."
+    )
+    commodity: Annotated[str, Strict()] = Field(
+        default="", description="Output commodity of a new facility."
+    )
 
 
-@dataclass(frozen=True)
-class CapacityInvestment:
+class CapacityInvestment(CapacityInvestmentFields[float], _Built):
     """New capacity: a new facility, or an expansion of an existing one.
 
     The facility is added to the world before the run, available from
-    ``available_from`` (announcement plus build time; a scenario draws the build time)
-    and ramping up over ``ramp_up_days``. A project that is not ``completed`` is
-    added with zero capacity, so that it is still reported.
-
-    Parameters
-    ----------
-    facility : str
-        Id of the new facility (or of the expansion).
-    capacity_per_year : float
-        Nameplate capacity in output units per year.
-    available_from : date-like
-        First day of production.
-    ramp_up_days : float
-        Days to ramp linearly to nameplate.
-    completed : bool
-        Whether the project is built at all.
-    expands : str
-        An existing facility whose type, country, output and recipe the new capacity
-        copies; or empty, and then ``type``, ``country`` and ``commodity`` are given.
-    type, country, commodity : str
-        Facility type, ISO3 country and output commodity of a new facility.
+    ``available_from`` (in a scenario file: announcement plus a drawn build time) and
+    ramping up over ``ramp_up_days``. A project that is not ``completed`` is added with
+    zero capacity, so that it is still reported.
     """
 
-    facility: str
-    capacity_per_year: float
-    available_from: DateLike
-    ramp_up_days: float = 0.0
-    completed: bool = True
-    expands: str = ""
-    type: str = ""
-    country: str = ""
-    commodity: str = ""
+    available_from: DateLike = Field(description="First day of production.")
+    completed: bool = Field(default=True, description="Whether the project is built at all.")
 
 
 Event = (
@@ -412,6 +488,7 @@ Event = (
     | SourcingPolicy
 )
 DISRUPTIONS: tuple[type, ...] = (ExportControl, ExportControlChange, FacilityOutage)
+E = TypeVar("E", bound=BaseModel)
 
 
 def is_disruption(event: Event) -> bool:
@@ -492,11 +569,40 @@ def timeline(
     return sorted(out, key=lambda row: (row[3], row[1], row[0], row[2]))
 
 
-def with_changes(spec: ExportControl, changes: dict[str, object]) -> ExportControl:
-    """Return ``spec`` with the fields named in ``changes`` replaced."""
-    return replace(spec, **changes)  # type: ignore[arg-type]
+def with_changes(event: E, changes: Mapping[str, object]) -> E:
+    """Return ``event`` with the fields named in ``changes`` replaced, validated again."""
+    return type(event)(**{**dict(event), **changes})
 
 
-def field_names(kind: type) -> tuple[str, ...]:
-    """Names of the parameters of an event class, in declaration order."""
-    return tuple(f.name for f in fields(kind))
+def field_names(kind: type[BaseModel]) -> tuple[str, ...]:
+    """Names of the fields of an event class, in declaration order."""
+    return tuple(kind.model_fields)
+
+
+def _document(cls: type[BaseModel]) -> None:
+    """Append a numpydoc ``Parameters`` section to the docstring, from the field descriptions.
+
+    Only for classes the scenario does not share (the docstring of a shared part is its
+    description in the JSON schema).
+    """
+    lines = ["", "Parameters", "----------"]
+    for name, info in cls.model_fields.items():
+        default = info.get_default(call_default_factory=True)
+        lines += [name, f"    {info.description}"]
+        if not info.is_required():
+            lines[-1] += f" Default: ``{default!r}``."
+    cls.__doc__ = inspect.cleandoc(cls.__doc__ or "") + "\n" + "\n".join(lines) + "\n"
+
+
+for _cls in (
+    GeneralLicence,
+    ExportControl,
+    ExportControlChange,
+    FacilityOutage,
+    StockpileRelease,
+    MembershipChange,
+    DemandChange,
+    SourcingPolicy,
+    CapacityInvestment,
+):
+    _document(_cls)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +51,7 @@ def bad_sample(
     """The ban, issued by ``issuer`` when it is longer than the median (an InputError)."""
     events, params = ban_sample(rng)
     if params["ban_days"] > (LOW + HIGH) / 2:
-        events = [replace(events[0], issuer=issuer)]
+        events = [sim.events.with_changes(events[0], {"issuer": issuer})]
     return events, params
 
 

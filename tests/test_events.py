@@ -12,8 +12,6 @@ only input stops output at once and any order >= use restores full output at onc
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -33,6 +31,7 @@ from sim.events import (
     Selector,
     SourcingPolicy,
     StockpileRelease,
+    with_changes,
 )
 from sim.examples import example_tables
 from sim.metrics import compute_metrics, material_balance
@@ -61,8 +60,8 @@ def test_suspend_then_resume_a_ban() -> None:
     world = supplier_consumer_world()
     events = [
         control(),  # ban from day 10, open-ended
-        ExportControlChange("ctl", 40, "suspend"),
-        ExportControlChange("ctl", 70, "resume"),
+        ExportControlChange(control="ctl", date=40, action="suspend"),
+        ExportControlChange(control="ctl", date=70, action="resume"),
     ]
     actual, baseline, m = run_pair(world, events, horizon=120)
     out = actual.output[:, CON]
@@ -99,7 +98,7 @@ def test_suspend_without_resume_ends_the_ban() -> None:
     # A suspension on day 40 of an open-ended ban from day 10 acts as a ban of D = 30 days:
     # loss = d (D - S/d) = 10 x (30 - 20) = 100, full output again from day 40.
     world = supplier_consumer_world()
-    events = [control(), ExportControlChange("ctl", 40, "suspend")]
+    events = [control(), ExportControlChange(control="ctl", date=40, action="suspend")]
     actual, _, m = run_pair(world, events, horizon=120)
     assert metric(m, "output_loss") == pytest.approx(100.0, rel=1e-9)
     assert zero_days(actual) == list(range(30, 40))
@@ -115,7 +114,9 @@ def test_tighten_pending_licence_to_ban() -> None:
     assert metric(m_licence, "output_loss") == pytest.approx(300.0, rel=1e-9)
     # Tightened to a ban on day 20: the approval on day 60 no longer lets anything through;
     # output is 0 on every day from 30 to the horizon: loss = 10 x (120 - 30) = 900.
-    tighten = ExportControlChange("ctl", 20, "tighten", {"regime": "ban"})
+    tighten = ExportControlChange(
+        control="ctl", date=20, action="tighten", changes={"regime": "ban"}
+    )
     actual, _, m = run_pair(world, [licence, tighten], horizon=120)
     assert zero_days(actual) == list(range(30, 120))
     assert metric(m, "output_loss") == pytest.approx(900.0, rel=1e-9)
@@ -130,7 +131,7 @@ def test_tighten_granted_licence_to_ban() -> None:
     world = supplier_consumer_world()
     events = [
         control(regime="license", review_days=0),
-        ExportControlChange("ctl", 50, "tighten", {"regime": "ban"}),
+        ExportControlChange(control="ctl", date=50, action="tighten", changes={"regime": "ban"}),
     ]
     actual, _, m = run_pair(world, events, horizon=120)
     assert np.allclose(actual.stock[:50, ORE_SLOT], S)
@@ -146,7 +147,9 @@ def test_ease_ban_to_licence() -> None:
     world = supplier_consumer_world()
     events = [
         control(),
-        ExportControlChange("ctl", 40, "ease", {"regime": "license", "review_days": 20}),
+        ExportControlChange(
+            control="ctl", date=40, action="ease", changes={"regime": "license", "review_days": 20}
+        ),
     ]
     actual, _, m = run_pair(world, events, horizon=120)
     assert zero_days(actual) == list(range(30, 60))
@@ -164,7 +167,9 @@ def test_full_outage_of_the_only_supplier(days: float, expected_loss: float) -> 
     # Factor 0 from day 10 for D days on the only supplier: like a ban, the consumer loses
     # d (D - S/d): D = 50 -> 300, D = 35 -> 150, D = 20 -> 0.
     world = supplier_consumer_world()
-    outage = FacilityOutage(Selector(facilities=("sup",)), 0.0, 10, days)
+    outage = FacilityOutage(
+        select=Selector(facilities=("sup",)), capacity_factor=0.0, start=10, duration_days=days
+    )
     actual, _, m = run_pair(world, [outage], horizon=120)
     assert metric(m, "output_loss") == pytest.approx(expected_loss, rel=1e-9, abs=1e-9)
     # The supplier itself makes nothing for D days: its loss is 10 x D.
@@ -198,7 +203,9 @@ def test_half_capacity_outage_of_a_tight_supplier() -> None:
     # output is then limited to the inflow, 5/day, until the outage ends on day 70.
     # Loss = 5 x (70 - 50) = 100; TTS = 50 - 10 = 40; TTR = 70 - 10 = 60; peak shortfall 0.5.
     world = supplier_consumer_world(supplier_capacity_per_day=10)
-    outage = FacilityOutage(Selector(facilities=("sup",)), 0.5, 10, 60)
+    outage = FacilityOutage(
+        select=Selector(facilities=("sup",)), capacity_factor=0.5, start=10, duration_days=60
+    )
     actual, _, m = run_pair(world, [outage], horizon=120)
     assert np.allclose(actual.output[:50, CON], D)
     assert np.allclose(actual.output[50:70, CON], 5.0)
@@ -265,7 +272,9 @@ def test_general_licence_ends_the_gap(date: object) -> None:
         regime="license",
         review_days=20,
         approval_probability=0.0,
-        general_licences=(GeneralLicence(Selector(facilities=("con",)), date),),  # type: ignore[arg-type]
+        general_licences=(
+            GeneralLicence(buyers=Selector(facilities=("con",)), date=date),  # type: ignore[arg-type]
+        ),
     )
     actual, _, m = run_pair(world, [lic], horizon=120)
     assert zero_days(actual) == list(range(30, 50))
@@ -340,7 +349,9 @@ def test_stockpile_release_reduces_the_loss_by_its_quantity(lane: float, tts: in
     #          on day 60 and arrive from day 74: loss = 10 x (74 - 54) = 200.
     # TTS: 40 - 10 = 30, resp. 54 - 10 = 44.
     world = supplier_consumer_world(stockpile_t=Q, lane_days=lane)
-    release = StockpileRelease("USA", "ore", RATE, threshold_share=0.1, start=10)
+    release = StockpileRelease(
+        holder="USA", commodity="ore", rate_per_day=RATE, threshold_share=0.1, start=10
+    )
     ban = control(end=60)
     without, _, m_without = run_pair(world, [ban], horizon=120)
     assert metric(m_without, "output_loss") == pytest.approx(300.0, rel=1e-9)
@@ -378,8 +389,12 @@ def test_stockpile_release_threshold(threshold: float, released: float, loss: fl
     # Threshold 0.4 <= 0.5: Q = 100 t are released while the stock would fall, moving the
     # stock-out by Q/5 = 20 days to day 70, the end of the outage: loss 0.
     world = supplier_consumer_world(supplier_capacity_per_day=10, stockpile_t=Q)
-    outage = FacilityOutage(Selector(facilities=("sup",)), 0.5, 10, 60)
-    release = StockpileRelease("USA", "ore", RATE, threshold_share=threshold, start=10)
+    outage = FacilityOutage(
+        select=Selector(facilities=("sup",)), capacity_factor=0.5, start=10, duration_days=60
+    )
+    release = StockpileRelease(
+        holder="USA", commodity="ore", rate_per_day=RATE, threshold_share=threshold, start=10
+    )
     actual, _, m = run_pair(world, [outage, release], horizon=120)
     assert actual.released.sum() == pytest.approx(released, rel=1e-9, abs=1e-9)
     assert metric(m, "output_loss") == pytest.approx(loss, rel=1e-9, abs=1e-9)
@@ -392,7 +407,7 @@ def test_stockpile_is_not_released_in_the_steady_state() -> None:
     world = supplier_consumer_world(stockpile_t=Q)
     record = simulate(
         world,
-        [StockpileRelease("USA", "ore", RATE)],
+        [StockpileRelease(holder="USA", commodity="ore", rate_per_day=RATE)],
         start=START,
         horizon_days=60,
         rng=np.random.default_rng(1),
@@ -408,7 +423,7 @@ def test_stockpile_release_starts_with_the_shortfall(lane: float, first_day: int
     # shipment sent before the ban arrives, an arrival event) with a 14-day lane: the
     # release runs at 5 t/day from that day for Q/5 = 20 days.
     world = supplier_consumer_world(stockpile_t=Q, lane_days=lane)
-    release = StockpileRelease("USA", "ore", RATE, start=1)
+    release = StockpileRelease(holder="USA", commodity="ore", rate_per_day=RATE, start=1)
     actual, _, _ = run_pair(world, [control(end=60), release], horizon=120)
     days = np.flatnonzero(actual.released[:, ORE_SLOT] > 0)
     assert days[0] == first_day
@@ -543,8 +558,9 @@ def test_a_zero_quota_licence_decided_at_once_is_a_ban() -> None:
         start=0,
         end=7,
     )
-    zero_quota = replace(
-        ban, regime="license", review_days=0.0, approval_probability=1.0, quota_share=0.0
+    zero_quota = with_changes(
+        ban,
+        {"regime": "license", "review_days": 0.0, "approval_probability": 1.0, "quota_share": 0.0},
     )
     for policy in (ban, zero_quota):
         actual, baseline = simulate_pair(world, [policy], start=START, horizon_days=40, seed=0)
@@ -711,5 +727,7 @@ def test_bloc_first_sourcing_serves_the_own_bloc_first() -> None:
     us, cn = record.output[:, fac.index("con")], record.output[:, fac.index("con_cn")]
     assert np.allclose(us[20:], 0.0) and np.allclose(cn[20:], 10.0)
     with pytest.raises(InputError, match="buyers: selects no facility"):
-        bad = SourcingPolicy(bloc="china", rule="offtake", date=20, suppliers=Selector(("alt",)))
+        bad = SourcingPolicy(
+            bloc="china", rule="offtake", date=20, suppliers=Selector(facilities=("alt",))
+        )
         simulate(world, [bad], start=START, horizon_days=5, rng=np.random.default_rng(0))

@@ -20,7 +20,7 @@ import yaml
 from typer.testing import CliRunner
 
 import sim.ensemble
-import sim.scenario
+import sim.scenario_yaml
 from sim.cli import app
 from sim.errors import InputError
 from sim.scenario import (
@@ -73,7 +73,7 @@ def never_build(monkeypatch: pytest.MonkeyPatch) -> None:
     def fail(self: object, node: object) -> None:
         raise AssertionError("the file was constructed before the limit stopped it")
 
-    monkeypatch.setattr(sim.scenario._Loader, "construct_document", fail)
+    monkeypatch.setattr(sim.scenario_yaml.Loader, "construct_document", fail)
 
 
 # ---------------------------------------------------------------- 1. the name is a folder name
@@ -124,7 +124,7 @@ def test_a_50_mb_file_is_refused_without_parsing(
     with path.open("wb") as f:
         f.write(HEAD.encode())
         f.truncate(50 * 1024 * 1024)  # sparse: cheap to make
-    monkeypatch.setattr(sim.scenario, "_Loader", None)  # parsing it would fail the test
+    monkeypatch.setattr(sim.scenario_yaml, "Loader", None)  # parsing it would fail the test
     err = refused(path)
     assert (err.where, err.field) == (str(path), "-")
     assert f"more than the {MAX_YAML_BYTES} bytes (1 MB)" in err.problem
@@ -224,13 +224,13 @@ def test_a_1000_file_extends_chain_stops_at_the_limit(
 ) -> None:
     top = _chain(tmp_path, 1000)
     read: list[str] = []
-    original = sim.scenario._read_yaml
+    original = sim.scenario_yaml.read_yaml
 
     def counting(path: Path, label: str) -> dict[str, Any]:
         read.append(path.name)
         return original(path, label)
 
-    monkeypatch.setattr(sim.scenario, "_read_yaml", counting)
+    monkeypatch.setattr(sim.scenario_yaml, "read_yaml", counting)
     err = refused(top)
     assert err.field == "extends"
     assert Path(err.where).name == f"s{MAX_EXTENDS_DEPTH}.yaml"
@@ -525,7 +525,7 @@ def test_read_table_and_load_world_refuse_an_empty_file(tmp_path: Path) -> None:
     ],
 )
 def test_exponent_numbers_are_floats(tmp_path: Path, text: str, value: object) -> None:
-    data = sim.scenario._read_yaml(write(tmp_path, "n.yaml", f"v: {text}\n"), "n.yaml")
+    data = sim.scenario_yaml.read_yaml(write(tmp_path, "n.yaml", f"v: {text}\n"), "n.yaml")
     assert data["v"] == value and type(data["v"]) is type(value)
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.engine import simulate, simulate_pair
-from sim.events import Destinations, ExportControl, FacilityOutage, Selector
+from sim.events import Destinations, ExportControl, FacilityOutage, Selector, with_changes
 from sim.metrics import compute_metrics, material_balance
 from sim.world import World
 
@@ -134,7 +132,7 @@ def test_material_is_conserved_and_stocks_stay_non_negative(
     if events and regime != "ban":
         # Licences decided at once (several settles at one instant) and quotas.
         quota = {"quota_share": 0.3} if regime == "quota" else {}
-        events = [replace(events[0], regime="license", review_days=0.0, **quota)]
+        events = [with_changes(events[0], {"regime": "license", "review_days": 0.0, **quota})]
     rec = simulate(
         world, events, start="2025-01-01", horizon_days=HORIZON, rng=np.random.default_rng(seed)
     )
@@ -235,8 +233,8 @@ def test_harsher_control_never_loses_less(
         return
     licence = {"regime": "license", "review_days": 0.0, "approval_probability": 1.0}
     controls = [
-        replace(base[0], **licence, quota_share=quota),  # type: ignore[arg-type]
-        replace(base[0], **licence, quota_share=quota * tighter),  # type: ignore[arg-type]
+        with_changes(base[0], {**licence, "quota_share": quota}),
+        with_changes(base[0], {**licence, "quota_share": quota * tighter}),
         base[0],
     ]
     losses, scale = [], 0.0

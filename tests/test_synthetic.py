@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from sim.engine import simulate
+from sim.events import with_changes
 from sim.synthetic import HEADROOM_RANGE, SYNTHETIC, synthetic_ban, synthetic_world
 from sim.tables import TABLES
 from sim.world import World
@@ -70,7 +69,7 @@ def test_run_with_ban_is_finite_and_non_negative() -> None:
     w = world(3)
     (ban,) = synthetic_ban(w)
     # Move the ban into the 365-day run (it starts on day 365 by default).
-    ban = dataclasses.replace(ban, start=120, end=240)
+    ban = with_changes(ban, {"start": 120, "end": 240})
     rec = simulate(w, [ban], start="2025-01-01", horizon_days=365, rng=np.random.default_rng(1))
     assert rec.output.shape == (365, len(w.facilities))
     assert np.isfinite(rec.output).all()
