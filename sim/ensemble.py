@@ -49,43 +49,86 @@ processes keep one replication at a time). :func:`ensemble_bytes` estimates what
 tables of an :class:`Ensemble` hold from the world's size, the horizon and the number
 of replications, and :func:`peak_memory_bytes` the peak of a run that writes them to
 a result folder; the command line refuses runs whose peak would not fit in memory.
+
+Modules
+-------
+This module holds :class:`Ensemble` and the functions that run one. One replication
+and the worker processes are in :mod:`sim.replication`, the reductions of a paired run
+to tables in :mod:`sim.reduce` and the memory estimates in :mod:`sim.memory`; their
+public names are importable from here too.
 """
 
 from __future__ import annotations
 
-import ctypes
 import datetime as dt
-import multiprocessing
-import os
-import signal
-import sys
-import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from sim.engine import Settings, simulate_pair
+from sim.engine import Settings
 from sim.errors import InputError
-from sim.events import Event, timeline
-from sim.metrics import SCOPE_COLUMNS, compute_metrics
-from sim.network import Network
+from sim.events import Event
+from sim.memory import (
+    METRICS_ROW_BYTES,
+    PEAK_FACTOR,
+    SERIES_ROW_BYTES,
+    TRADE_ROW_BYTES,
+    WORKER_PROCESS_BYTES,
+    ensemble_bytes,
+    peak_memory_bytes,
+)
 from sim.record import RunRecord
+from sim.reduce import (
+    _LABEL_COLUMNS,
+    _TRADE_LABELS,
+    SCOPES,
+    SERIES_COLUMNS,
+    TIMELINE_COLUMNS,
+    TRADE_COLUMNS,
+    _as_date,
+    _concat_categorical,
+    chain_order,
+    reduce_series,
+    reduce_timeline,
+    reduce_trade,
+)
+from sim.replication import _RESERVED_PARAMS, Sample, _draw, _Job, _Reduced, _replicate, _run_pool
 from sim.scenario import MAX_SEED
 from sim.world import World
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.scenario import Scenario
 
-#: Draws one replication's events and named parameters from a generator.
-Sample = Callable[[np.random.Generator], tuple[list[Event], dict[str, float]]]
-
-#: Scope kinds of the metrics an ensemble keeps (all of them).
-SCOPES: tuple[str, ...] = tuple(SCOPE_COLUMNS)
+__all__ = [
+    "HEADLINE_METRICS",
+    "METRICS_ROW_BYTES",
+    "PEAK_FACTOR",
+    "SCOPES",
+    "SERIES_COLUMNS",
+    "SERIES_ROW_BYTES",
+    "SUMMARY_COLUMNS",
+    "TIMELINE_COLUMNS",
+    "TRADE_COLUMNS",
+    "TRADE_ROW_BYTES",
+    "WORKER_PROCESS_BYTES",
+    "Ensemble",
+    "Sample",
+    "chain_order",
+    "ensemble_bytes",
+    "peak_memory_bytes",
+    "reduce_series",
+    "reduce_timeline",
+    "reduce_trade",
+    "replay",
+    "replication_seed",
+    "run_ensemble",
+    "run_scenario",
+    "summarise",
+]
 
 #: Metrics shown as columns of :meth:`Ensemble.replication_table`, at world and bloc level.
 HEADLINE_METRICS: tuple[str, ...] = (
@@ -112,50 +155,6 @@ SUMMARY_COLUMNS = [
     "p95",
     "reached_share",
 ]
-
-#: Columns of :attr:`Ensemble.series`.
-SERIES_COLUMNS = [
-    "replication",
-    "seed",
-    "series",
-    "bloc",
-    "stage",
-    "commodity",
-    "unit",
-    "day",
-    "date",
-    "actual",
-    "baseline",
-]
-
-#: Text columns of :attr:`Ensemble.series`, held as categoricals to save memory.
-_LABEL_COLUMNS = ("series", "bloc", "stage", "commodity", "unit")
-
-#: Columns of :attr:`Ensemble.trade`.
-TRADE_COLUMNS = [
-    "replication",
-    "seed",
-    "origin",
-    "destination",
-    "origin_bloc",
-    "destination_bloc",
-    "commodity",
-    "unit",
-    "month",
-    "days",
-    "actual",
-    "baseline",
-]
-
-#: Text columns of :attr:`Ensemble.trade`, held as categoricals.
-_TRADE_LABELS = ("origin", "destination", "origin_bloc", "destination_bloc", "commodity", "unit")
-
-#: Columns of :attr:`Ensemble.timeline`.
-TIMELINE_COLUMNS = ["replication", "seed", "event", "kind", "marker", "day", "date"]
-
-
-#: Column names of :attr:`Ensemble.parameters` that a sampled parameter cannot take.
-_RESERVED_PARAMS = frozenset({"replication", "seed", "spawn_key", "t0_day"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -365,534 +364,6 @@ def summarise(metrics: pd.DataFrame, scenario: str) -> pd.DataFrame:
     return out[SUMMARY_COLUMNS].reset_index(drop=True)
 
 
-# --- memory -------------------------------------------------------------------------
-
-#: Bytes per row of :attr:`Ensemble.series`: six 8-byte columns (``replication, seed,
-#: day, date, actual, baseline``) and five categorical label columns of 1-byte codes.
-SERIES_ROW_BYTES = 6 * 8 + 5
-
-#: Bytes per row of :attr:`Ensemble.trade`: six 8-byte columns (``replication, seed,
-#: month, days, actual, baseline``) and six categorical label columns of 1-byte codes.
-TRADE_ROW_BYTES = 6 * 8 + 6
-
-#: Bytes per row of :attr:`Ensemble.metrics`: 25 bytes of numbers and flags and six text
-#: columns (measured: 124 to 128 bytes per row with pandas' string dtype).
-METRICS_ROW_BYTES = 128
-
-#: Peak memory of a run that writes its result folder, as a multiple of
-#: :func:`ensemble_bytes`: the per-replication tables, their concatenation, and the Arrow
-#: copies made while writing Parquet (measured: 2.9 on the example world).
-PEAK_FACTOR = 3.0
-
-#: Memory of one worker process beyond the run records it holds: the interpreter, numpy,
-#: pandas, the engine and the world (measured: 175 to 182 MB resident on the reference world).
-WORKER_PROCESS_BYTES = 200_000_000
-
-#: Output metrics per (scope, stage, commodity) group, at most (:mod:`sim.metrics`).
-_OUTPUT_METRICS = 9
-#: Substitution metrics per restricted input of a group.
-_SUBSTITUTION_METRICS = 3
-
-
-@dataclass(frozen=True)
-class _Shape:
-    """Counts of a world that set the size of an ensemble's tables."""
-
-    facilities: int
-    slots: int
-    series_groups: int
-    metric_rows: int
-    trade_groups: int
-
-
-def _shape(world: World, start: dt.date | str) -> _Shape:
-    net = Network(world, _as_date(start))
-    fac = world.facilities.reset_index(drop=True)
-    fac = fac.assign(bloc=fac["country"].map(world.bloc_of()))
-    slot_bloc = fac["bloc"].to_numpy()[net.slot_fac]
-    slot_input = np.asarray(net.commodities, dtype=object)[net.slot_com]
-    output_groups = len(fac[["bloc", "type", "commodity"]].drop_duplicates())
-    stock_groups = len(pd.DataFrame({"bloc": slot_bloc, "input": slot_input}).drop_duplicates())
-    slots = pd.DataFrame({"index": net.slot_fac, "input": slot_input})
-    inputs_of = slots.groupby("index")["input"].agg(set).to_dict()
-    metric_rows = 0
-    for kind, column in SCOPE_COLUMNS.items():
-        scope = pd.Series(kind, index=fac.index) if column is None else fac[column]
-        keys = pd.DataFrame({"scope": scope, "stage": fac["type"], "commodity": fac["commodity"]})
-        for idx in keys.groupby(["scope", "stage", "commodity"], sort=False).indices.values():
-            inputs = set().union(*(inputs_of.get(int(i), set()) for i in idx))
-            metric_rows += _OUTPUT_METRICS + _SUBSTITUTION_METRICS * len(inputs)
-    sup_country = net.fac_country[net.link_sup]
-    buy_country = net.fac_country[net.link_buyer]
-    cross = sup_country != buy_country
-    trade_groups = len(
-        set(
-            zip(
-                sup_country[cross].tolist(),
-                buy_country[cross].tolist(),
-                net.link_com[cross].tolist(),
-                strict=True,
-            )
-        )
-    )
-    # Input slots give two series each per (bloc, input): stock and use.
-    return _Shape(len(fac), int(net.m), output_groups + 2 * stock_groups, metric_rows, trade_groups)
-
-
-def ensemble_bytes(
-    world: World, *, start: dt.date | str, horizon_days: int, replications: int
-) -> int:
-    """Estimate the bytes the tables of an ensemble will hold, before running it.
-
-    The estimate follows the layout of :attr:`Ensemble.series` and
-    :attr:`Ensemble.metrics` and :attr:`Ensemble.trade` (:attr:`Ensemble.parameters`
-    and :attr:`Ensemble.timeline` are negligible). Per
-    replication, ``series`` has one row per day and group, the groups being the
-    distinct ``(bloc, stage, commodity)`` of the facilities (output) and the distinct
-    ``(bloc, input)`` of their input slots, substitutes included (stock and use), at
-    :data:`SERIES_ROW_BYTES` each; ``metrics`` has at most 9 rows per ``(scope, stage,
-    commodity)`` group of every scope kind, plus 3 per input of the group's
-    facilities, at :data:`METRICS_ROW_BYTES` each (an upper bound: substitution
-    metrics exist only for restricted inputs, and time to recover only where the time
-    to survive was reached); ``trade`` has one row per calendar month and distinct
-    ``(origin country, destination country, commodity)`` of the cross-border links,
-    at :data:`TRADE_ROW_BYTES` each.
-
-    Measured against real ensembles (``tests/test_ensemble.py``) the estimate is a few
-    percent above the tables' ``nbytes`` on the example and reference worlds. Facilities
-    that ``capacity_investment`` events add during a run are not counted.
-
-    Parameters
-    ----------
-    world : World
-        The world the ensemble runs on.
-    start : date or ISO string
-        Calendar date of day 0.
-    horizon_days : int
-        Length of each run in days.
-    replications : int
-        Number of replications.
-
-    Returns
-    -------
-    int
-        Estimated bytes (``3.1e6`` per replication on the reference world over 1095 days).
-    """
-    return _tables_bytes(_shape(world, start), start, horizon_days, replications)
-
-
-def _tables_bytes(shape: _Shape, start: dt.date | str, horizon_days: int, replications: int) -> int:
-    per_day = shape.series_groups * SERIES_ROW_BYTES
-    first = _as_date(start)
-    last = first + dt.timedelta(days=max(int(horizon_days) - 1, 0))
-    months = (last.year - first.year) * 12 + last.month - first.month + 1
-    per_replication = (
-        int(horizon_days) * per_day
-        + shape.metric_rows * METRICS_ROW_BYTES
-        + months * shape.trade_groups * TRADE_ROW_BYTES
-    )
-    return int(replications) * per_replication
-
-
-def peak_memory_bytes(
-    world: World,
-    *,
-    start: dt.date | str,
-    horizon_days: int,
-    replications: int,
-    jobs: int = 1,
-) -> int:
-    """Estimate the peak memory of running an ensemble and writing its result folder.
-
-    :data:`PEAK_FACTOR` times :func:`ensemble_bytes`, plus the daily arrays of the
-    paired run records that each process running replications holds (output and
-    deliveries per facility, use, supply, releases and stock per input slot:
-    ``2 x 8 x horizon_days x (2 facilities + 5 slots)`` bytes), plus
-    :data:`WORKER_PROCESS_BYTES` per worker process when ``jobs > 1`` (there are
-    ``min(jobs, replications)`` of them). The main process's own fixed cost (about
-    150 MB) is not included.
-
-    Parameters
-    ----------
-    world, start, horizon_days, replications
-        As for :func:`ensemble_bytes`.
-    jobs : int
-        Worker processes.
-
-    Returns
-    -------
-    int
-        Estimated bytes.
-    """
-    shape = _shape(world, start)
-    tables = _tables_bytes(shape, start, horizon_days, replications)
-    record = 2 * 8 * int(horizon_days) * (2 * shape.facilities + 5 * shape.slots)
-    workers = min(int(jobs), int(replications))
-    if workers <= 1:
-        return int(PEAK_FACTOR * tables) + record
-    return int(PEAK_FACTOR * tables) + workers * (record + WORKER_PROCESS_BYTES)
-
-
-# --- one replication ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Job:
-    """What every replication of an ensemble shares (pickled once per worker)."""
-
-    world: World
-    sample: Sample
-    start: dt.date
-    horizon_days: int
-    settings: Settings | None
-    seed: int
-    theta: float
-    k: int
-
-
-@dataclass(frozen=True)
-class _Reduced:
-    """One replication reduced to its tables (what a worker sends back)."""
-
-    replication: int
-    spawn_key: tuple[int, ...]
-    params: dict[str, float]
-    t0: float
-    metrics: pd.DataFrame
-    series: pd.DataFrame
-    trade: pd.DataFrame
-    timeline: pd.DataFrame
-
-
-_WORKER: tuple[_Job, World] | None = None
-
-#: Seconds between two checks of the worker watchdog.
-_WATCHDOG_SECONDS = 0.5
-
-
-def _init_worker(job: _Job, owner: int) -> None:
-    global _WORKER
-    _die_with(owner)
-    _WORKER = (job, job.world)
-
-
-def _pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists (POSIX; a zombie counts as alive)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True
-    return True
-
-
-def _die_with(owner: int) -> None:
-    """Make this worker process exit when ``owner`` (the ensemble's process) dies.
-
-    On Linux the kernel sends ``SIGKILL`` to the worker when its parent process exits
-    (the forkserver, which itself exits when ``owner`` does, or ``owner`` with the
-    ``spawn`` start method). On every POSIX system a daemon thread also checks every
-    :data:`_WATCHDOG_SECONDS` that ``owner`` is alive and that the worker's parent has
-    not changed, and ends the worker otherwise. Elsewhere (Windows) this does nothing.
-    """
-    if os.name != "posix":  # pragma: no cover - os.kill(pid, 0) terminates on Windows
-        return
-    parent = os.getppid()
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            pr_set_pdeathsig = 1
-            libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
-        except (OSError, AttributeError):  # pragma: no cover - no prctl: the watchdog remains
-            pass
-
-    def watch() -> None:
-        while True:
-            if os.getppid() != parent or not _pid_alive(owner):
-                os._exit(1)
-            time.sleep(_WATCHDOG_SECONDS)
-
-    # The parent may have died before the death signal was armed: check once now.
-    if os.getppid() != parent or not _pid_alive(owner):
-        os._exit(1)
-    threading.Thread(target=watch, name="paxsim-watchdog", daemon=True).start()
-
-
-def _work(replication: int, seq: np.random.SeedSequence) -> _Reduced:
-    if _WORKER is None:  # pragma: no cover - the initializer always runs first
-        raise RuntimeError("ensemble worker was not initialised")
-    job, world = _WORKER
-    return _replicate(job, world, replication, seq)
-
-
-def _draw(
-    world: World,
-    sample: Sample,
-    seq: np.random.SeedSequence,
-    replication: int,
-    *,
-    start: dt.date,
-    horizon_days: int,
-    settings: Settings | None,
-) -> tuple[list[Event], dict[str, float], RunRecord, RunRecord]:
-    """Sample the events of one replication and run them with their paired baseline."""
-    sample_seq, run_seq = seq.spawn(2)
-    try:
-        drawn = sample(np.random.default_rng(sample_seq))
-        events, raw = drawn
-        params = {str(name): float(value) for name, value in raw.items()}
-        for reserved in _RESERVED_PARAMS.intersection(params):
-            raise InputError("sample", reserved, "is a reserved parameter name", "rename it")
-        events = list(events)
-        actual, baseline = simulate_pair(
-            world, events, start=start, horizon_days=horizon_days, seed=run_seq, settings=settings
-        )
-    except InputError as err:
-        raise InputError(
-            f"replication {replication}: {err.where}", err.field, err.problem, err.fix
-        ) from err
-    return events, params, actual, baseline
-
-
-def _replicate(job: _Job, world: World, replication: int, seq: np.random.SeedSequence) -> _Reduced:
-    events, params, actual, baseline = _draw(
-        world,
-        job.sample,
-        seq,
-        replication,
-        start=job.start,
-        horizon_days=job.horizon_days,
-        settings=job.settings,
-    )
-    metrics = compute_metrics(actual, baseline, by=SCOPES, theta=job.theta, k=job.k)
-    metrics.insert(0, "seed", np.int64(job.seed))
-    metrics.insert(0, "replication", np.int64(replication))
-    unit_of = world.unit_of()
-    series = reduce_series(actual, baseline, unit_of, replication, job.seed)
-    trade = reduce_trade(actual, baseline, unit_of, replication, job.seed)
-    moments = reduce_timeline(events, job.start, replication, job.seed)
-    t0 = np.nan if actual.t0 is None else float(actual.t0)
-    return _Reduced(replication, tuple(seq.spawn_key), params, t0, metrics, series, trade, moments)
-
-
-def reduce_series(
-    actual: RunRecord,
-    baseline: RunRecord,
-    unit_of: dict[str, str],
-    replication: int = 0,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """Reduce a paired run to tidy daily series per bloc (see :attr:`Ensemble.series`).
-
-    Parameters
-    ----------
-    actual, baseline : RunRecord
-        A run and its paired baseline.
-    unit_of : dict of str -> str
-        Unit of each commodity (:meth:`sim.world.World.unit_of`).
-    replication, seed : int
-        Values of the ``replication`` and ``seed`` columns.
-
-    Returns
-    -------
-    DataFrame
-        Columns :data:`SERIES_COLUMNS`: output per (bloc, stage, commodity), then
-        stock and use per (bloc, input commodity), each for every day.
-    """
-    fac = actual.facilities
-    horizon = actual.horizon_days
-    labels: list[tuple[str, str, str, str, str]] = []
-    columns_a: list[np.ndarray] = []
-    columns_b: list[np.ndarray] = []
-    out_groups = fac.groupby(["bloc", "type", "commodity", "unit"], sort=True).indices
-    for key, idx in out_groups.items():
-        bloc, stage, commodity, unit = (str(v) for v in cast(tuple[object, ...], key))
-        labels.append(("output", bloc, stage, commodity, unit))
-        columns_a.append(actual.output[:, idx].sum(axis=1))
-        columns_b.append(baseline.output[:, idx].sum(axis=1))
-    bloc_of_facility = dict(zip(fac["facility"], fac["bloc"], strict=True))
-    slots = pd.DataFrame(
-        {
-            "bloc": actual.slots["facility"].map(bloc_of_facility),
-            "input": actual.slots["input"],
-        }
-    )
-    for key, idx in slots.groupby(["bloc", "input"], sort=True).indices.items():
-        bloc, commodity = (str(v) for v in cast(tuple[object, ...], key))
-        unit = unit_of.get(commodity, "")
-        labels.append(("stock", bloc, "", commodity, unit))
-        columns_a.append(actual.stock[:, idx].sum(axis=1))
-        columns_b.append(baseline.stock[:, idx].sum(axis=1))
-        labels.append(("use", bloc, "", commodity, unit))
-        columns_a.append(actual.consumption[:, idx].sum(axis=1))
-        columns_b.append(baseline.consumption[:, idx].sum(axis=1))
-    g = len(labels)
-    days = np.arange(horizon, dtype=np.int64)
-    dates = pd.date_range(actual.start, periods=horizon, freq="D").as_unit("us")
-    text = np.array(labels, dtype=object).reshape(g, 5)
-    frame = pd.DataFrame(
-        {
-            "replication": np.full(g * horizon, replication, dtype=np.int64),
-            "seed": np.full(g * horizon, seed, dtype=np.int64),
-            "series": np.repeat(text[:, 0], horizon),
-            "bloc": np.repeat(text[:, 1], horizon),
-            "stage": np.repeat(text[:, 2], horizon),
-            "commodity": np.repeat(text[:, 3], horizon),
-            "unit": np.repeat(text[:, 4], horizon),
-            "day": np.tile(days, g),
-            "date": np.tile(dates.to_numpy(), g),
-            "actual": np.concatenate(columns_a) if g else np.zeros(0),
-            "baseline": np.concatenate(columns_b) if g else np.zeros(0),
-        }
-    )
-    for column in _LABEL_COLUMNS:
-        frame[column] = _categorical(frame[column])
-    return frame
-
-
-def chain_order(world: World, start: dt.date | str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Return the world's facility types and commodities in chain order, raw to final.
-
-    A commodity's depth is the longest chain of produced inputs below it (0 for a raw
-    material) and its height the longest chain of commodities made from it above it
-    (0 for a final good). Commodities are sorted by depth, then by height (longer
-    chains first), then by name; a facility type takes the place of the first
-    commodity it makes. On the reference world: mine, metal_refiner, the rare-earth
-    refiners, chip_fab, magnet_fab, data_center, magnet_user.
-
-    Returns
-    -------
-    tuple
-        ``(stages, commodities)``.
-    """
-    net = Network(world, _as_date(start))
-    produced = set(net.fac_com.tolist())
-    made_from: dict[int, set[int]] = {k: set() for k in range(len(net.commodities))}
-    for c, f in zip(net.slot_com.tolist(), net.slot_fac.tolist(), strict=True):
-        if c in produced:
-            made_from[c].add(int(net.fac_com[f]))
-    depth: dict[int, int] = {}
-    for k in net.settle_order:  # inputs come before the commodities made from them
-        below = [depth[c] + 1 for c, above in made_from.items() if k in above and c in depth]
-        depth[k] = max(below, default=0)
-    height: dict[int, int] = {}
-    for k in reversed(net.settle_order):
-        height[k] = max((height[a] + 1 for a in made_from[k] if a in height), default=0)
-    key = {k: (depth[k], -height[k], net.commodities[k]) for k in depth}
-    commodities = sorted(key, key=lambda k: key[k])
-    rank = {k: i for i, k in enumerate(commodities)}
-    stage_rank: dict[str, int] = {}
-    for ftype, k in zip(net.fac_type, net.fac_com.tolist(), strict=True):
-        stage_rank[ftype] = min(stage_rank.get(ftype, rank[k]), rank[k])
-    stages = sorted(stage_rank, key=lambda t: (stage_rank[t], t))
-    return tuple(stages), tuple(net.commodities[k] for k in commodities)
-
-
-def _categorical(values: np.ndarray | pd.Series) -> pd.Series:
-    """Text values as a categorical with sorted categories."""
-    text = pd.Series(values).astype("str")
-    return text.astype(pd.CategoricalDtype(sorted(set(text))))
-
-
-def reduce_trade(
-    actual: RunRecord,
-    baseline: RunRecord,
-    unit_of: dict[str, str],
-    replication: int = 0,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """Reduce a paired run's trade record to monthly exports (see :attr:`Ensemble.trade`).
-
-    Parameters
-    ----------
-    actual, baseline : RunRecord
-        A run and its paired baseline, both made with ``Settings(record_trade=True)``.
-    unit_of : dict of str -> str
-        Unit of each commodity.
-    replication, seed : int
-        Values of the ``replication`` and ``seed`` columns.
-
-    Returns
-    -------
-    DataFrame
-        Columns :data:`TRADE_COLUMNS`, ordered by origin, destination, commodity, month.
-    """
-    for record, name in ((actual, "actual"), (baseline, "baseline")):
-        if record.trade_keys is None or record.trade_daily is None:
-            raise ValueError(f"the {name} run kept no trade record (record_trade=False)")
-    assert actual.trade_keys is not None and actual.trade_daily is not None
-    assert baseline.trade_keys is not None and baseline.trade_daily is not None
-    key_cols = ["origin", "destination", "commodity"]
-    keys = (
-        pd.concat([actual.trade_keys, baseline.trade_keys], ignore_index=True)
-        .drop_duplicates()
-        .query("origin != destination")
-        .sort_values(key_cols, kind="stable")
-        .reset_index(drop=True)
-    )
-
-    def columns(record: RunRecord) -> np.ndarray:
-        assert record.trade_keys is not None and record.trade_daily is not None
-        position = pd.MultiIndex.from_frame(record.trade_keys[key_cols]).get_indexer(
-            pd.MultiIndex.from_frame(keys[key_cols])
-        )
-        daily = np.zeros((record.horizon_days, len(keys)))
-        found = position >= 0
-        daily[:, found] = record.trade_daily[:, position[found]]
-        return daily
-
-    horizon = actual.horizon_days
-    dates = pd.date_range(actual.start, periods=horizon, freq="D")
-    month_of_day = dates.to_period("M")
-    first = np.flatnonzero(np.r_[True, month_of_day[1:] != month_of_day[:-1]])
-    months = month_of_day[first].to_timestamp().as_unit("us").to_numpy()
-    days = np.diff(np.r_[first, horizon]).astype(np.int64)
-    monthly_a = np.add.reduceat(columns(actual), first, axis=0) if horizon else np.zeros((0, 0))
-    monthly_b = np.add.reduceat(columns(baseline), first, axis=0) if horizon else np.zeros((0, 0))
-    bloc = dict(zip(actual.facilities["country"], actual.facilities["bloc"], strict=False))
-    g, n_m = len(keys), len(months)
-    frame = pd.DataFrame(
-        {
-            "replication": np.full(g * n_m, replication, dtype=np.int64),
-            "seed": np.full(g * n_m, seed, dtype=np.int64),
-            "origin": np.repeat(keys["origin"].to_numpy(), n_m),
-            "destination": np.repeat(keys["destination"].to_numpy(), n_m),
-            "origin_bloc": np.repeat(keys["origin"].map(bloc).to_numpy(), n_m),
-            "destination_bloc": np.repeat(keys["destination"].map(bloc).to_numpy(), n_m),
-            "commodity": np.repeat(keys["commodity"].to_numpy(), n_m),
-            "unit": np.repeat(keys["commodity"].map(unit_of).fillna("").to_numpy(), n_m),
-            "month": np.tile(months, g),
-            "days": np.tile(days, g),
-            "actual": monthly_a.T.reshape(-1),
-            "baseline": monthly_b.T.reshape(-1),
-        }
-    )
-    for column in _TRADE_LABELS:
-        frame[column] = _categorical(frame[column])
-    return frame
-
-
-def reduce_timeline(
-    events: Sequence[Event], start: dt.date, replication: int = 0, seed: int = 0
-) -> pd.DataFrame:
-    """Return the dated moments of one replication's events (see :attr:`Ensemble.timeline`)."""
-    rows = timeline(list(events), start)
-    days = np.array([r[3] for r in rows], dtype=float)
-    dates = pd.Timestamp(start) + pd.to_timedelta(np.floor(days), unit="D")
-    return pd.DataFrame(
-        {
-            "replication": np.full(len(rows), replication, dtype=np.int64),
-            "seed": np.full(len(rows), seed, dtype=np.int64),
-            "event": pd.Series([r[0] for r in rows], dtype="str"),
-            "kind": pd.Series([r[1] for r in rows], dtype="str"),
-            "marker": pd.Series([r[2] for r in rows], dtype="str"),
-            "day": days,
-            "date": pd.DatetimeIndex(dates).as_unit("us"),
-        }
-    )
-
-
 # --- the ensemble ---------------------------------------------------------------------
 
 
@@ -946,55 +417,6 @@ def replay(
         horizon_days=horizon_days,
         settings=settings,
     )
-
-
-def _as_date(start: dt.date | str) -> dt.date:
-    if isinstance(start, dt.datetime):
-        return start.date()
-    if isinstance(start, dt.date):
-        return start
-    try:
-        return dt.date.fromisoformat(str(start))
-    except ValueError:
-        raise InputError(
-            "ensemble", "start", f"'{start}' is not a date", "give YYYY-MM-DD"
-        ) from None
-
-
-def _pool_context() -> Any:
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-
-
-def _run_pool(
-    job: _Job,
-    seqs: Sequence[np.random.SeedSequence],
-    jobs: int,
-    progress: Callable[[int, int], None] | None,
-) -> list[_Reduced]:
-    total = len(seqs)
-    results: list[_Reduced | None] = [None] * total
-    with ProcessPoolExecutor(
-        max_workers=min(jobs, total),
-        mp_context=_pool_context(),
-        initializer=_init_worker,
-        initargs=(job, os.getpid()),
-    ) as pool:
-        pending: set[Future[_Reduced]] = {pool.submit(_work, r, seq) for r, seq in enumerate(seqs)}
-        done_count = 0
-        try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for future in done:
-                    reduced = future.result()
-                    results[reduced.replication] = reduced
-                    done_count += 1
-                    if progress is not None:
-                        progress(done_count, total)
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-    return [r for r in results if r is not None]
 
 
 def run_ensemble(
@@ -1134,18 +556,6 @@ def _assemble(
         wall_seconds=wall,
         jobs=jobs,
     )
-
-
-def _concat_categorical(frames: list[pd.DataFrame], labels: Sequence[str]) -> pd.DataFrame:
-    """Concatenate per-replication tables whose text columns are categoricals."""
-    out = pd.concat(frames, ignore_index=True)
-    for column in labels:
-        # Replications usually share their labels, so the categories agree and concat
-        # keeps them; where they differ (e.g. trade that only some replications see),
-        # rebuild the categorical.
-        if not isinstance(out[column].dtype, pd.CategoricalDtype):
-            out[column] = _categorical(out[column])
-    return out
 
 
 def run_scenario(
