@@ -16,41 +16,63 @@ Conventions shared by every figure:
   announcement, start, end, suspension or other change of a disruption, with a key
   below the figure; a shaded span shows where a date varies over replications.
 - **Axes** carry units and calendar dates; every figure is titled with its scenario.
+
+The figures of trade and replays are in :mod:`sim.plot_flows`, what every figure shares
+(colours, labels, reading the tables, markers, layout) in :mod:`sim.plot_common`; their
+public names are importable from here too.
 """
 
 from __future__ import annotations
 
-import textwrap
-import zlib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
-import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter
-from matplotlib.transforms import blended_transform_factory
 
 from sim.compare import HIGHER_IS_BETTER, paired_values
+from sim.plot_common import (
+    _BAND,
+    BLOC_COLORS,
+    DISRUPTION_KINDS,
+    METRIC_LABELS,
+    OTHER_COLORS,
+    _bloc_handles,
+    _check_choice,
+    _date_axis,
+    _draw_markers,
+    _finish,
+    _grid,
+    _is_share,
+    _marker_key,
+    _markers,
+    _metric_axis_label,
+    _ordered,
+    _per_replication,
+    _quantiles,
+    _tables,
+    bloc_color,
+)
+from sim.plot_flows import replay, replay_table, trade_flows
 
-#: Colours of the blocs of the reference world (Okabe-Ito, colour-blind safe).
-BLOC_COLORS: dict[str, str] = {
-    "allied": "#0072B2",
-    "china": "#D55E00",
-    "nonaligned": "#009E73",
-    "world": "#000000",
-}
-
-#: Colours for other blocs and for countries, picked by a stable hash of the name.
-OTHER_COLORS: tuple[str, ...] = ("#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#999999")
-
-#: Event kinds drawn as markers by default (the disruptions).
-DISRUPTION_KINDS: tuple[str, ...] = ("export_control", "export_control_change", "facility_outage")
+__all__ = [
+    "BLOC_COLORS",
+    "DIFFERENCE_METRICS",
+    "DISRUPTION_KINDS",
+    "METRIC_LABELS",
+    "OTHER_COLORS",
+    "bloc_color",
+    "metric_distributions",
+    "output_paths",
+    "paired_differences",
+    "replay",
+    "replay_table",
+    "stocks",
+    "trade_flows",
+]
 
 #: Headline metrics of :func:`paired_differences`.
 DIFFERENCE_METRICS: tuple[str, ...] = (
@@ -59,275 +81,6 @@ DIFFERENCE_METRICS: tuple[str, ...] = (
     "time_to_survive_days",
     "time_to_recover_days",
 )
-
-#: Readable names of the metrics.
-METRIC_LABELS: dict[str, str] = {
-    "output_loss": "output loss",
-    "output_gain": "output gain",
-    "output_loss_share": "output loss share",
-    "peak_shortfall_share": "peak shortfall",
-    "time_to_survive_days": "time to survive",
-    "time_to_recover_days": "time to recover",
-    "exposure_gap_days": "exposure gap",
-    "direct_loss": "direct loss",
-    "indirect_loss": "indirect loss",
-    "substitution_time_days": "substitution time",
-    "substitution_qualification_days": "qualification time",
-    "substitution_transit_days": "transit of redirected orders",
-    "substitution_ramp_days": "substitution ramp",
-}
-
-_BAND = (0.05, 0.95)
-
-
-def bloc_color(name: str) -> str:
-    """Return the colour of a bloc (or a country): fixed, the same in every figure."""
-    if name in BLOC_COLORS:
-        return BLOC_COLORS[name]
-    return OTHER_COLORS[zlib.crc32(name.encode("utf-8")) % len(OTHER_COLORS)]
-
-
-# --- reading the tables -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Tables:
-    """The tables of one run, whichever container they came in."""
-
-    name: str
-    start: pd.Timestamp
-    replications: int
-    stages: tuple[str, ...]
-    commodities: tuple[str, ...]
-    theta: float
-    get: dict[str, Any]
-
-    def table(self, name: str) -> pd.DataFrame:
-        value = self.get.get(name)
-        if not isinstance(value, pd.DataFrame):
-            raise ValueError(
-                f"the results of {self.name!r} have no {name} table (read it with "
-                f"sim.read_results, or run the scenario again with this paxsim)"
-            )
-        return value
-
-
-def _tables(results: Any) -> _Tables:
-    """Accept an Ensemble or the dict of :func:`sim.read_results`."""
-    if isinstance(results, dict):
-        run = results.get("run")
-        if not isinstance(run, dict):
-            raise ValueError("results: give the dict returned by sim.read_results(folder)")
-        return _Tables(
-            name=str(run.get("scenario", "")),
-            # A comparison read from metrics alone has no start date; no figure of
-            # metrics needs one.
-            start=pd.Timestamp(str(run["start"])) if run.get("start") else pd.Timestamp(0),
-            replications=int(run.get("replications", 0)),
-            stages=tuple(run.get("stages", ())),
-            commodities=tuple(run.get("commodities", ())),
-            theta=float(run.get("theta", 0.95)),
-            get={k: v for k, v in results.items() if k != "run"},
-        )
-    needed = ("name", "start", "series", "metrics")
-    if not all(hasattr(results, a) for a in needed):
-        raise ValueError("results: give an Ensemble or the dict returned by sim.read_results")
-    return _Tables(
-        name=str(results.name),
-        start=pd.Timestamp(results.start),
-        replications=int(results.replications),
-        stages=tuple(getattr(results, "stages", ())),
-        commodities=tuple(getattr(results, "commodities", ())),
-        theta=float(getattr(results, "theta", 0.95)),
-        get={
-            "series": results.series,
-            "metrics": results.metrics,
-            "trade": getattr(results, "trade", None),
-            "timeline": getattr(results, "timeline", None),
-        },
-    )
-
-
-def _ordered(values: Iterable[str], order: Sequence[str]) -> list[str]:
-    """Sort names by their place in ``order``; unknown names after, alphabetically."""
-    rank = {name: i for i, name in enumerate(order)}
-    return sorted(set(values), key=lambda v: (rank.get(v, len(rank)), v))
-
-
-def _check_choice(kind: str, given: Sequence[str] | None, known: Iterable[str]) -> list[str]:
-    known = sorted(set(known))
-    if given is None:
-        return known
-    missing = [g for g in given if g not in known]
-    if missing:
-        raise ValueError(
-            f"{kind} {missing[0]!r} is not in these results; give one of {', '.join(known)}"
-        )
-    return list(given)
-
-
-def _quantiles(values: np.ndarray, band: tuple[float, float]) -> np.ndarray:
-    """Rows: replications. Return (median, low, high) over them, per column."""
-    with np.errstate(all="ignore"):
-        return np.nanquantile(values, [0.5, band[0], band[1]], axis=0)
-
-
-def _per_replication(rows: pd.DataFrame, column: str, index: str) -> tuple[np.ndarray, np.ndarray]:
-    """Pivot one series to (replications x index) values; return (index values, array)."""
-    wide = rows.pivot_table(index="replication", columns=index, values=column, aggfunc="sum")
-    return wide.columns.to_numpy(), wide.to_numpy(dtype=float)
-
-
-def _date_axis(ax: Axes) -> None:
-    locator = mdates.AutoDateLocator(minticks=4, maxticks=8)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-
-
-def _is_share(metric: str) -> bool:
-    return metric.endswith("_share")
-
-
-def _metric_axis_label(metric: str, unit: str) -> str:
-    label = METRIC_LABELS.get(metric, metric)
-    if _is_share(metric):
-        return f"{label} (% of baseline)"
-    return f"{label} ({unit})"
-
-
-# --- event markers ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Marker:
-    number: int
-    label: str
-    median: pd.Timestamp
-    low: pd.Timestamp
-    high: pd.Timestamp
-
-
-def _markers(
-    tables: _Tables, kinds: Sequence[str] | None, end: pd.Timestamp | None = None
-) -> list[_Marker]:
-    timeline = tables.get.get("timeline")
-    if not isinstance(timeline, pd.DataFrame) or timeline.empty:
-        return []
-    rows = timeline if kinds is None else timeline[timeline["kind"].isin(kinds)]
-    found: list[tuple[float, float, float, str]] = []
-    for (event, _kind, marker), days in rows.groupby(["event", "kind", "marker"], sort=False)[
-        "day"
-    ]:
-        mid, low, high = np.quantile(days.to_numpy(dtype=float), [0.5, _BAND[0], _BAND[1]])
-        found.append((float(mid), float(low), float(high), f"{event} {marker}"))
-    found.sort(key=lambda f: f[0])
-    out: list[_Marker] = []
-    for mid, low, high, label in found:
-        at = [tables.start + pd.Timedelta(days=d) for d in (mid, low, high)]
-        if end is not None and at[1] > end:
-            continue
-        out.append(_Marker(len(out) + 1, label, at[0], at[1], at[2]))
-    return out
-
-
-def _draw_markers(axes: Iterable[Axes], markers: list[_Marker], numbers: bool = True) -> None:
-    for ax in axes:
-        trans = blended_transform_factory(ax.transData, ax.transAxes)
-        for m in markers:
-            mid = float(mdates.date2num(m.median))
-            if m.high > m.low:
-                low, high = (float(mdates.date2num(d)) for d in (m.low, m.high))
-                ax.axvspan(low, high, color="0.85", alpha=0.5, lw=0, zorder=0)
-            ax.axvline(mid, color="0.35", lw=0.8, ls=":", zorder=1)
-            if numbers:
-                ax.text(
-                    mid,
-                    0.985,
-                    str(m.number),
-                    transform=trans,
-                    ha="center",
-                    va="top",
-                    fontsize=7,
-                    color="0.2",
-                    bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
-                    zorder=5,
-                )
-
-
-def _marker_key(markers: list[_Marker]) -> str:
-    def when(m: _Marker) -> str:
-        if m.high > m.low:
-            return f"{m.median:%d %b %Y} ({m.low:%d %b %Y} to {m.high:%d %b %Y})"
-        return f"{m.median:%d %b %Y}"
-
-    return "   ".join(f"{m.number} {when(m)}: {m.label}" for m in markers)
-
-
-def _finish(
-    fig: Figure,
-    title: str,
-    handles: list[Any],
-    note: str = "",
-    *,
-    legend_cols: int = 6,
-) -> Figure:
-    """Title the figure, put the legend and the note under the panels, lay it out."""
-    height = fig.get_figheight()
-    fig.suptitle(title, fontsize=11, fontweight="bold")
-    bottom = 0.05  # inches
-    if note:
-        width = max(60, int(fig.get_figwidth() * 15))
-        lines = textwrap.wrap(note, width)
-        fig.text(0.01, 0.05 / height, "\n".join(lines), fontsize=7, va="bottom", ha="left")
-        bottom += 0.14 * len(lines) + 0.05
-    if handles:
-        fig.legend(
-            handles=handles,
-            loc="lower center",
-            ncol=min(legend_cols, len(handles)),
-            fontsize=8,
-            frameon=False,
-            bbox_to_anchor=(0.5, bottom / height),
-        )
-        bottom += 0.22 * int(np.ceil(len(handles) / min(legend_cols, len(handles)))) + 0.1
-    fig.tight_layout(rect=(0, bottom / height, 1, 1 - 0.45 / height))
-    return fig
-
-
-def _grid(count: int, width: float = 12.0, row_height: float = 2.6) -> tuple[Figure, list[Axes]]:
-    cols = 1 if count == 1 else 2
-    rows = int(np.ceil(count / cols))
-    fig = Figure(figsize=(width, row_height * rows + 1.6))
-    axes = fig.subplots(rows, cols, squeeze=False, sharex=True)
-    flat = list(axes.ravel())
-    for ax in flat[count:]:
-        ax.set_visible(False)
-    # The lowest visible panel of each column shows the dates.
-    for i in range(max(0, count - cols), count):
-        axes.ravel()[i].xaxis.set_tick_params(labelbottom=True)
-    for ax in flat[:count]:
-        ax.yaxis.set_major_formatter(FuncFormatter(_number))
-    return fig, flat[:count]
-
-
-def _number(value: float, _pos: object = None) -> str:
-    """Tick label: plain digits with thousands separators, or 3 significant figures."""
-    if value == 0:
-        return "0"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
-
-
-def _bloc_handles(blocs: Iterable[str], band: tuple[float, float]) -> list[Any]:
-    handles: list[Any] = [
-        Line2D([], [], color=bloc_color(b), lw=1.8, label=f"{b} (median)") for b in blocs
-    ]
-    handles.append(Line2D([], [], color="0.3", lw=1.0, ls="--", label="paired baseline"))
-    handles.append(
-        Patch(color="0.6", alpha=0.3, label=f"{band[0]:.0%} to {band[1]:.0%} of replications")
-    )
-    return handles
 
 
 # --- output paths ------------------------------------------------------------------------
@@ -749,263 +502,3 @@ def paired_differences(
         "whiskers 5-95 %."
     )
     return _finish(fig, heading, [], note)
-
-
-# --- trade ---------------------------------------------------------------------------------
-
-
-def _full_months(trade: pd.DataFrame) -> pd.DataFrame:
-    """Leave out a first or last month that the run covers only in part."""
-    month = pd.DatetimeIndex(trade["month"])
-    return trade[trade["days"].to_numpy() == month.days_in_month.to_numpy()]
-
-
-def trade_flows(
-    results: Any,
-    *,
-    commodities: Sequence[str] | None = None,
-    origins: Sequence[str] | None = None,
-    destinations: Sequence[str] | None = None,
-    band: tuple[float, float] = _BAND,
-    events: bool = True,
-    title: str | None = None,
-) -> Figure:
-    """Monthly exports from one bloc to each bloc, actual against baseline.
-
-    Exports are shipments at departure from a country to another country, summed by
-    the blocs of origin and destination (at the start of the run) and by calendar
-    month; months the run covers only in part are left out. One panel per origin
-    bloc and commodity with any export, one colour per destination bloc.
-
-    Parameters
-    ----------
-    results : dict or Ensemble
-        What :func:`sim.read_results` returns, or an Ensemble.
-    commodities : sequence of str, optional
-        Commodities to draw (default: every commodity exported).
-    origins, destinations : sequence of str, optional
-        Blocs of origin and of destination (default: all).
-    band, events, title
-        As for :func:`output_paths`.
-    """
-    t = _tables(results)
-    trade = _full_months(t.table("trade"))
-    origins = _check_choice("origin bloc", origins, trade["origin_bloc"].astype(str).unique())
-    destinations = _check_choice(
-        "destination bloc", destinations, trade["destination_bloc"].astype(str).unique()
-    )
-    chosen = _check_choice("commodity", commodities, trade["commodity"].astype(str).unique())
-    trade = trade[
-        trade["origin_bloc"].astype(str).isin(origins)
-        & trade["destination_bloc"].astype(str).isin(destinations)
-        & trade["commodity"].astype(str).isin(chosen)
-    ]
-    keys = ["replication", "month", "origin_bloc", "destination_bloc", "commodity", "unit"]
-    flows = (
-        trade.astype({k: str for k in keys[2:]})
-        .groupby(keys, sort=True, observed=True)[["actual", "baseline"]]
-        .sum()
-        .reset_index()
-    )
-    totals = flows.groupby(["origin_bloc", "commodity"])[["actual", "baseline"]].sum()
-    panels = totals[(totals["actual"] > 0) | (totals["baseline"] > 0)].index.tolist()
-    rank = {c: i for i, c in enumerate(_ordered([c for _, c in panels], t.commodities))}
-    panels.sort(key=lambda p: (rank[p[1]], p[0]))
-    if not panels:
-        raise ValueError("no exports match; check commodities, origins and destinations")
-    fig, axes = _grid(len(panels))
-    markers = _markers(t, DISRUPTION_KINDS, pd.Timestamp(flows["month"].max())) if events else []
-    shown: set[str] = set()
-    for ax, (origin, commodity) in zip(axes, panels, strict=True):
-        panel = flows[(flows["origin_bloc"] == origin) & (flows["commodity"] == commodity)]
-        for dest in _ordered(panel["destination_bloc"], list(BLOC_COLORS)):
-            rows = panel[panel["destination_bloc"] == dest]
-            months, actual = _per_replication(rows, "actual", "month")
-            _, base = _per_replication(rows, "baseline", "month")
-            if not (actual.any() or base.any()):
-                continue
-            x = pd.DatetimeIndex(months) + pd.Timedelta(days=14)
-            color = bloc_color(dest)
-            mid, low, high = _quantiles(actual, band)
-            ax.plot(x, mid, color=color, lw=1.4, marker="o", ms=2.5)
-            ax.fill_between(x, low, high, color=color, alpha=0.2, lw=0)
-            ax.plot(x, np.median(base, axis=0), color=color, lw=0.9, ls="--")
-            shown.add(dest)
-        unit = str(panel["unit"].iloc[0])
-        ax.set_title(f"{commodity} exported from {origin}", fontsize=9, loc="left")
-        ax.set_ylabel(f"{unit} per month")
-        ax.set_ylim(bottom=0)
-        ax.grid(alpha=0.3, lw=0.5)
-        _date_axis(ax)
-    _draw_markers(axes, markers)
-    heading = title or (
-        f"{t.name}: monthly exports by bloc of origin and destination, over "
-        f"{t.replications} replications"
-    )
-    handles = [
-        Line2D([], [], color=bloc_color(d), lw=1.8, marker="o", ms=3, label=f"to {d} (median)")
-        for d in _ordered(shown, list(BLOC_COLORS))
-    ]
-    handles += _bloc_handles([], band)
-    note = _marker_key(markers)
-    note = (note + "   " if note else "") + (
-        "Exports: shipments at departure to another country, summed per calendar month "
-        "(drawn mid-month); exports between countries of one bloc count too."
-    )
-    return _finish(fig, heading, handles, note)
-
-
-# --- replays ---------------------------------------------------------------------------------
-
-
-def replay_table(results: Any, origin: str, commodity: str, *, by: str = "bloc") -> pd.DataFrame:
-    """Monthly exports of one commodity from one country, per replication and destination.
-
-    Parameters
-    ----------
-    results : dict or Ensemble
-        What :func:`sim.read_results` returns, or an Ensemble.
-    origin : str
-        Exporting country (ISO3).
-    commodity : str
-        Commodity id.
-    by : {"bloc", "country"}
-        Group destinations by bloc (at the start of the run) or by country.
-
-    Returns
-    -------
-    DataFrame
-        ``replication, month`` (``YYYY-MM``), ``origin, destination, commodity,
-        quantity`` (commodity units per month, actual run), as :func:`replay` takes.
-    """
-    if by not in ("bloc", "country"):
-        raise ValueError(f"by must be 'bloc' or 'country', not {by!r}")
-    t = _tables(results)
-    trade = t.table("trade")
-    _check_choice("origin", [origin], trade["origin"].astype(str).unique())
-    rows = trade[(trade["origin"] == origin)]
-    _check_choice("commodity", [commodity], rows["commodity"].astype(str).unique())
-    rows = rows[rows["commodity"] == commodity]
-    column = "destination_bloc" if by == "bloc" else "destination"
-    out = (
-        rows.assign(destination=rows[column].astype(str))
-        .groupby(["replication", "month", "destination"], sort=True)["actual"]
-        .sum()
-        .reset_index()
-        .rename(columns={"actual": "quantity"})
-    )
-    out["month"] = pd.DatetimeIndex(out["month"]).strftime("%Y-%m")
-    out["origin"] = origin
-    out["commodity"] = commodity
-    return out[["replication", "month", "origin", "destination", "commodity", "quantity"]]
-
-
-def replay(
-    simulated: pd.DataFrame,
-    observed: pd.DataFrame | None = None,
-    *,
-    band: tuple[float, float] = _BAND,
-    unit: str = "t",
-    title: str | None = None,
-) -> Figure:
-    """Draw simulated monthly exports by destination, with bands, and observed points.
-
-    Parameters
-    ----------
-    simulated : DataFrame
-        ``month`` (``YYYY-MM``), ``origin``, ``destination``, ``commodity``,
-        ``quantity`` and optionally ``replication`` (several give a band): what
-        :func:`sim.replay.monthly_exports` or :func:`replay_table` returns.
-    observed : DataFrame, optional
-        Observed flows as :func:`sim.replay.read_observed` returns. A destination
-        ``all`` is compared with the sum of the simulated exports to every
-        destination.
-    band : (float, float)
-        Quantiles of the band over replications.
-    unit : str
-        Unit of the quantities (per month).
-    title : str, optional
-        Figure title (default: origin and commodity).
-    """
-    sim_rows = simulated.copy()
-    if "replication" not in sim_rows:
-        sim_rows["replication"] = 0
-    if sim_rows.empty:
-        raise ValueError("no simulated flows to plot")
-    wanted = set(sim_rows["destination"].astype(str))
-    if observed is not None and len(observed):
-        obs = observed[observed["commodity"].isin(sim_rows["commodity"].unique())]
-        obs = obs[obs["origin"].isin(sim_rows["origin"].unique())]
-        if (obs["destination"].astype(str).str.lower() == "all").any():
-            total = sim_rows.groupby(["replication", "month", "origin", "commodity"])[
-                "quantity"
-            ].sum()
-            sim_rows = pd.concat(
-                [sim_rows, total.reset_index().assign(destination="all")], ignore_index=True
-            )
-            obs = obs.assign(
-                destination=obs["destination"].where(
-                    obs["destination"].astype(str).str.lower() != "all", "all"
-                )
-            )
-            wanted.add("all")
-    else:
-        obs = None
-    commodities = sorted(sim_rows["commodity"].astype(str).unique())
-    fig, axes = _grid(len(commodities), width=11.0, row_height=3.4)
-    handles: list[Any] = []
-    for ax, commodity in zip(axes, commodities, strict=True):
-        rows = sim_rows[sim_rows["commodity"] == commodity]
-        for dest in _ordered(rows["destination"].astype(str), [*BLOC_COLORS, "all"]):
-            if dest not in wanted:
-                continue
-            sel = rows[rows["destination"] == dest]
-            months, values = _per_replication(sel, "quantity", "month")
-            x = pd.to_datetime(months, format="%Y-%m") + pd.Timedelta(days=14)
-            color = "#000000" if dest == "all" else bloc_color(dest)
-            label = "all destinations" if dest == "all" else dest
-            mid, low, high = _quantiles(values, band)
-            ax.plot(x, mid, color=color, lw=1.4)
-            if values.shape[0] > 1:
-                ax.fill_between(x, low, high, color=color, alpha=0.2, lw=0)
-            handles.append(Line2D([], [], color=color, lw=1.6, label=f"{label}, simulated"))
-            if obs is not None:
-                points = obs[(obs["commodity"] == commodity) & (obs["destination"] == dest)]
-                if len(points):
-                    px = pd.to_datetime(points["month"], format="%Y-%m") + pd.Timedelta(days=14)
-                    ax.scatter(
-                        px,
-                        points["quantity"],
-                        s=22,
-                        facecolor=color,
-                        edgecolor="white",
-                        lw=0.6,
-                        zorder=4,
-                    )
-                    handles.append(
-                        Line2D(
-                            [], [], color=color, lw=0, marker="o", ms=5, label=f"{label}, observed"
-                        )
-                    )
-        ax.set_title(
-            f"{commodity} exported from {', '.join(rows['origin'].unique())}",
-            fontsize=9,
-            loc="left",
-        )
-        ax.set_ylabel(f"{unit} per month")
-        ax.set_ylim(bottom=0)
-        ax.grid(alpha=0.3, lw=0.5)
-        _date_axis(ax)
-    reps = sim_rows["replication"].nunique()
-    spread = f"median and 5-95 % band over {reps} replications" if reps > 1 else "one replication"
-    heading = title or (
-        f"Replay: monthly exports, simulated ({spread})"
-        + (" and observed" if obs is not None else "")
-    )
-    note = (
-        "Observed series are out of sample: no parameter was fitted to them."
-        if obs is not None
-        else ""
-    )
-    unique = list({h.get_label(): h for h in handles}.values())  # once, not per panel
-    return _finish(fig, heading, unique, note, legend_cols=4)
