@@ -33,7 +33,7 @@ from sim.scenario import (
     json_schema_text,
     load_scenario,
 )
-from sim.scenario_events import AnyEventSpec
+from sim.scenario_events import ENGINE_OF, AnyEventSpec
 from sim.tables import TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -245,6 +245,28 @@ def test_draw_order_covers_every_parameter() -> None:
         # review_days is handed to the engine, which draws it per licence application.
         assert set(DRAW_ORDER[kind]) == params(model) - {"review_days"}, kind
         assert params(model) <= set(BOUNDS)
+
+
+def test_scenario_events_are_the_engine_events_in_file_form() -> None:
+    # One definition per kind: the file form has the engine's fields, with the same
+    # defaults and descriptions, plus kind and the file-only fields it derives from.
+    derived = {
+        "export_control": ({"duration_days"}, set()),
+        "capacity_investment": (
+            {"announced", "build_days", "completion_probability"},
+            {"available_from", "completed"},
+        ),
+    }
+    for spec in get_args(AnyEventSpec):
+        kind = get_args(spec.model_fields["kind"].annotation)[0]
+        engine = ENGINE_OF[kind]
+        file_only, engine_only = derived.get(kind, (set(), set()))
+        shared = set(engine.model_fields) - engine_only
+        assert set(spec.model_fields) - {"kind"} - file_only == shared, kind
+        for name in shared:
+            e, s = engine.model_fields[name], spec.model_fields[name]
+            assert (e.description, e.default) == (s.description, s.default), (kind, name)
+            assert e.description
 
 
 def test_draw_order_is_pinned() -> None:
