@@ -4,13 +4,15 @@ Each row's demand per day is ``quantity_per_year / 365``, grown at
 ``growth_per_year_share`` from the run start, times a mean-one lognormal noise factor
 drawn per ordering review (``noise_cv``), times the factors of demand changes in force.
 A row naming a country (not a facility) is split over the country's producers of the
-commodity in proportion to their nameplate capacity.
+commodity in proportion to their nameplate capacity. Rows given by year are those in
+force at the run start (:func:`sim.dated.demand_in_force`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from sim.dated import demand_in_force
 from sim.errors import InputError
 from sim.events import DemandChange, to_day
 from sim.response import demand_factors
@@ -30,7 +32,9 @@ class Demand:
 
     def __init__(self, host, rng: np.random.Generator) -> None:  # type: ignore[no-untyped-def]
         self.host = host
-        net, dem = host.net, host.world["demand"]
+        net = host.net
+        # Rows given by year: those in force at the run start (sim.dated).
+        dem = self.rows = demand_in_force(host.world["demand"], net.start)
         fidx = net.facility_index()
         split = np.zeros((len(dem), net.n))
         for r, (com, country, facility) in enumerate(
@@ -88,7 +92,7 @@ class Demand:
     def _rows(self, ev: DemandChange) -> np.ndarray:
         """Demand rows a demand change selects."""
         world = self.host.world
-        dem = world["demand"]
+        dem = self.rows
         fac_country = dict(
             zip(world.facilities["facility"], world.facilities["country"], strict=True)
         )

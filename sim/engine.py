@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import simpy
@@ -48,6 +49,8 @@ from sim.events import (
     is_disruption,
     to_day,
 )
+from sim.finished import FinishedGoods
+from sim.installed import InstalledBase
 from sim.investments import with_investments
 from sim.network import Network
 from sim.outages import Outages
@@ -140,10 +143,8 @@ class _Run:
 
         # Flow state: rates per facility, stocks per input slot, rates per link.
         self.t_last = 0.0
-        ends = net.available_day + net.ramp_up_days
-        finite = np.isfinite(ends)
-        self._fully_available_from = float(ends[finite].max()) if finite.any() else -np.inf
         self.availability = np.zeros(n)
+        self.nameplate = net.nameplate_per_day
         self._availability_final = False
         self.cap = np.zeros(n)
         self.final = np.zeros(n)
@@ -165,8 +166,7 @@ class _Run:
         self.targeted = np.zeros(n, dtype=bool)
         # Stock removed (positive) or added (negative) by clipping float residue.
         self.rounding = np.zeros(m)
-        # Effective input coefficients: a substitute input's slot is idle until used.
-        self.coef = net.slot_coef * (net.slot_substitute_of < 0)
+        self.use = np.zeros(m)  # per slot, units per day
         self.epochs = EpochLog(settings.record_trade)
 
         self._pending = False
@@ -182,6 +182,12 @@ class _Run:
         self.stockpiles = Stockpiles(self)
         self.sourcing = Sourcing(self)
         self.outages = Outages(self)
+        self.installed = InstalledBase(self)
+        self.finished = FinishedGoods(self)
+        # Effective input coefficients: a substitute input's slot is idle until used, and
+        # a durable input limits capacity through its installed base, not as a flow.
+        self.coef = net.slot_coef * (net.slot_substitute_of < 0) * ~self.installed.mask
+        self.cap_nominal = np.zeros(n)
         self._setup_events(events)
 
     # ------------------------------------------------------------------ events
@@ -190,7 +196,11 @@ class _Run:
         if day > self.horizon:
             return
         ev = self.env.timeout(max(day - self.env.now, 0.0))
-        ev.callbacks.append(lambda _e: action())  # type: ignore[operator]
+
+        def fire(_event: simpy.Event) -> None:
+            action()
+
+        ev.callbacks.append(fire)
 
     def _setup_events(self, events: Sequence[Event]) -> None:
         """Validate every event against the network and hand it to its mechanism."""
@@ -220,7 +230,7 @@ class _Run:
             elif isinstance(ev, MembershipChange):
                 net.require_country(where, "country", ev.country)
                 day = to_day(ev.date, start, where, "date")
-                self.at(day, lambda e=ev: self._join(e))
+                self.at(day, partial(self._join, ev))
             elif isinstance(ev, DemandChange):
                 self.demand.add(ev, where)
             elif not isinstance(ev, CapacityInvestment):  # investments: with_investments
@@ -230,8 +240,8 @@ class _Run:
         if disruption_days:
             self.t0 = max(0.0, min(disruption_days))
         self.controls.mark_restricted(memberships)
-        for day in np.unique(net.available_day[np.isfinite(net.available_day)]):
-            if 0 < day <= self.horizon:
+        for day in net.capacity_change_days:
+            if day <= self.horizon:
                 self.at(float(day), lambda: self.request(replan=True))
 
     def _join(self, ev: MembershipChange) -> None:
@@ -281,22 +291,24 @@ class _Run:
         self.s = s
         self.transit += (self.x - self.arr) * dt_
         self.stockpiles.advance(self.release, dt_)
+        self.installed.advance(dt_)
+        self.finished.advance(dt_)
         self.t_last = now
 
     def _capacity_and_demand(self) -> None:
         net, now = self.net, self.env.now
-        if now < self._fully_available_from:  # some plant is not yet (fully) on line
-            since = now - net.available_day
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ramp = np.where(net.ramp_up_days > 0, since / net.ramp_up_days, 1.0)
-            self.availability = np.where(since >= 0, np.clip(ramp, 0.0, 1.0), 0.0)
-        elif not self._availability_final:
-            self.availability = np.ones(net.n)
-            self._availability_final = True
+        # Dated capacity (ramps, closures, capacity schedules) until nothing changes.
+        if now < net.fully_available_from or not self._availability_final:
+            self.availability = net.availability_at(now)
+            self.nameplate = net.nameplate_at(now)
+            self._availability_final = now >= net.fully_available_from
         factor = self.outages.factor(net.n)
-        self.cap = (
-            net.nameplate_per_day * self.availability * factor * self.substitution.capacity_factor
+        self.cap_nominal = (
+            self.nameplate * self.availability * factor * self.substitution.capacity_factor
         )
+        self.cap = self.cap_nominal
+        if self.installed:
+            self.cap = np.minimum(self.cap_nominal, self.installed.capacity_limit(net.n))
         self.final = self.demand.at(now)
 
     def _update_release(self) -> bool:
@@ -334,6 +346,7 @@ class _Run:
         slot_orders = np.zeros(net.m)
         orders = np.zeros(net.l)
         desired = np.zeros(net.n)
+        want = np.zeros(net.n)  # asked-for output within nameplate (for installed bases)
         for ci in reversed(net.by_commodity):
             lk, lslot, lsup = ci.links, ci.link_slot, ci.link_sup
             if len(lk):
@@ -357,10 +370,18 @@ class _Run:
             else:
                 req_total = np.zeros(net.n, dtype=float)
             prods = ci.producers
-            desired[prods] = np.minimum(self.cap[prods], self.final[prods] + req_total[prods])
+            asked = self.final[prods] + req_total[prods]
+            if self.finished:  # make to stock: keep producing into stock
+                desired[prods] = self.finished.desired(prods, asked, self.cap[prods])
+            else:
+                desired[prods] = np.minimum(self.cap[prods], asked)
             ps = ci.producer_slots
             if len(ps):
                 use = self.coef[ps] * desired[ci.slot_fac]
+                if self.installed and self.installed.mask[ps].any():
+                    want[prods] = np.minimum(self.cap_nominal[prods], asked)
+                    durable = self.installed.mask[ps]
+                    use[durable] = self.installed.plan(ps[durable], want, steady)
                 if steady:
                     slot_orders[ps] = use
                 else:
@@ -372,6 +393,9 @@ class _Run:
         self.desired = desired
         self.slot_orders = slot_orders
         self.empty_below = EMPTY_STOCK_DAYS * self.coef * desired[net.slot_fac]
+        if self.installed:
+            d = self.installed.slots
+            self.empty_below[d] = EMPTY_STOCK_DAYS * self.installed.need
 
     def _empty(self, slots: np.ndarray) -> np.ndarray:
         """Whether each slot's stock is empty: below a billionth of a day of planned use.
@@ -406,6 +430,7 @@ class _Run:
         p = np.zeros(net.n)
         delivered = np.zeros(net.n)
         x = np.zeros(net.l)
+        sell = np.zeros(net.n)  # what each producer can sell: output, or more from stock
         coef = self.coef
         for ci in net.settle_levels:
             prods = ci.producers
@@ -420,16 +445,20 @@ class _Run:
                     lim, ci.producer_slot_offsets
                 )
                 limit = np.minimum(limit, per_fac[prods])
-            p[prods] = limit
             lk = ci.links
             final = self.final[prods]
             requested = final.copy()
             if len(lk):
                 requested += np.bincount(ci.link_sup, self.orders[lk], minlength=net.n)[prods]
-            share = np.divide(limit, requested, out=np.zeros(len(prods)), where=requested > 0)
+            supply = limit
+            if self.finished:
+                limit, supply = self.finished.supply(prods, limit, requested)
+            p[prods] = limit
+            sell[prods] = supply
+            share = np.divide(supply, requested, out=np.zeros(len(prods)), where=requested > 0)
             delivered[prods] = np.minimum(final, final * share)
             if len(lk):
-                available = p - delivered
+                available = sell - delivered
                 first = self.sourcing.priority[lk] if self.sourcing.has_priority else None
                 if first is not None and first.any():  # bloc-first: own bloc served first
                     x[lk] = self.allocate(available, self.orders[lk] * first, ci.link_sup)
@@ -448,7 +477,14 @@ class _Run:
             if net.l
             else np.zeros(0)
         )
-        self.slope = inflow - coef * p[net.slot_fac]
+        if self.finished:
+            sold = delivered + np.bincount(net.link_sup, x, minlength=net.n)
+            self.finished.set_slope(p, sold)
+        use = coef * p[net.slot_fac]
+        if self.installed:
+            self.installed.settle(use)
+        self.use = use
+        self.slope = inflow - use
 
     def _send(self, x: np.ndarray) -> None:
         """Schedule the arrival of rate changes at the far end of each lane."""
@@ -472,8 +508,11 @@ class _Run:
             batch = self._arrivals.get(day)
             if batch is None:  # one event per arrival instant, shared by every lane
                 batch = self._arrivals[day] = []
-                self.at(day, lambda d=day: self._arrive(*self._pop_arrivals(d)))
+                self.at(day, partial(self._arrive_at, day))
             batch.append((links_sorted[a:b], values_sorted[a:b], now))
+
+    def _arrive_at(self, day: float) -> None:
+        self._arrive(*self._pop_arrivals(day))
 
     def _pop_arrivals(self, day: float) -> tuple[np.ndarray, np.ndarray]:
         """Take the rate changes arriving at ``day``; for a link sent twice, the later one."""
@@ -512,7 +551,7 @@ class _Run:
             self.request(replan=False)
             return
         self.slope = self.slope.copy()  # recorded epochs keep the old array
-        slope = self.inflow[slots] - self.coef[slots] * self.p[net.slot_fac[slots]]
+        slope = self.inflow[slots] - self.use[slots]  # production, hence use, unchanged
         self.slope[slots] = slope
         # Only these slots changed: an earlier stock-out can only come from them.
         falling = self._falling(slots)
@@ -538,6 +577,8 @@ class _Run:
             with np.errstate(over="ignore"):  # a vanishing slope: never (inf)
                 times.append(float((self.s[falling] / -self.slope[falling]).min()))
         times += self.stockpiles.days_to_empty(self.release)
+        if self.finished:
+            times.append(self.finished.days_to_edge())
         due = self.env.now + min(times)
         if due > self.horizon or due >= self._stockout_due:
             return  # the event already scheduled comes first and predicts again
@@ -554,6 +595,7 @@ class _Run:
         # Stocks whose predicted run-out is now are empty (remove float residue explicitly).
         tiny = self._falling() & (self.s <= -self.slope * 1e-9)
         depleted = self.stockpiles.depleted(self.release)
+        depleted |= bool(self.finished) and self.finished.snap()  # empty or full
         if not (tiny.any() or depleted):
             self._schedule_stockout()  # rates changed since this was scheduled
             return
@@ -563,7 +605,6 @@ class _Run:
 
     def _record(self) -> None:
         """Log the rates in force from now (a later settle at the same instant wins)."""
-        net = self.net
         self.epochs.append(
             self.env.now,
             p=self.p,
@@ -572,7 +613,9 @@ class _Run:
             supply_unrestricted=self.inflow_unrestricted.copy(),
             s=self.s.copy(),
             slope=self.slope,
-            use=self.coef * self.p[net.slot_fac],
+            use=self.use,
+            installed=self.installed.base.copy(),
+            installed_slope=self.installed.slope(),
             release=self.release,
             **({"x": self.x.copy()} if self.settings.record_trade else {}),
         )
@@ -583,6 +626,9 @@ class _Run:
         net = self.net
         self._plan(steady=True)
         stock = net.slot_initial_cover_days * self.coef * self.desired[net.slot_fac]
+        if self.installed:
+            d = self.installed.slots
+            stock[d] = net.slot_initial_cover_days[d] * self.installed.need
         # With every stock on hand no input binds: shipments follow from orders alone.
         self.s = np.full(net.m, np.inf)
         self._settle(record=False)
@@ -592,6 +638,10 @@ class _Run:
         self.x_sent = self.x.copy()
         self.initial_stock = self.s.copy()
         self.initial_transit = self.transit.copy()
+        self.finished.start(self.p)
+        self.finished_initial = self.finished.stock.copy()
+        self.installed_initial = self.installed.per_slot(self.installed.base)
+        self.pipeline_initial = self.installed.per_slot(self.installed.pipeline)
         self._settle()
 
     def run(self) -> None:
@@ -619,6 +669,14 @@ class _Run:
             rounding=self.rounding.copy(),
             initial_transit=self.initial_transit,
             final_transit=self.transit.copy(),
+            durable_slots=self.installed.slots,
+            installed_initial=self.installed_initial,
+            installed_final=self.installed.per_slot(self.installed.base),
+            pipeline_initial=self.pipeline_initial,
+            pipeline_final=self.installed.per_slot(self.installed.pipeline),
+            retired=self.installed.per_slot(self.installed.retired),
+            finished_initial=self.finished_initial,
+            finished_final=self.finished.stock.copy(),
             log=self.log,
         )
         return build_record(self.epochs, facts)

@@ -19,7 +19,7 @@ import pandas as pd
 
 from sim.record import RunRecord
 
-METRICS_VERSION = "1"
+METRICS_VERSION = "2"
 
 #: scope kinds, and the facility column that names the scope
 SCOPE_COLUMNS = {
@@ -84,6 +84,12 @@ METRICS: dict[str, MetricDef] = {
     "substitution_ramp_days": MetricDef(
         "days",
         "substitution_time_days - substitution_qualification_days - substitution_transit_days",
+    ),
+    "installed_shortfall_share": MetricDef(
+        "share",
+        "for scopes with durable inputs: max over t0..T of 1 - C(t) / C_B(t), where C is the "
+        "output per day the installed base supports (per facility the least over its durable "
+        "inputs of installed base / quantity_per_unit, summed over the scope)",
     ),
 }
 
@@ -188,6 +194,10 @@ def _scope_metrics(
         pb = baseline.output[t0:, part].sum(axis=1)
         out.append((name, commodity, float(np.maximum(pb - pa, 0.0).sum()), False))
     slots = actual.slots
+    if actual.installed is not None and baseline.installed is not None:
+        supported = _installed_shortfall(actual, baseline, idx, slot_fac, t0)
+        if supported is not None:
+            out.append(("installed_shortfall_share", commodity, supported, False))
     in_scope = np.isin(slot_fac, idx) & slots["restricted"].to_numpy()
     for com in sorted(set(slots.loc[in_scope, "input"])):
         sel = np.flatnonzero(in_scope & (slots["input"] == com).to_numpy())
@@ -208,6 +218,28 @@ def _scope_metrics(
         out.append(("substitution_transit_days", com, transit, bool(np.isnan(transit))))
         out.append(("substitution_ramp_days", com, ramp, bool(np.isnan(ramp))))
     return out
+
+
+def _installed_shortfall(
+    actual: RunRecord, baseline: RunRecord, idx: np.ndarray, slot_fac: np.ndarray, t0: int
+) -> float | None:
+    """Worst shortfall of installed capacity of the facilities ``idx`` (None: no base)."""
+    durable = np.flatnonzero(actual.slots["durable"].to_numpy())
+    keep = np.isin(slot_fac[durable], idx)
+    if not keep.any():
+        return None
+    coef = actual.slots["quantity_per_unit"].to_numpy()[durable[keep]]
+    fac = slot_fac[durable[keep]]
+    supported = []
+    for rec in (actual, baseline):
+        assert rec.installed is not None
+        per_slot = rec.installed[t0:, keep] / coef
+        limit = np.full((per_slot.shape[0], int(slot_fac.max()) + 1), np.inf)
+        for j, f in enumerate(fac):
+            limit[:, f] = np.minimum(limit[:, f], per_slot[:, j])
+        supported.append(limit[:, np.unique(fac)].sum(axis=1))
+    q = ratio(supported[0], supported[1])
+    return float(max(0.0, (1.0 - q).max())) if len(q) else 0.0
 
 
 def _substitution_parts(
@@ -278,8 +310,11 @@ def compute_metrics(
 def material_balance(record: RunRecord) -> pd.DataFrame:
     """Material balance per commodity over a run, in the commodity's unit.
 
-    ``sources = initial_stock + initial_transit + produced + released`` and
-    ``uses = delivered + consumed + final_stock + final_transit + rounding`` must agree.
+    ``sources = initial_stock + initial_transit + produced + released`` plus, for
+    durable inputs, the installed base and installation pipeline at the start, and
+    ``uses = delivered + consumed + final_stock + final_transit + rounding`` plus the
+    final installed base, final pipeline and retirements must agree; make-to-stock
+    facilities add their finished-goods stocks at the start and at the end.
     """
     bal = record.balance
     fac_com = record.facilities["commodity"].to_numpy()
@@ -293,6 +328,9 @@ def material_balance(record: RunRecord) -> pd.DataFrame:
             + bal["initial_transit"][link].sum()
             + bal["produced"][f].sum()
             + bal["released"][s].sum()
+            + bal["installed_initial"][s].sum()
+            + bal["pipeline_initial"][s].sum()
+            + bal["finished_initial"][f].sum()
         )
         uses = (
             bal["delivered"][f].sum()
@@ -300,6 +338,10 @@ def material_balance(record: RunRecord) -> pd.DataFrame:
             + bal["final_stock"][s].sum()
             + bal["final_transit"][link].sum()
             + bal["rounding"][s].sum()
+            + bal["installed_final"][s].sum()
+            + bal["pipeline_final"][s].sum()
+            + bal["retired"][s].sum()
+            + bal["finished_final"][f].sum()
         )
         rows.append((com, sources, uses, bal["rounding"][s].sum()))
     return pd.DataFrame(rows, columns=["commodity", "sources", "uses", "rounding"])

@@ -76,7 +76,7 @@ class RunRecord:
         (when orders were first redirected to qualified suppliers, and their mean
         lane time in days; NaN if never) and
         ``substitute_of`` (for a recipe's substitute input, the row of the input it
-        replaces; -1 otherwise).
+        replaces; -1 otherwise) and ``durable`` (the input is installed capital).
     output : array (T, n)
         Daily output of each facility, in its output unit.
     delivered : array (T, n)
@@ -94,12 +94,19 @@ class RunRecord:
         Stock of each slot at the end of each day.
     balance : dict of str -> array
         Totals for the material balance, per slot (``initial_stock``, ``final_stock``,
-        ``consumed``, ``released``, ``rounding``), per link (``initial_transit``,
-        ``final_transit``) and per facility (``produced``, ``delivered``).
+        ``consumed``, ``released``, ``rounding``; for durable inputs ``consumed`` is 0
+        and ``installed_initial``, ``installed_final``, ``pipeline_initial``,
+        ``pipeline_final`` and ``retired`` account for the base), per link
+        (``initial_transit``, ``final_transit``) and per facility (``produced``,
+        ``delivered``, and the finished-goods stocks of make-to-stock facilities
+        ``finished_initial``, ``finished_final``).
     slot_link : array (L,)
         Slot index of each link, and ``link_commodity`` its commodity index.
     log : list of (day, what, detail)
         Discrete happenings (licence decisions, outages, control changes).
+    installed : array (T, D) or None
+        Installed base of each durable input slot (the slots with ``durable`` true,
+        in slot order) at the end of each day, in the input's unit.
     trade_keys : DataFrame or None
         With ``Settings(record_trade=True)``: one row per trading country pair and
         commodity, columns ``origin, destination, commodity`` (domestic pairs included).
@@ -122,6 +129,7 @@ class RunRecord:
     balance: dict[str, np.ndarray]
     link_slot: np.ndarray
     log: list[tuple[float, str, str]]
+    installed: np.ndarray | None = None
     trade_keys: pd.DataFrame | None = None
     trade_daily: np.ndarray | None = None
 
@@ -163,7 +171,18 @@ class EpochLog:
     has logged it.
     """
 
-    FIELDS = ("p", "delivered", "supply", "supply_unrestricted", "s", "slope", "use", "release")
+    FIELDS = (
+        "p",
+        "delivered",
+        "supply",
+        "supply_unrestricted",
+        "s",
+        "slope",
+        "use",
+        "release",
+        "installed",
+        "installed_slope",
+    )
 
     def __init__(self, record_trade: bool) -> None:
         self.record_trade = record_trade
@@ -209,6 +228,14 @@ class RunFacts:
     rounding: np.ndarray
     initial_transit: np.ndarray
     final_transit: np.ndarray
+    durable_slots: np.ndarray
+    installed_initial: np.ndarray
+    installed_final: np.ndarray
+    pipeline_initial: np.ndarray
+    pipeline_final: np.ndarray
+    retired: np.ndarray
+    finished_initial: np.ndarray
+    finished_final: np.ndarray
     log: list[tuple[float, str, str]]
 
 
@@ -221,6 +248,9 @@ def build_record(epochs: EpochLog, facts: RunFacts) -> RunRecord:
     release = epochs.stacked("release", net.m)
     delivered = np.array(epochs.rows["delivered"])
     use = epochs.stacked("use", net.m)
+    durable = facts.durable_slots
+    consumed = durations @ use
+    consumed[durable] = 0.0  # installed, not consumed: see the installed-base terms
     output = daily_integral(times, p, horizon)
     world = facts.world
     fac = world.facilities
@@ -254,6 +284,7 @@ def build_record(epochs: EpochLog, facts: RunFacts) -> RunRecord:
             "redirect_day": facts.redirect_day,
             "redirect_lane_days": facts.redirect_lane_days,
             "substitute_of": net.slot_substitute_of,
+            "durable": np.isin(np.arange(net.m), durable),
         }
     )
     return RunRecord(
@@ -276,14 +307,27 @@ def build_record(epochs: EpochLog, facts: RunFacts) -> RunRecord:
         balance={
             "initial_stock": facts.initial_stock,
             "final_stock": facts.final_stock,
-            "consumed": durations @ use,
+            "consumed": consumed,
             "released": durations @ release,
             "rounding": facts.rounding,
             "initial_transit": facts.initial_transit,
             "final_transit": facts.final_transit,
             "produced": durations @ p,
             "delivered": durations @ delivered,
+            "installed_initial": facts.installed_initial,
+            "installed_final": facts.installed_final,
+            "pipeline_initial": facts.pipeline_initial,
+            "pipeline_final": facts.pipeline_final,
+            "retired": facts.retired,
+            "finished_initial": facts.finished_initial,
+            "finished_final": facts.finished_final,
         },
+        installed=end_of_day(
+            times,
+            epochs.stacked("installed", len(durable)),
+            epochs.stacked("installed_slope", len(durable)),
+            horizon,
+        ),
         link_slot=net.link_slot.copy(),
         log=list(facts.log),
         **(_trade(net, epochs, times, horizon) if epochs.record_trade else {}),

@@ -27,7 +27,7 @@ from sim.examples import example_world
 from sim.network import Network
 from sim.scenario_events import engine_number
 from sim.scenario_text import one_line, show, yaml_path
-from sim.scenario_types import Cell, Number, Param, StrictModel
+from sim.scenario_types import Cell, IsoDate, Number, Param, StrictModel
 from sim.scenario_yaml import inside
 from sim.tables import TABLES, read_table
 from sim.world import World, load_world
@@ -95,6 +95,14 @@ class WorldSpec(StrictModel):
     inventory: TableSpec | None = None
     stockpiles: TableSpec | None = None
     demand: TableSpec | None = None
+    capacity_schedule: TableSpec | None = None
+    finished_goods: TableSpec | None = None
+    as_of: IsoDate | None = Field(
+        default=None,
+        description="Take the world as it operated on this date (YYYY-MM-DD): facilities "
+        "operating then, with the capacity in force then, and the demand rows of that year; "
+        "see World.as_of.",
+    )
 
     def table(self, name: str) -> TableSpec | None:
         """Return the entry of table ``name`` (``None`` if not given)."""
@@ -196,6 +204,8 @@ class _Assembly:
                 origins[name] = new_origin
         try:
             world = World.from_tables(**tables)
+            if spec.as_of is not None:
+                world = world.as_of(spec.as_of)
             Network(world, self.start)
         except InputError as err:
             raise self._world_error(err, origins) from None

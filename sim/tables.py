@@ -6,10 +6,8 @@ required and a description. :func:`read_table` reads that declaration to coerce
 types, fill defaults and reject unknown or missing columns, negative quantities
 and rows without a ``source``.
 
-:data:`WORLD_TABLES` holds every table a :class:`~sim.world.World` has.
-:data:`TABLES` holds the ones a scenario file can give under ``world:`` (one entry of
-``sim.scenario.WorldSpec`` each): all but ``capacity_schedule``, which joins them once
-the scenario models declare it.
+:data:`WORLD_TABLES` (also :data:`TABLES`) holds every table a :class:`~sim.world.World`
+has, each one a scenario file can give under ``world:`` too.
 """
 
 from __future__ import annotations
@@ -254,6 +252,34 @@ TABLES: dict[str, Table] = {
                     default=math.nan,
                     minimum=0.0,
                 ),
+                Column(
+                    "durable",
+                    "bool",
+                    "-",
+                    "Whether the input is capital (installed equipment), not a consumable: "
+                    "the facility's capacity is then limited by its installed base / "
+                    "quantity_per_unit (quantity_per_unit is units installed per output unit "
+                    "per day), and it orders replacements of retirements, growth and the gap.",
+                    default=False,
+                ),
+                Column(
+                    "service_life_days",
+                    "float",
+                    "days",
+                    "Durable inputs: mean service life; the installed base retires at one over "
+                    "it per day.",
+                    default=math.nan,
+                    minimum=0.0,
+                ),
+                Column(
+                    "installation_days",
+                    "float",
+                    "days",
+                    "Durable inputs: days from taking a unit out of stock to its running in the "
+                    "installed base.",
+                    default=0.0,
+                    minimum=0.0,
+                ),
                 SOURCE,
             ),
         ),
@@ -440,15 +466,60 @@ CAPACITY_SCHEDULE = Table(
     ),
 )
 
+FINISHED_GOODS = Table(
+    "finished_goods",
+    "Make to stock: facility types that keep producing into a finished-goods stock when "
+    "orders pause (mines, separation plants), instead of making to order. Its production "
+    "plan follows orders with a smoothing time, corrected toward the stock target; it "
+    "sells from stock first and runs at what it sells once storage is full. Types not "
+    "listed make to order.",
+    ("facility_type",),
+    (
+        Column("facility_type", "str", "-", "Facility type that makes to stock.", required=True),
+        Column(
+            "target_days",
+            "float",
+            "days of output",
+            "Finished-goods stock it holds in steady state and rebuilds toward, in days of its "
+            "output at the run start.",
+            required=True,
+            minimum=0.0,
+        ),
+        Column(
+            "storage_days",
+            "float",
+            "days of output",
+            "Most finished goods it can hold, in days of its output at the run start (at least "
+            "target_days).",
+            required=True,
+            minimum=0.0,
+        ),
+        Column(
+            "smoothing_days",
+            "float",
+            "days",
+            "Time constant of its production plan, which follows orders by exponential "
+            "smoothing (0: the plan is the orders, as make to order with a stock).",
+            default=90.0,
+            minimum=0.0,
+        ),
+        SOURCE,
+    ),
+)
+
 #: Every table of a world, in the order of the data dictionary.
 WORLD_TABLES: dict[str, Table] = {}
 for _name, _table in TABLES.items():
     WORLD_TABLES[_name] = _table
     if _name == "facilities":
         WORLD_TABLES[CAPACITY_SCHEDULE.name] = CAPACITY_SCHEDULE
+    if _name == "inventory":
+        WORLD_TABLES[FINISHED_GOODS.name] = FINISHED_GOODS
 del _name, _table
+#: Every table is one a scenario can give under ``world:`` too.
+TABLES = WORLD_TABLES
 
-OPTIONAL_TABLES = ("stockpiles", "demand", "sourcing", "capacity_schedule")
+OPTIONAL_TABLES = ("stockpiles", "demand", "sourcing", "capacity_schedule", "finished_goods")
 
 
 def show(value: object, limit: int = 40) -> str:

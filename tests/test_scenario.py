@@ -523,7 +523,7 @@ def test_world_without_base(tmp_path: Path) -> None:
 
 
 def test_world_spec_covers_every_table() -> None:
-    assert set(WorldSpec.model_fields) - {"base"} == set(TABLES)
+    assert set(WorldSpec.model_fields) - {"base", "as_of"} == set(TABLES)
 
 
 # ---------------------------------------------------------------- broken files
