@@ -431,15 +431,21 @@ class _Run:
         delivered = np.zeros(net.n)
         x = np.zeros(net.l)
         sell = np.zeros(net.n)  # what each producer can sell: output, or more from stock
+        switched = bool(len(self.substitution.active_slots))
         coef = self.coef
         for ci in net.settle_levels:
             prods = ci.producers
             limit = np.minimum(self.cap[prods], self.desired[prods])
             if len(ci.producers_with_inputs):
                 ps = ci.producer_slots
-                binding = self._empty(ps) & (coef[ps] > 0)
+                empty = self._empty(ps)
+                binding = empty & (coef[ps] > 0)
                 lim = np.full(len(ps), np.inf)
                 lim[binding] = inflow[ps][binding] / coef[ps][binding]
+                if switched:  # a function served by an original input and a grade
+                    lim = self.substitution.function_limits(
+                        ps, lim, inflow, self._empty(np.arange(net.m)), self.desired
+                    )
                 per_fac = np.full(net.n, np.inf)
                 per_fac[ci.producers_with_inputs] = np.minimum.reduceat(
                     lim, ci.producer_slot_offsets
@@ -481,6 +487,10 @@ class _Run:
             sold = delivered + np.bincount(net.link_sup, x, minlength=net.n)
             self.finished.set_slope(p, sold)
         use = coef * p[net.slot_fac]
+        if switched:
+            self.substitution.function_use(
+                use, p, inflow, self._empty(np.arange(net.m)), self.desired
+            )
         if self.installed:
             self.installed.settle(use)
         self.use = use

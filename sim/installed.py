@@ -46,7 +46,7 @@ class InstalledBase:
     def __init__(self, host) -> None:  # type: ignore[no-untyped-def]
         self.host = host
         net = host.net
-        durable, life, lag = _slot_parameters(host.world, net)
+        durable, life, lag = _slot_parameters(net)
         self.mask = durable
         self.slots = np.flatnonzero(durable)
         d = self.slots
@@ -164,62 +164,25 @@ class InstalledBase:
         return out
 
 
-def _slot_parameters(world, net) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
-    """Durable flag, service life and installation lag of every input slot.
-
-    A facility's own recipe rows replace its type's rows (as in
-    :class:`sim.network.Network`); a substitute input takes its original's flags.
-    """
-    recipes = world["recipes"]
-    if "durable" not in recipes or not recipes["durable"].any():
-        zeros = np.zeros(net.m)
-        return np.zeros(net.m, dtype=bool), zeros, zeros
-    own = {
-        (f, i): r
-        for f, i, r in zip(
-            recipes["facility"], recipes["input"], recipes.to_dict("records"), strict=True
-        )
-        if f
-    }
-    typed = {
-        (t, i): r
-        for t, f, i, r in zip(
-            recipes["facility_type"],
-            recipes["facility"],
-            recipes["input"],
-            recipes.to_dict("records"),
-            strict=True,
-        )
-        if not f
-    }
-    has_own = {f for f, _ in own}
-    durable = np.zeros(net.m, dtype=bool)
-    life = np.full(net.m, np.nan)
-    lag = np.zeros(net.m)
-    for mi in range(net.m):
+def _slot_parameters(net) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """Durable flag, service life and installation lag of every input slot, checked."""
+    durable = net.slot_durable & (net.slot_substitute_of < 0)
+    for mi in np.flatnonzero(net.slot_durable):
         fid = net.facility_ids[net.slot_fac[mi]]
-        ftype = net.fac_type[net.slot_fac[mi]]
-        original = mi if net.slot_substitute_of[mi] < 0 else int(net.slot_substitute_of[mi])
-        com = net.commodities[net.slot_com[original]]
-        row = own.get((fid, com)) if fid in has_own else typed.get((ftype, com))
-        if row is None or not row["durable"]:
-            continue
-        where = f"recipes ({fid if fid in has_own else ftype}, {com})"
-        if not row["service_life_days"] > 0:
+        com = net.commodities[net.slot_com[mi]]
+        where = f"recipes.csv ({fid}, {com})"
+        if not net.slot_service_life_days[mi] > 0:
             raise InputError(
                 where,
                 "service_life_days",
                 "a durable input needs a service life",
                 "give service_life_days > 0",
             )
-        if original != mi:
+        if net.slot_substitute_of[mi] >= 0 or (net.slot_substitute_of == mi).any():
             raise InputError(
                 where,
                 "substitute_input",
                 "a durable input cannot have a substitute input",
                 "remove the substitute or make the input a consumable",
             )
-        durable[mi] = True
-        life[mi] = float(row["service_life_days"])
-        lag[mi] = float(row["installation_days"])
-    return durable, life, lag
+    return durable, net.slot_service_life_days, net.slot_installation_days

@@ -221,17 +221,23 @@ class Network:
         sub_of: list[int] = []
         sub_penalty: list[float] = []
         sub_qual: list[float] = []
+        sub_share: list[float] = []
+        durable: list[tuple[bool, float, float]] = []  # (durable, life days, install days)
         for i, (fid, ftype) in enumerate(zip(self.facility_ids, self.fac_type, strict=True)):
             rows = by_fac.get(fid, by_type.get(ftype))
             if rows is None:
                 continue
-            for inp, q, sub, sq, pen, qd in zip(
+            for inp, q, sub, sq, pen, qd, share, dur, life, lag in zip(
                 rows["input"],
                 rows["quantity_per_unit"],
                 rows["substitute_input"],
                 rows["substitute_quantity_per_unit"],
                 rows["substitute_output_penalty_share"],
                 rows["substitute_qualification_days"],
+                rows["substitute_max_share"],
+                rows["durable"],
+                rows["service_life_days"],
+                rows["installation_days"],
                 strict=True,
             ):
                 original = len(slot_fac)
@@ -241,6 +247,8 @@ class Network:
                     sc, sic = cover.get((ftype, sub), (c, 0.0))
                     entries.append((sub, float(sq), sc, sic, original, float(pen), float(qd)))
                 for com_id, coef, tc, icv, of, p, qdays in entries:
+                    sub_share.append(float(share) if of >= 0 else 0.0)
+                    durable.append((bool(dur), float(life), float(lag)))
                     slot_fac.append(i)
                     slot_com.append(com_index[com_id])
                     slot_coef.append(coef)
@@ -255,6 +263,13 @@ class Network:
         self.slot_substitute_penalty = np.array(sub_penalty, dtype=float)
         self.slot_substitute_qualification_days = np.array(sub_qual, dtype=float)
         self.substitute_slots = np.flatnonzero(self.slot_substitute_of >= 0)
+        #: for a substitute slot, the design limit: the most of the facility's planned
+        #: output that may run on the substitute (share 0-1)
+        self.slot_substitute_max_share = np.array(sub_share, dtype=float)
+        #: durable (installed) inputs: flag, service life and installation lag in days
+        self.slot_durable = np.array([d for d, _, _ in durable], dtype=bool)
+        self.slot_service_life_days = np.array([v for _, v, _ in durable], dtype=float)
+        self.slot_installation_days = np.array([v for _, _, v in durable], dtype=float)
         self.slot_fac = np.array(slot_fac, dtype=np.int64)
         self.slot_com = np.array(slot_com, dtype=np.int64)
         self.slot_coef = np.array(slot_coef, dtype=float)

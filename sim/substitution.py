@@ -8,11 +8,14 @@ orders:
   ramping share (a staircase over the commodity's substitution ramp) of its blocked
   orders goes to unrestricted suppliers with spare capacity, in proportion to that
   spare capacity and never beyond it.
-* **Substitute inputs** (recipes' ``substitute_input``): after the recipe's
-  qualification time the facility runs on the substitute while the original input is
-  restricted, using ``substitute_quantity_per_unit`` of it and losing
-  ``substitute_output_penalty_share`` of its capacity; it switches back when the
-  restriction ends.
+* **Substitute inputs and grades** (recipes' ``substitute_input``): after the recipe's
+  qualification time the facility switches while the original input is restricted: up
+  to ``substitute_max_share`` (the design limit, ``s``) of its planned output runs on
+  the substitute, at ``substitute_quantity_per_unit`` of it per unit, and the rest
+  still needs the original; it loses ``s x substitute_output_penalty_share`` of its
+  capacity, and switches back when the restriction ends. A buyer cut off from a
+  Dy-bearing magnet grade thus moves ``s`` of its output to a low-Dy grade and loses
+  the rest; with ``s = 1`` it runs wholly on the substitute.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ class Substitution:
         self.capacity_factor = np.ones(net.n)
         self.substitute_ready = np.full(m, np.nan)
         self.substitute_active = np.zeros(m, dtype=bool)
+        self.active_slots = np.zeros(0, dtype=np.int64)
 
     def ramp_shares(self) -> np.ndarray:
         """Share of each slot's blocked orders that qualified suppliers take now (0-1)."""
@@ -167,6 +171,72 @@ class Substitution:
                 host.at(now + q + j * step, lambda: host.request(replan=True))
         host.log.append((now, "qualification_started", ",".join(str(int(i)) for i in slots)))
 
+    def function_limits(
+        self,
+        ps: np.ndarray,
+        lim: np.ndarray,
+        inflow: np.ndarray,
+        empty: np.ndarray,
+        desired: np.ndarray,
+    ) -> np.ndarray:
+        """Output limits of input slots ``ps`` with switched functions combined.
+
+        ``lim`` is each slot's own limit on output (inf with stock on hand, else its
+        inflow over its coefficient) and ``empty`` whether its stock is empty. For a
+        facility running on a substitute with design limit ``s``, the function (the
+        original input and its substitute) allows ``L_o + min(L_a, s D)``: what the
+        original allows, plus the substitute up to ``s`` of the planned output ``D``.
+        That limit is put on the original's slot and the substitute's slot binds no
+        more.
+        """
+        if not len(self.active_slots):
+            return lim
+        net = self.host.net
+        pos = np.full(net.m, -1, dtype=np.int64)
+        pos[ps] = np.arange(len(ps))
+        out = lim.copy()
+        for a in self.active_slots.tolist():
+            o = int(net.slot_substitute_of[a])
+            if pos[a] < 0:
+                continue
+            lo, la = self._own_limits(o, a, inflow, empty)
+            share = net.slot_substitute_max_share[a]
+            out[pos[o]] = lo + min(la, share * desired[net.slot_fac[a]])
+            out[pos[a]] = np.inf
+        return out
+
+    def function_use(
+        self,
+        use: np.ndarray,
+        p: np.ndarray,
+        inflow: np.ndarray,
+        empty: np.ndarray,
+        desired: np.ndarray,
+    ) -> None:
+        """Split the output of switched facilities over original and substitute, in ``use``.
+
+        The substitute serves ``p_a = min(s D, L_a, p)`` (as much of the output as the
+        design limit and its supply allow) and the original the rest, ``p - p_a``.
+        """
+        net = self.host.net
+        for a in self.active_slots.tolist():
+            o = int(net.slot_substitute_of[a])
+            f = net.slot_fac[a]
+            _, la = self._own_limits(o, a, inflow, empty)
+            share = net.slot_substitute_max_share[a]
+            on_sub = min(share * desired[f], la, p[f])
+            use[a] = net.slot_coef[a] * on_sub
+            use[o] = net.slot_coef[o] * (p[f] - on_sub)
+
+    def _own_limits(
+        self, o: int, a: int, inflow: np.ndarray, empty: np.ndarray
+    ) -> tuple[float, float]:
+        """Output the original and the substitute each allow alone (inf: stock on hand)."""
+        net = self.host.net
+        lo = inflow[o] / net.slot_coef[o] if empty[o] and net.slot_coef[o] > 0 else np.inf
+        la = inflow[a] / net.slot_coef[a] if empty[a] and net.slot_coef[a] > 0 else np.inf
+        return float(lo), float(la)
+
     def switch_inputs(self, w: np.ndarray, allow: np.ndarray) -> bool:
         """Switch facilities to or from their recipes' substitute inputs.
 
@@ -192,13 +262,15 @@ class Substitution:
             if use_substitute != self.substitute_active[sub]:
                 switched = True
                 self.substitute_active[sub] = use_substitute
+                share = float(net.slot_substitute_max_share[sub])
                 coef = host.coef.copy()  # recorded epochs keep the old array
-                coef[sub] = net.slot_coef[sub] if use_substitute else 0.0
-                coef[original] = 0.0 if use_substitute else net.slot_coef[original]
+                coef[sub] = share * net.slot_coef[sub] if use_substitute else 0.0
+                coef[original] = (1.0 - share if use_substitute else 1.0) * net.slot_coef[original]
                 host.coef = coef
                 fac = net.slot_fac[sub]
                 penalty = net.slot_substitute_penalty[sub]
-                self.capacity_factor[fac] = 1.0 - penalty if use_substitute else 1.0
+                self.capacity_factor[fac] = 1.0 - penalty * share if use_substitute else 1.0
+                self.active_slots = np.flatnonzero(self.substitute_active)
                 host.log.append(
                     (
                         now,

@@ -253,6 +253,17 @@ TABLES: dict[str, Table] = {
                     minimum=0.0,
                 ),
                 Column(
+                    "substitute_max_share",
+                    "float",
+                    "share",
+                    "Design limit of a substitute input (a grade): the most of the facility's "
+                    "planned output that may run on it once switched (1: all of it); the rest "
+                    "still needs the original input.",
+                    default=1.0,
+                    minimum=0.0,
+                    maximum=1.0,
+                ),
+                Column(
                     "durable",
                     "bool",
                     "-",
