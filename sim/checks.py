@@ -204,8 +204,13 @@ def check_recipe_targets(tables: Tables) -> None:
 
 
 def check_inputs_produced(tables: Tables) -> None:
-    """Every recipe input (and substitute) is produced by at least one facility."""
+    """Every recipe input (and substitute) is produced by at least one facility.
+
+    A joint plant's co-products (joint_products table) count as produced.
+    """
     produced = set(tables["facilities"]["commodity"])
+    if "joint_products" in tables:
+        produced |= set(tables["joint_products"]["commodity"])
     for column in ("input", "substitute_input"):
         for row, com in enumerate(tables["recipes"][column]):
             if com and com not in produced:

@@ -52,6 +52,7 @@ from sim.events import (
 from sim.finished import FinishedGoods
 from sim.installed import InstalledBase
 from sim.investments import with_investments
+from sim.joint import with_joint_products
 from sim.network import Network
 from sim.outages import Outages
 from sim.record import EpochLog, RunFacts, RunRecord, build_record
@@ -303,12 +304,11 @@ class _Run:
             self.nameplate = net.nameplate_at(now)
             self._availability_final = now >= net.fully_available_from
         factor = self.outages.factor(net.n)
-        self.cap_nominal = (
-            self.nameplate * self.availability * factor * self.substitution.capacity_factor
-        )
-        self.cap = self.cap_nominal
+        # The installed base is planned for nameplate in service (not for outages).
+        self.cap_nominal = self.nameplate * self.availability
+        self.cap = self.cap_nominal * factor * self.substitution.capacity_factor
         if self.installed:
-            self.cap = np.minimum(self.cap_nominal, self.installed.capacity_limit(net.n))
+            self.cap = np.minimum(self.cap, self.installed.capacity_limit(net.n))
         self.final = self.demand.at(now)
 
     def _update_release(self) -> bool:
@@ -331,7 +331,17 @@ class _Run:
         quota = [] if steady else self.controls.update()
         if not steady:
             self.sourcing.update_priority()
-        w = self.sourcing.order_weights(self.availability)
+        # Suppliers are weighted by the share of their start nameplate in service now.
+        in_service = self.availability
+        if self.nameplate is not net.nameplate_per_day:
+            scale = np.divide(
+                self.nameplate,
+                net.nameplate_per_day,
+                out=np.ones(net.n),
+                where=net.nameplate_per_day > 0,
+            )
+            in_service = self.availability * scale
+        w = self.sourcing.order_weights(in_service)
         if not steady and self.substitution.switch_inputs(w, self.controls.allow):
             self._capacity_and_demand()
         rho = self.substitution.ramp_shares()
@@ -347,6 +357,8 @@ class _Run:
         orders = np.zeros(net.l)
         desired = np.zeros(net.n)
         want = np.zeros(net.n)  # asked-for output within nameplate (for installed bases)
+        joint = bool((net.joint_parent >= 0).any())
+        joint_need = np.zeros(net.n)  # per plant: own output its co-products ask for
         for ci in reversed(net.by_commodity):
             lk, lslot, lsup = ci.links, ci.link_slot, ci.link_sup
             if len(lk):
@@ -371,6 +383,8 @@ class _Run:
                 req_total = np.zeros(net.n, dtype=float)
             prods = ci.producers
             asked = self.final[prods] + req_total[prods]
+            if joint:  # a joint plant runs for its product most in demand
+                asked = self._joint_asked(prods, asked, joint_need)
             if self.finished:  # make to stock: keep producing into stock
                 desired[prods] = self.finished.desired(prods, asked, self.cap[prods])
             else:
@@ -396,6 +410,22 @@ class _Run:
         if self.installed:
             d = self.installed.slots
             self.empty_below[d] = EMPTY_STOCK_DAYS * self.installed.need
+
+    def _joint_asked(self, prods: np.ndarray, asked: np.ndarray, need: np.ndarray) -> np.ndarray:
+        """Output asked of producers ``prods`` of one commodity, joint production included.
+
+        A co-product (settled after its plant, so planned before it) records in
+        ``need`` how much of its plant's own product it takes to meet its orders; the
+        plant is asked for the most of its own orders and those.
+        """
+        net = self.net
+        parent = net.joint_parent[prods]
+        co = parent >= 0
+        if co.any():
+            ratio = net.joint_ratio[prods[co]]
+            own = np.divide(asked[co], ratio, out=np.zeros(int(co.sum())), where=ratio > 0)
+            np.maximum.at(need, parent[co], own)
+        return np.maximum(asked, need[prods])
 
     def _empty(self, slots: np.ndarray) -> np.ndarray:
         """Whether each slot's stock is empty: below a billionth of a day of planned use.
@@ -431,11 +461,16 @@ class _Run:
         delivered = np.zeros(net.n)
         x = np.zeros(net.l)
         sell = np.zeros(net.n)  # what each producer can sell: output, or more from stock
+        joint = bool((net.joint_parent >= 0).any())
         switched = bool(len(self.substitution.active_slots))
         coef = self.coef
         for ci in net.settle_levels:
             prods = ci.producers
             limit = np.minimum(self.cap[prods], self.desired[prods])
+            if joint:  # a co-product comes with its plant's output
+                parent = net.joint_parent[prods]
+                co = parent >= 0
+                limit[co] = net.joint_ratio[prods[co]] * p[parent[co]]
             if len(ci.producers_with_inputs):
                 ps = ci.producer_slots
                 empty = self._empty(ps)
@@ -687,6 +722,7 @@ class _Run:
             retired=self.installed.per_slot(self.installed.retired),
             finished_initial=self.finished_initial,
             finished_final=self.finished.stock.copy(),
+            unsold=self.finished.unsold.copy(),
             log=self.log,
         )
         return build_record(self.epochs, facts)
@@ -733,7 +769,7 @@ def simulate(
         raise InputError(
             "run", "horizon_days", f"{horizon_days} is not positive", "give at least 1 day"
         )
-    world = with_investments(world, events, start)
+    world = with_joint_products(with_investments(world, events, start))
     net = Network(world, start)
     run = _Run(net, world, events, int(horizon_days), rng, settings or Settings(), allocation)
     run.run()

@@ -57,14 +57,42 @@ class FinishedGoods:
                     f"{storage:g} is below target_days {target:g}",
                     "give storage_days >= target_days",
                 )
-        self.fac = np.array([i for i, t in enumerate(net.fac_type) if t in days], dtype=np.int64)
+        # Joint plants and their co-product rows hold a buffer stock of each product
+        # (no target; beyond storage, unsold output).
+        joint = np.zeros(net.n, dtype=bool)
+        joint[net.joint_parent[net.joint_parent >= 0]] = True
+        joint[net.joint_parent >= 0] = True
+        jp = host.world["joint_products"]
+        storage_of = dict(
+            zip(zip(jp["facility"], jp["commodity"], strict=True), jp["storage_days"], strict=True)
+        )
+        rows: dict[int, tuple[float, float, float]] = {}
+        for i in np.flatnonzero(joint).tolist():
+            if net.fac_type[i] in days:
+                raise InputError(
+                    f"finished_goods ({net.fac_type[i]})",
+                    "facility_type",
+                    f"'{net.facility_ids[i]}' is a joint plant, which makes to order with a "
+                    "buffer per product",
+                    "leave joint plants' types out of finished_goods",
+                )
+            plant = i if net.joint_parent[i] < 0 else int(net.joint_parent[i])
+            key = (net.facility_ids[plant], net.commodities[net.fac_com[i]])
+            rows[i] = (0.0, float(storage_of[key]), 0.0)
+        for i, t in enumerate(net.fac_type):
+            if t in days and i not in rows:
+                rows[i] = days[t]
+        self.joint = joint
+        self.fac = np.array(sorted(rows), dtype=np.int64)
         self.mask = np.zeros(net.n, dtype=bool)
         self.mask[self.fac] = True
-        self.target_days = np.array([days[net.fac_type[i]][0] for i in self.fac])
-        self.storage_days = np.array([days[net.fac_type[i]][1] for i in self.fac])
+        self.target_days = np.array([rows[int(i)][0] for i in self.fac])
+        self.storage_days = np.array([rows[int(i)][1] for i in self.fac])
         n = net.n
+        self.unsold = np.zeros(n)  # cumulative, output units
+        self.unsold_rate = np.zeros(n)
         self.smoothing = np.zeros(n)
-        self.smoothing[self.fac] = [days[net.fac_type[i]][2] for i in self.fac]
+        self.smoothing[self.fac] = [rows[int(i)][2] for i in self.fac]
         self.started = np.zeros(n, dtype=bool)
         self.rate = np.zeros(n)  # production plan R, output units per day
         self.planned_at = np.zeros(n)
@@ -94,7 +122,7 @@ class FinishedGoods:
         time ``T`` (``R += (asked - R) min(1, dt / T)`` at each plan, ``dt`` days since
         the last), and the plan is ``R + (F* - F) / A`` within 0 and capacity.
         """
-        mts = self.mask[prods] & self.started[prods]
+        mts = self.mask[prods] & self.started[prods] & ~self.joint[prods]
         plan = asked.copy()
         if mts.any():
             host = self.host
@@ -126,7 +154,8 @@ class FinishedGoods:
         out = output.copy()
         edge = EDGE_DAYS * self.rate0[j]
         full = self.stock[j] >= self.storage[j] - edge
-        out[mts] = np.where(full, np.minimum(output[mts], requested[mts]), output[mts])
+        cut = full & ~self.joint[j]  # a full joint stock does not cut output: unsold
+        out[mts] = np.where(cut, np.minimum(output[mts], requested[mts]), output[mts])
         sell = out.copy()
         on_hand = self.stock[j] > edge
         sell[mts] = np.where(on_hand, np.maximum(out[mts], requested[mts]), out[mts])
@@ -135,14 +164,21 @@ class FinishedGoods:
     def set_slope(self, output: np.ndarray, sold: np.ndarray) -> None:
         """Stocks move at output minus sales."""
         slope = np.zeros(len(output))
-        slope[self.fac] = output[self.fac] - sold[self.fac]
-        self.slope = slope
+        f = self.fac
+        slope[f] = output[f] - sold[f]
+        full = self.stock[f] >= self.storage[f] - EDGE_DAYS * self.rate0[f]
+        overflow = full & (slope[f] > 0) & self.joint[f]
+        unsold = np.zeros(len(output))
+        unsold[f[overflow]] = slope[f[overflow]]
+        slope[f[overflow]] = 0.0
+        self.slope, self.unsold_rate = slope, unsold
 
     def advance(self, days: float) -> None:
         """Move the stocks forward by ``days`` (within 0 and storage)."""
         if len(self.fac):
             f = self.fac
             self.stock[f] = np.clip(self.stock[f] + self.slope[f] * days, 0.0, self.storage[f])
+            self.unsold[f] += self.unsold_rate[f] * days
 
     def days_to_edge(self) -> float:
         """Days until some stock runs empty or fills its storage at the current slopes."""

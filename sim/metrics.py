@@ -314,7 +314,8 @@ def material_balance(record: RunRecord) -> pd.DataFrame:
     durable inputs, the installed base and installation pipeline at the start, and
     ``uses = delivered + consumed + final_stock + final_transit + rounding`` plus the
     final installed base, final pipeline and retirements must agree; make-to-stock
-    facilities add their finished-goods stocks at the start and at the end.
+    facilities add their finished-goods stocks at the start and at the end, and joint
+    products their unsold output.
     """
     bal = record.balance
     fac_com = record.facilities["commodity"].to_numpy()
@@ -342,6 +343,7 @@ def material_balance(record: RunRecord) -> pd.DataFrame:
             + bal["pipeline_final"][s].sum()
             + bal["retired"][s].sum()
             + bal["finished_final"][f].sum()
+            + bal["unsold"][f].sum()
         )
         rows.append((com, sources, uses, bal["rounding"][s].sum()))
     return pd.DataFrame(rows, columns=["commodity", "sources", "uses", "rounding"])

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
+from sim.joint import with_joint_products
 from sim.world import World
 
 
@@ -134,6 +135,7 @@ class Network:
     """
 
     def __init__(self, world: World, start: dt.date) -> None:
+        world = with_joint_products(world)  # a row per co-product (idempotent)
         fac = world.facilities
         com = world["commodities"]
         self.start = start
@@ -158,7 +160,34 @@ class Network:
         self.available_day = run_day(fac["available_from"], -np.inf)
         self.available_until_day = run_day(fac["available_until"], np.inf)
         self.ramp_up_days = fac["ramp_up_days"].to_numpy(dtype=float)
-        self._base_nameplate_per_day = fac["capacity_per_year"].to_numpy(dtype=float) / 365.0
+        # Joint plants (joint_products table): capacity and recipes are per unit of feed;
+        # the plant's output is its own product, a co-product row follows the plant.
+        self.joint_parent = np.full(self.n, -1, dtype=np.int64)
+        self.joint_ratio = np.zeros(self.n)
+        feed_yield = np.ones(self.n)
+        joint = world["joint_products"]
+        if len(joint):
+            index = {f: i for i, f in enumerate(self.facility_ids)}
+            own_yield = {
+                f: y
+                for f, c, y in zip(
+                    joint["facility"], joint["commodity"], joint["yield_per_unit"], strict=True
+                )
+                if c == fac["commodity"].iloc[index[f]]
+            }
+            for f, c, y in zip(
+                joint["facility"], joint["commodity"], joint["yield_per_unit"], strict=True
+            ):
+                plant = index[f]
+                feed_yield[plant] = own_yield[f]
+                if c != fac["commodity"].iloc[plant]:
+                    v = index[f"{f}:{c}"]
+                    feed_yield[v] = float(y)
+                    self.joint_parent[v] = plant
+                    self.joint_ratio[v] = float(y) / own_yield[f] if own_yield[f] > 0 else 0.0
+        self._base_nameplate_per_day = (
+            fac["capacity_per_year"].to_numpy(dtype=float) / 365.0 * feed_yield
+        )
         # Capacity schedule, sorted by facility then day; a row applies from its day to
         # the day of the facility's next row.
         schedule = world["capacity_schedule"]
@@ -172,7 +201,9 @@ class Network:
         self.schedule_fac = sched_fac[order]
         self.schedule_day = sched_day[order]
         self.schedule_nameplate_per_day = (
-            schedule["capacity_per_year"].to_numpy(dtype=float)[order] / 365.0
+            schedule["capacity_per_year"].to_numpy(dtype=float)[order]
+            / 365.0
+            * feed_yield[self.schedule_fac]
         )
         same_next = np.append(self.schedule_fac[1:] == self.schedule_fac[:-1], False)
         self._schedule_next_day = np.where(
@@ -225,7 +256,7 @@ class Network:
         durable: list[tuple[bool, float, float]] = []  # (durable, life days, install days)
         for i, (fid, ftype) in enumerate(zip(self.facility_ids, self.fac_type, strict=True)):
             rows = by_fac.get(fid, by_type.get(ftype))
-            if rows is None:
+            if rows is None or self.joint_parent[i] >= 0:  # a co-product has no inputs
                 continue
             for inp, q, sub, sq, pen, qd, share, dur, life, lag in zip(
                 rows["input"],
@@ -251,7 +282,7 @@ class Network:
                     durable.append((bool(dur), float(life), float(lag)))
                     slot_fac.append(i)
                     slot_com.append(com_index[com_id])
-                    slot_coef.append(coef)
+                    slot_coef.append(coef / feed_yield[i])  # per unit of own output
                     slot_cover.append(tc)
                     slot_init.append(icv)
                     sub_of.append(of)
@@ -341,8 +372,13 @@ class Network:
         self.lag_ends = np.append(self.lag_starts[1:], len(self.lag_order)).astype(np.int64)
 
         # Per-commodity index arrays, raw -> final.
+        # A co-product is settled after its plant's own product (as if made from it).
+        co = np.flatnonzero(self.joint_parent >= 0)
         self.settle_order = _commodity_order(
-            self.fac_com, self.slot_fac, self.slot_com, len(self.commodities)
+            self.fac_com,
+            np.concatenate([self.slot_fac, co]).astype(np.int64),
+            np.concatenate([self.slot_com, self.fac_com[self.joint_parent[co]]]).astype(np.int64),
+            len(self.commodities),
         )
         self.by_commodity = [self._index([k], producers) for k in self.settle_order]
         # Commodities whose producers take no same-day (zero-lag) input from each other
@@ -358,6 +394,9 @@ class Network:
                 [level[c] + 1 for c in set(feeds.tolist()) & set(zero_lag_into.tolist())],
                 default=0,
             )
+            plants = self.joint_parent[producers[k]]
+            for c in set(self.fac_com[plants[plants >= 0]].tolist()):
+                level[k] = max(level[k], level[c] + 1)
         self.settle_levels = [
             self._index([k for k in self.settle_order if level[k] == lv], producers)
             for lv in sorted(set(level.values()))

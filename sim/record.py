@@ -99,7 +99,8 @@ class RunRecord:
         ``pipeline_final`` and ``retired`` account for the base), per link
         (``initial_transit``, ``final_transit``) and per facility (``produced``,
         ``delivered``, and the finished-goods stocks of make-to-stock facilities
-        ``finished_initial``, ``finished_final``).
+        ``finished_initial``, ``finished_final``, and the ``unsold`` output of joint
+        products beyond their storage).
     slot_link : array (L,)
         Slot index of each link, and ``link_commodity`` its commodity index.
     log : list of (day, what, detail)
@@ -236,6 +237,7 @@ class RunFacts:
     retired: np.ndarray
     finished_initial: np.ndarray
     finished_final: np.ndarray
+    unsold: np.ndarray
     log: list[tuple[float, str, str]]
 
 
@@ -321,6 +323,7 @@ def build_record(epochs: EpochLog, facts: RunFacts) -> RunRecord:
             "retired": facts.retired,
             "finished_initial": facts.finished_initial,
             "finished_final": facts.finished_final,
+            "unsold": facts.unsold,
         },
         installed=end_of_day(
             times,

@@ -97,6 +97,7 @@ class WorldSpec(StrictModel):
     demand: TableSpec | None = None
     capacity_schedule: TableSpec | None = None
     finished_goods: TableSpec | None = None
+    joint_products: TableSpec | None = None
     as_of: IsoDate | None = Field(
         default=None,
         description="Take the world as it operated on this date (YYYY-MM-DD): facilities "

@@ -518,6 +518,40 @@ FINISHED_GOODS = Table(
     ),
 )
 
+JOINT_PRODUCTS = Table(
+    "joint_products",
+    "Joint production: plants that turn one feed into several products in fixed shares "
+    "(rare-earth separation: NdPr and Dy/Tb oxide in shares set by the ore). One row per "
+    "plant and product, its own output commodity included. For a plant listed here "
+    "capacity_per_year and its recipe quantities are per unit of feed. Each co-product "
+    "becomes a facility row 'plant:commodity' in the plant's country and stage; the plant "
+    "runs for the product most in demand, and what a product's customers do not take is "
+    "stocked (storage_days) and then counted as unsold.",
+    ("facility", "commodity"),
+    (
+        Column("facility", "str", "-", "Plant id from facilities.csv.", required=True),
+        Column("commodity", "str", "-", "Product commodity id.", required=True),
+        Column(
+            "yield_per_unit",
+            "float",
+            "product unit per feed unit",
+            "Units of the product per unit of feed (e.g. t NdPr oxide per t REO).",
+            required=True,
+            minimum=0.0,
+        ),
+        Column(
+            "storage_days",
+            "float",
+            "days of output",
+            "Stock of the product the plant can hold, in days of its output at the run "
+            "start; beyond it unsold output is counted as such.",
+            default=30.0,
+            minimum=0.0,
+        ),
+        SOURCE,
+    ),
+)
+
 #: Every table of a world, in the order of the data dictionary.
 WORLD_TABLES: dict[str, Table] = {}
 for _name, _table in TABLES.items():
@@ -526,11 +560,19 @@ for _name, _table in TABLES.items():
         WORLD_TABLES[CAPACITY_SCHEDULE.name] = CAPACITY_SCHEDULE
     if _name == "inventory":
         WORLD_TABLES[FINISHED_GOODS.name] = FINISHED_GOODS
+        WORLD_TABLES[JOINT_PRODUCTS.name] = JOINT_PRODUCTS
 del _name, _table
 #: Every table is one a scenario can give under ``world:`` too.
 TABLES = WORLD_TABLES
 
-OPTIONAL_TABLES = ("stockpiles", "demand", "sourcing", "capacity_schedule", "finished_goods")
+OPTIONAL_TABLES = (
+    "stockpiles",
+    "demand",
+    "sourcing",
+    "capacity_schedule",
+    "finished_goods",
+    "joint_products",
+)
 
 
 def show(value: object, limit: int = 40) -> str:

@@ -35,7 +35,7 @@ def baseline(world: sim.World) -> sim.RunRecord:
 def test_every_row_of_every_table_has_a_source(world: sim.World) -> None:
     for name in TABLES:
         table = world[name]
-        if name not in ("stockpiles", "capacity_schedule", "finished_goods"):
+        if name not in ("stockpiles", "capacity_schedule", "finished_goods", "joint_products"):
             assert len(table) > 0, name
         empty = table["source"].astype(str).str.strip() == ""
         assert not empty.any(), f"{name}: rows without source {table[empty].index.tolist()}"

@@ -1,0 +1,98 @@
+"""Joint production: a plant that turns one feed into several products in fixed shares.
+
+A rare-earth separation plant splits its feed into NdPr and Dy/Tb oxide in shares
+set by the ore. The ``joint_products`` table lists, per plant, the units of each
+product per unit of feed (``yield_per_unit``), its own output commodity among them.
+For such a plant ``capacity_per_year`` and its recipe quantities are per unit of feed.
+
+Before a run, :func:`with_joint_products` adds one facility row per co-product (id
+``plant:commodity``), in the plant's country and stage, so that every product is
+allocated to its own customers and reported on its own. In the network the plant's
+output is its own product: nameplate ``capacity x yield`` and recipe quantities over
+the yield; a co-product row has no inputs, and produces ``yield_k / yield_own`` per
+unit of the plant's product (see :class:`sim.network.Network`). The plant runs for
+the product most in demand (relative to its yield); what a product's customers do
+not take goes to the product's own stock (up to ``storage_days`` of its output at
+the start), then counts as unsold output in the balance (:mod:`sim.finished`).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sim.errors import InputError
+from sim.world import World
+
+SEPARATOR = ":"
+
+
+def co_product_id(plant: str, commodity: str) -> str:
+    """Facility id of a plant's co-product row."""
+    return f"{plant}{SEPARATOR}{commodity}"
+
+
+def with_joint_products(world: World) -> World:
+    """Return ``world`` with a facility row for each co-product of its joint plants.
+
+    Rows already added are kept as they are: the function is idempotent.
+
+    Raises
+    ------
+    InputError
+        For a plant that is not a facility, a product that is not a commodity, a
+        plant without a row for its own output commodity, or a clash of ids.
+    """
+    table = world["joint_products"]
+    if not len(table):
+        return world
+    fac = world.facilities
+    by_id = fac.set_index("facility")
+    commodities = set(world["commodities"]["commodity"])
+    rows = []
+    where = "joint_products.csv"
+    for key, group in table.groupby("facility", sort=False):
+        plant = str(key)
+        if plant not in by_id.index:
+            raise InputError(
+                where, "facility", f"unknown facility '{plant}'", "use an id from facilities.csv"
+            )
+        own = str(by_id.loc[plant, "commodity"])
+        if own not in set(group["commodity"]):
+            raise InputError(
+                where,
+                "commodity",
+                f"plant '{plant}' has no row for its own output '{own}'",
+                f"add a row for '{own}' with its yield per unit of feed",
+            )
+        for com in group["commodity"]:
+            if com not in commodities:
+                raise InputError(
+                    where,
+                    "commodity",
+                    f"unknown commodity '{com}'",
+                    "use an id from commodities.csv",
+                )
+            if com == own:
+                continue
+            new_id = co_product_id(plant, str(com))
+            if new_id in by_id.index:
+                if by_id.loc[new_id, "commodity"] == com:
+                    continue  # already added (the function is idempotent)
+                raise InputError(
+                    where, "facility", f"id '{new_id}' is taken", "rename the facility"
+                )
+            row = by_id.loc[plant].to_dict() | {"facility": new_id, "commodity": com}
+            row["name"] = f"{str(by_id.loc[plant, 'name'])} ({com})"
+            row["source"] = f"co-product of {plant} (joint_products.csv)"
+            rows.append(row)
+    if not rows:
+        return world
+    fac = fac.copy()
+    for col in ("available_from", "available_until"):
+        if col in fac and pd.api.types.is_datetime64_any_dtype(fac[col]):
+            fac[col] = fac[col].dt.strftime("%Y-%m-%d").fillna("")
+    extra = pd.DataFrame(rows)
+    for col in ("available_from", "available_until"):
+        if col in extra and pd.api.types.is_datetime64_any_dtype(extra[col]):
+            extra[col] = extra[col].dt.strftime("%Y-%m-%d").fillna("")
+    return world.replace(facilities=pd.concat([fac, extra], ignore_index=True))
