@@ -25,9 +25,8 @@ from sim.record import RunRecord
 from sim.response import pro_rata
 from sim.results import read_results, write_results
 from sim.scenario import Scenario, load_scenario
+from sim.version import __version__
 from sim.world import World, load_world
-
-__version__ = "0.1.0"
 
 __all__ = [
     "METRICS",

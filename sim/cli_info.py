@@ -12,7 +12,6 @@ from typing import Annotated
 
 import typer
 
-from sim import __version__
 from sim.cli_common import BUNDLED, HEADLINE, Debug, _errors, _line, _reason
 from sim.engine import simulate_pair
 from sim.errors import InputError
@@ -21,6 +20,7 @@ from sim.metrics import compute_metrics
 from sim.results import write_text_atomic
 from sim.scenario import MAX_HORIZON_DAYS, MAX_SEED, json_schema_text, load_scenario
 from sim.tables import data_dictionary
+from sim.version import __version__
 
 
 def list_(

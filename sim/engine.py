@@ -1,39 +1,39 @@
 """The engine: one SimPy environment per run, flows computed in bulk between events.
 
-State is a production rate per facility, a stock per input slot and the flow on
-each link (supplier -> buyer slot), with material in transit on lanes. Between two
-events every rate is constant, so stocks move linearly and the moment a stock runs
-out is known in advance. Events are: ordering reviews (every ``review_days``),
-scheduled shocks and policies, licence decisions, qualification and ramp steps,
-arrivals of rate changes at the far end of a lane, stock-outs and stockpile
-depletion. At each event the network is re-settled in two vectorised passes:
+State is a production rate per facility, a stock per input slot and the flow on each
+link (supplier -> buyer slot), with material in transit on lanes. Between two events
+every rate is constant, so stocks move linearly and the moment one runs out (or a
+finished-goods stock fills) is known in advance. Events are ordering reviews, shocks
+and policies, licence decisions, qualification and ramp steps, dated capacity
+changes, rate changes reaching the far end of a lane or the end of an installation,
+and stock events. At each event the network is re-settled in two vectorised passes:
 
-* ``plan`` (final -> raw commodities, at reviews and at shocks): desired output of
-  each facility, orders toward target inventory position, their split over
-  suppliers (baseline weights, export controls, substitution);
-* ``settle`` (raw -> final, at every event): output limited by capacity, orders and
-  the scarcest input (Leontief: an input with stock on hand does not bind; an
-  empty one binds at its inflow), allocation among customers, shipments.
+* ``plan`` (final -> raw, at reviews and shocks): capacity (nameplate, ramps, outages,
+  installed bases), desired output (orders, make-to-stock plans, joint products),
+  orders toward target inventory position and their split over suppliers;
+* ``settle`` (raw -> final, at every event): output limited by capacity, plan and the
+  scarcest input (Leontief; an input with stock on hand does not bind, an empty one
+  binds at its inflow; a switched grade combines two inputs), sales from output and
+  finished-goods stock, allocation among customers, shipments.
 
-Daily series are reconstructed afterwards by integrating the piecewise-constant
-rates over each day. Material is conserved by construction: every unit produced
-is shipped or delivered to final demand, every shipment arrives after its lane's
-transport time, and every arrival goes into stock.
+Each mechanism lives in its own module and owns its state; the run calls it through
+small methods and it calls back through :meth:`_Run.at`, :meth:`_Run.request` and
+:meth:`_Run.advance`. Daily series are rebuilt from the epoch log by
+:mod:`sim.record`. Material is conserved: what is produced is delivered, shipped,
+stocked, in transit, installed, retired or counted unsold.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import partial
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import simpy
 
+from sim.blocs import Blocs
 from sim.controls import Controls
 from sim.demand import Demand
-from sim.distributions import Distribution
 from sim.errors import InputError
 from sim.events import (
     CapacityInvestment,
@@ -47,74 +47,36 @@ from sim.events import (
     StockpileRelease,
     describe,
     is_disruption,
-    to_day,
 )
 from sim.finished import FinishedGoods
 from sim.installed import InstalledBase
 from sim.investments import with_investments
-from sim.joint import with_joint_products
+from sim.joint import joint_asked, with_joint_products
+from sim.lanes import Lanes
 from sim.network import Network
 from sim.outages import Outages
 from sim.record import EpochLog, RunFacts, RunRecord, build_record
 from sim.response import AllocationRule, order_rate, pro_rata
+from sim.settings import Settings
 from sim.sourcing import Sourcing
+from sim.stock_events import StockEvents
 from sim.stockpiles import Stockpiles
 from sim.substitution import Substitution
 from sim.world import World
 
 __all__ = ["Settings", "simulate", "simulate_pair", "with_investments"]
 
-#: Relative change below which a link's rate change is not sent down the lane.
-RATE_TOLERANCE = 1e-12
 #: A stock below this many days of planned use counts as empty.
 EMPTY_STOCK_DAYS = 1e-9
-#: A stock falls only if its slope is below minus this share of its inflow: an empty
-#: stock that binds production at its inflow has a slope of float residue (+-1e-17),
-#: which must not schedule a stock-out (the amplifier of issue 7: a spurious re-settle
-#: at an instant that depended on the last bits of the inputs).
-SLOPE_TOLERANCE = 1e-12
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Engine settings that are not part of the world or the events.
-
-    Parameters
-    ----------
-    review_days : float
-        Days between ordering reviews (demand noise and growth, capacity ramps and
-        orders are updated at reviews and at events).
-    stock_adjust_days : float
-        Days over which an ordering gap to the target inventory position is closed.
-    ramp_step_days : float
-        Step of the substitution ramp staircase, in days.
-    qualification_days : mapping of commodity -> float or Distribution
-        Overrides of the commodities table's qualification lead times; a
-        distribution is drawn once per buyer slot when it is cut off.
-    substitution_ramp_days : mapping of commodity -> float
-        Overrides of the commodities table's substitution ramp lengths.
-    record_trade : bool
-        Also record daily shipments by origin country, destination country and
-        commodity (``RunRecord.trade``); off by default (it costs time and memory).
-    """
-
-    review_days: float = 7.0
-    stock_adjust_days: float = 21.0
-    ramp_step_days: float = 1.0
-    qualification_days: Mapping[str, float | Distribution] = field(default_factory=dict)
-    substitution_ramp_days: Mapping[str, float] = field(default_factory=dict)
-    record_trade: bool = False
 
 
 class _Run:
     """One run: the SimPy environment, the clock, the two passes and the epoch log.
 
-    Each mechanism lives in its own module and owns its state: export controls and
-    licensing (:mod:`sim.controls`), substitution (:mod:`sim.substitution`),
-    stockpiles (:mod:`sim.stockpiles`), sourcing rules (:mod:`sim.sourcing`), outages
-    (:mod:`sim.outages`) and final demand (:mod:`sim.demand`). They call back into
-    the run through :meth:`at`, :meth:`request` and :meth:`advance` and read the flow
-    state it holds (rates, stocks, coefficients).
+    Mechanisms, one module each: :mod:`sim.controls`, :mod:`sim.substitution`,
+    :mod:`sim.stockpiles`, :mod:`sim.sourcing`, :mod:`sim.outages`, :mod:`sim.demand`,
+    :mod:`sim.blocs`, :mod:`sim.installed`, :mod:`sim.finished`, :mod:`sim.lanes` and
+    :mod:`sim.stock_events`; they read the flow state the run holds.
     """
 
     def __init__(
@@ -138,45 +100,34 @@ class _Run:
         demand_seed, event_seed = rng.integers(0, 2**63, size=2)
         self.event_rng = np.random.default_rng(event_seed)
         n, m, nl = net.n, net.m, net.l
-        bloc_of = world.bloc_of()
-        self.country_bloc = [bloc_of[c] for c in net.countries]
         self.log: list[tuple[float, str, str]] = []
+        self.blocs = Blocs(self)
+        self.country_bloc = self.blocs.country_bloc  # one list, changed in place
 
         # Flow state: rates per facility, stocks per input slot, rates per link.
         self.t_last = 0.0
         self.availability = np.zeros(n)
         self.nameplate = net.nameplate_per_day
         self._availability_final = False
-        self.cap = np.zeros(n)
-        self.final = np.zeros(n)
-        self.desired = np.zeros(n)
-        self.p = np.zeros(n)
-        self.delivered = np.zeros(n)
-        self.s = np.zeros(m)
-        self.inflow = np.zeros(m)
-        self.inflow_unrestricted = np.zeros(m)
-        self.release = np.zeros(m)
-        self.slope = np.zeros(m)
-        self.slot_orders = np.zeros(m)
-        self.empty_below = np.zeros(m)  # stock at or below this counts as empty (per plan)
-        self.orders = np.zeros(nl)
-        self.x = np.zeros(nl)
-        self.x_sent = np.zeros(nl)
-        self.arr = np.zeros(nl)
-        self.transit = np.zeros(nl)
-        self.targeted = np.zeros(n, dtype=bool)
-        # Stock removed (positive) or added (negative) by clipping float residue.
+        # Per facility: capacity, final demand, desired output, output, deliveries.
+        self.cap, self.final, self.desired, self.p, self.delivered = np.zeros((5, n))
+        self.cap_nominal = np.zeros(n)  # nameplate in service (no outages, no base)
+        # Per slot: stock, inflow (and from never-restricted suppliers), stockpile
+        # release, slope, orders, use, the level counting as empty (per plan), and stock
+        # removed (positive) or added (negative) by clipping float residue.
+        self.s, self.inflow, self.inflow_unrestricted, self.release = np.zeros((4, m))
+        self.slope, self.slot_orders, self.use, self.empty_below = np.zeros((4, m))
         self.rounding = np.zeros(m)
-        self.use = np.zeros(m)  # per slot, units per day
+        self.orders, self.x = np.zeros((2, nl))  # per link: orders and shipments
+        self.targeted = np.zeros(n, dtype=bool)
         self.epochs = EpochLog(settings.record_trade)
 
         self._pending = False
         self._need_plan = False
-        self._stockout_token = 0
-        self._stockout_due = np.inf
-        self._arrivals: dict[float, list[tuple[np.ndarray, np.ndarray, float]]] = {}
         self.t0: float | None = None
 
+        self.lanes = Lanes(self)
+        self.stock_events = StockEvents(self)
         self.demand = Demand(self, np.random.default_rng(demand_seed))
         self.controls = Controls(self)
         self.substitution = Substitution(self)
@@ -188,7 +139,6 @@ class _Run:
         # Effective input coefficients: a substitute input's slot is idle until used, and
         # a durable input limits capacity through its installed base, not as a flow.
         self.coef = net.slot_coef * (net.slot_substitute_of < 0) * ~self.installed.mask
-        self.cap_nominal = np.zeros(n)
         self._setup_events(events)
 
     # ------------------------------------------------------------------ events
@@ -205,17 +155,9 @@ class _Run:
 
     def _setup_events(self, events: Sequence[Event]) -> None:
         """Validate every event against the network and hand it to its mechanism."""
-        net, start = self.net, self.net.start
+        net = self.net
         disruption_days: list[float] = []
-        # Bloc memberships the run will see (at the start, then after each change): a
-        # control must select some trade flow under at least one of them.
-        memberships = [list(self.country_bloc)]
-        joins = [e for e in events if isinstance(e, MembershipChange)]
-        for join in sorted(joins, key=lambda e: to_day(e.date, start, "events", "date")):
-            if join.country in net.countries:
-                state = list(memberships[-1])
-                state[net.countries.index(join.country)] = join.bloc
-                memberships.append(state)
+        memberships = self.blocs.memberships(events)
         for idx, ev in enumerate(events):
             where = describe(ev, idx)
             if isinstance(ev, ExportControl):
@@ -229,9 +171,7 @@ class _Run:
             elif isinstance(ev, SourcingPolicy):
                 self.sourcing.add(ev, where)
             elif isinstance(ev, MembershipChange):
-                net.require_country(where, "country", ev.country)
-                day = to_day(ev.date, start, where, "date")
-                self.at(day, partial(self._join, ev))
+                self.blocs.add(ev, where)
             elif isinstance(ev, DemandChange):
                 self.demand.add(ev, where)
             elif not isinstance(ev, CapacityInvestment):  # investments: with_investments
@@ -244,14 +184,6 @@ class _Run:
         for day in net.capacity_change_days:
             if day <= self.horizon:
                 self.at(float(day), lambda: self.request(replan=True))
-
-    def _join(self, ev: MembershipChange) -> None:
-        """Move a country to another bloc: controls and shared stockpiles follow."""
-        self.advance()
-        self.country_bloc[self.net.countries.index(ev.country)] = ev.bloc
-        self.stockpiles.refresh()
-        self.log.append((self.env.now, "membership_change", f"{ev.country}:{ev.bloc}"))
-        self.request(replan=True)
 
     def request(self, replan: bool) -> None:
         """Re-settle once all events of this instant have been processed."""
@@ -290,7 +222,7 @@ class _Run:
             self.rounding[neg] += s[neg]
             s[neg] = 0.0
         self.s = s
-        self.transit += (self.x - self.arr) * dt_
+        self.lanes.advance(self.x, dt_)
         self.stockpiles.advance(self.release, dt_)
         self.installed.advance(dt_)
         self.finished.advance(dt_)
@@ -352,7 +284,8 @@ class _Run:
             lead = self.controls.lead_days(w, self.orders, self.sourcing.baseline_lead)
         else:
             lead = self.sourcing.baseline_lead.copy()
-        transit_slot = np.add.reduceat(self.transit, net.slot_link_start) if net.l else np.zeros(0)
+        transit = self.lanes.transit
+        transit_slot = np.add.reduceat(transit, net.slot_link_start) if net.l else np.zeros(0)
         slot_orders = np.zeros(net.m)
         orders = np.zeros(net.l)
         desired = np.zeros(net.n)
@@ -384,7 +317,7 @@ class _Run:
             prods = ci.producers
             asked = self.final[prods] + req_total[prods]
             if joint:  # a joint plant runs for its product most in demand
-                asked = self._joint_asked(prods, asked, joint_need)
+                asked = joint_asked(net.joint_parent, net.joint_ratio, prods, asked, joint_need)
             if self.finished:  # make to stock: keep producing into stock
                 desired[prods] = self.finished.desired(prods, asked, self.cap[prods])
             else:
@@ -411,22 +344,6 @@ class _Run:
             d = self.installed.slots
             self.empty_below[d] = EMPTY_STOCK_DAYS * self.installed.need
 
-    def _joint_asked(self, prods: np.ndarray, asked: np.ndarray, need: np.ndarray) -> np.ndarray:
-        """Output asked of producers ``prods`` of one commodity, joint production included.
-
-        A co-product (settled after its plant, so planned before it) records in
-        ``need`` how much of its plant's own product it takes to meet its orders; the
-        plant is asked for the most of its own orders and those.
-        """
-        net = self.net
-        parent = net.joint_parent[prods]
-        co = parent >= 0
-        if co.any():
-            ratio = net.joint_ratio[prods[co]]
-            own = np.divide(asked[co], ratio, out=np.zeros(int(co.sum())), where=ratio > 0)
-            np.maximum.at(need, parent[co], own)
-        return np.maximum(asked, need[prods])
-
     def _empty(self, slots: np.ndarray) -> np.ndarray:
         """Whether each slot's stock is empty: below a billionth of a day of planned use.
 
@@ -447,15 +364,15 @@ class _Run:
             self._settle_flows()
         if not record:
             return
-        self._send(self.x)
-        self._schedule_stockout()
+        self.lanes.send(self.x)
+        self.stock_events.schedule()
         self._record()
 
     def _settle_flows(self) -> None:
         """Output, allocation and shipments, raw -> final, at the current plan."""
         net = self.net
         inflow = (
-            np.add.reduceat(self.arr, net.slot_link_start) if net.l else np.zeros(0)
+            np.add.reduceat(self.lanes.arr, net.slot_link_start) if net.l else np.zeros(0)
         ) + self.release
         p = np.zeros(net.n)
         delivered = np.zeros(net.n)
@@ -509,12 +426,12 @@ class _Run:
                     x[lk] = self.allocate(available, self.orders[lk], ci.link_sup)
                 zl = ci.zero_lag_links
                 if len(zl):
-                    np.add.at(inflow, net.link_slot[zl], x[zl] - self.arr[zl])
-                    self.arr[zl] = x[zl]
-                    self.x_sent[zl] = x[zl]
+                    np.add.at(inflow, net.link_slot[zl], x[zl] - self.lanes.arr[zl])
+                    self.lanes.arr[zl] = x[zl]
+                    self.lanes.x_sent[zl] = x[zl]
         self.p, self.delivered, self.x, self.inflow = p, delivered, x, inflow
         self.inflow_unrestricted = (
-            np.add.reduceat(self.arr * self.controls.unrestricted, net.slot_link_start)
+            np.add.reduceat(self.lanes.arr * self.controls.unrestricted, net.slot_link_start)
             if net.l
             else np.zeros(0)
         )
@@ -531,50 +448,7 @@ class _Run:
         self.use = use
         self.slope = inflow - use
 
-    def _send(self, x: np.ndarray) -> None:
-        """Schedule the arrival of rate changes at the far end of each lane."""
-        net, now = self.net, self.env.now
-        changed = np.abs(x - self.x_sent) > RATE_TOLERANCE * (np.abs(x) + np.abs(self.x_sent))
-        changed &= net.link_lagged
-        if not changed.any():
-            return
-        self.x_sent[changed] = x[changed]
-        # Changed links sorted by lane days: one arrival batch per lane length.
-        in_order = changed[net.lag_order]
-        links_sorted = net.lag_order[in_order]
-        values_sorted = x[links_sorted]
-        counts = np.add.reduceat(in_order, net.lag_starts)
-        ends = np.cumsum(counts)
-        for g in np.flatnonzero(counts):
-            day = now + net.lag_days[g]
-            if day > self.horizon:
-                break  # lane days ascend: every later group arrives after the horizon too
-            a, b = ends[g] - counts[g], ends[g]
-            batch = self._arrivals.get(day)
-            if batch is None:  # one event per arrival instant, shared by every lane
-                batch = self._arrivals[day] = []
-                self.at(day, partial(self._arrive_at, day))
-            batch.append((links_sorted[a:b], values_sorted[a:b], now))
-
-    def _arrive_at(self, day: float) -> None:
-        self._arrive(*self._pop_arrivals(day))
-
-    def _pop_arrivals(self, day: float) -> tuple[np.ndarray, np.ndarray]:
-        """Take the rate changes arriving at ``day``; for a link sent twice, the later one."""
-        batch = self._arrivals.pop(day)
-        if len(batch) == 1:
-            return batch[0][0], batch[0][1]
-        links = np.concatenate([b[0] for b in batch])
-        values = np.concatenate([b[1] for b in batch])
-        if len({sent for _, _, sent in batch}) == len(batch):
-            # A link appears twice only if sent twice at one instant (same lane length).
-            return links, values
-        links = links[::-1]
-        values = values[::-1]
-        unique, last = np.unique(links, return_index=True)
-        return unique, values[last]
-
-    def _arrive(self, links: np.ndarray, values: np.ndarray) -> None:
+    def arrive(self, links: np.ndarray, values: np.ndarray) -> None:
         """Apply rate changes that reach the far end of their lanes.
 
         If every receiving stock is on hand, production does not change: only the
@@ -584,11 +458,11 @@ class _Run:
         self.advance()
         net = self.net
         slots = net.link_slot[links]
-        change = values - self.arr[links]
+        change = values - self.lanes.arr[links]
         self.inflow = self.inflow.copy()
         np.add.at(self.inflow, slots, change)
         np.add.at(self.inflow_unrestricted, slots, change * self.controls.unrestricted[links])
-        self.arr[links] = values
+        self.lanes.arr[links] = values
         if self._pending or self._empty(slots).any():
             self.request(replan=False)
             return
@@ -599,54 +473,8 @@ class _Run:
         slope = self.inflow[slots] - self.use[slots]  # production, hence use, unchanged
         self.slope[slots] = slope
         # Only these slots changed: an earlier stock-out can only come from them.
-        falling = self._falling(slots)
-        if falling.any():
-            with np.errstate(over="ignore"):  # a vanishing slope: never (inf)
-                due = self.env.now + float((self.s[slots][falling] / -slope[falling]).min())
-            if due < self._stockout_due and due <= self.horizon:
-                self._stockout_due = due
-                self._stockout_token += 1
-                token = self._stockout_token
-                self.at(due, lambda: self._stockout(token))
+        self.stock_events.schedule_slots(slots)
         self._record()
-
-    def _falling(self, slots: np.ndarray | slice = slice(None)) -> np.ndarray:
-        """Whether each slot's stock is falling, beyond float residue of its inflow."""
-        return self.slope[slots] < -SLOPE_TOLERANCE * self.inflow[slots]
-
-    def _schedule_stockout(self) -> None:
-        """Schedule the next stock-out or stockpile depletion, if earlier than the one due."""
-        times = [np.inf]
-        falling = self._falling() & (self.s > 0)
-        if falling.any():
-            with np.errstate(over="ignore"):  # a vanishing slope: never (inf)
-                times.append(float((self.s[falling] / -self.slope[falling]).min()))
-        times += self.stockpiles.days_to_empty(self.release)
-        if self.finished:
-            times.append(self.finished.days_to_edge())
-        due = self.env.now + min(times)
-        if due > self.horizon or due >= self._stockout_due:
-            return  # the event already scheduled comes first and predicts again
-        self._stockout_due = due
-        self._stockout_token += 1
-        token = self._stockout_token
-        self.at(due, lambda: self._stockout(token))
-
-    def _stockout(self, token: int) -> None:
-        if token != self._stockout_token:
-            return
-        self._stockout_due = np.inf
-        self.advance()
-        # Stocks whose predicted run-out is now are empty (remove float residue explicitly).
-        tiny = self._falling() & (self.s <= -self.slope * 1e-9)
-        depleted = self.stockpiles.depleted(self.release)
-        depleted |= bool(self.finished) and self.finished.snap()  # empty or full
-        if not (tiny.any() or depleted):
-            self._schedule_stockout()  # rates changed since this was scheduled
-            return
-        self.rounding[tiny] += self.s[tiny]
-        self.s[tiny] = 0.0
-        self.request(replan=depleted)
 
     def _record(self) -> None:
         """Log the rates in force from now (a later settle at the same instant wins)."""
@@ -677,12 +505,10 @@ class _Run:
         # With every stock on hand no input binds: shipments follow from orders alone.
         self.s = np.full(net.m, np.inf)
         self._settle(record=False)
-        self.arr = self.x.copy()
+        self.lanes.fill(self.x)
         self.s = stock
-        self.transit = self.x * net.link_days
-        self.x_sent = self.x.copy()
         self.initial_stock = self.s.copy()
-        self.initial_transit = self.transit.copy()
+        self.initial_transit = self.lanes.transit.copy()
         self.finished.start(self.p)
         self.finished_initial = self.finished.stock.copy()
         self.installed_initial = self.installed.per_slot(self.installed.base)
@@ -697,35 +523,7 @@ class _Run:
 
     def record(self) -> RunRecord:
         """Return the record of the finished run."""
-        sub = self.substitution
-        facts = RunFacts(
-            world=self.world,
-            net=self.net,
-            horizon_days=int(self.horizon),
-            t0=self.t0,
-            targeted=self.targeted,
-            restricted=self.controls.restricted,
-            qual_start=sub.qual_start,
-            qual_done=sub.qual_done,
-            redirect_day=sub.redirect_day,
-            redirect_lane_days=sub.redirect_lane_days,
-            initial_stock=self.initial_stock,
-            final_stock=self.s.copy(),
-            rounding=self.rounding.copy(),
-            initial_transit=self.initial_transit,
-            final_transit=self.transit.copy(),
-            durable_slots=self.installed.slots,
-            installed_initial=self.installed_initial,
-            installed_final=self.installed.per_slot(self.installed.base),
-            pipeline_initial=self.pipeline_initial,
-            pipeline_final=self.installed.per_slot(self.installed.pipeline),
-            retired=self.installed.per_slot(self.installed.retired),
-            finished_initial=self.finished_initial,
-            finished_final=self.finished.stock.copy(),
-            unsold=self.finished.unsold.copy(),
-            log=self.log,
-        )
-        return build_record(self.epochs, facts)
+        return build_record(self.epochs, RunFacts.of(self))
 
 
 def simulate(

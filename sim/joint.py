@@ -18,6 +18,7 @@ the start), then counts as unsold output in the balance (:mod:`sim.finished`).
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
@@ -96,3 +97,28 @@ def with_joint_products(world: World) -> World:
         if col in extra and pd.api.types.is_datetime64_any_dtype(extra[col]):
             extra[col] = extra[col].dt.strftime("%Y-%m-%d").fillna("")
     return world.replace(facilities=pd.concat([fac, extra], ignore_index=True))
+
+
+def joint_asked(
+    parent_of: np.ndarray,
+    ratio_of: np.ndarray,
+    prods: np.ndarray,
+    asked: np.ndarray,
+    need: np.ndarray,
+) -> np.ndarray:
+    """Return the output asked of producers ``prods`` of one commodity in the plan.
+
+    ``parent_of`` and ``ratio_of`` are the network's ``joint_parent`` and
+    ``joint_ratio`` (per facility).
+
+    A co-product (settled after its plant, so planned before it) records in ``need``
+    how much of its plant's own product it takes to meet its orders (its asked over
+    its ratio); the plant is asked for the most of its own orders and those.
+    """
+    parent = parent_of[prods]
+    co = parent >= 0
+    if co.any():
+        ratio = ratio_of[prods[co]]
+        own = np.divide(asked[co], ratio, out=np.zeros(int(co.sum())), where=ratio > 0)
+        np.maximum.at(need, parent[co], own)
+    return np.maximum(asked, need[prods])

@@ -240,6 +240,38 @@ class RunFacts:
     unsold: np.ndarray
     log: list[tuple[float, str, str]]
 
+    @classmethod
+    def of(cls, run) -> RunFacts:  # type: ignore[no-untyped-def]
+        """Collect the facts of a finished engine run (read from its attributes)."""
+        sub, installed, finished = run.substitution, run.installed, run.finished
+        return cls(
+            world=run.world,
+            net=run.net,
+            horizon_days=int(run.horizon),
+            t0=run.t0,
+            targeted=run.targeted,
+            restricted=run.controls.restricted,
+            qual_start=sub.qual_start,
+            qual_done=sub.qual_done,
+            redirect_day=sub.redirect_day,
+            redirect_lane_days=sub.redirect_lane_days,
+            initial_stock=run.initial_stock,
+            final_stock=run.s.copy(),
+            rounding=run.rounding.copy(),
+            initial_transit=run.initial_transit,
+            final_transit=run.lanes.transit.copy(),
+            durable_slots=installed.slots,
+            installed_initial=run.installed_initial,
+            installed_final=installed.per_slot(installed.base),
+            pipeline_initial=run.pipeline_initial,
+            pipeline_final=installed.per_slot(installed.pipeline),
+            retired=installed.per_slot(installed.retired),
+            finished_initial=run.finished_initial,
+            finished_final=finished.stock.copy(),
+            unsold=finished.unsold.copy(),
+            log=run.log,
+        )
+
 
 def build_record(epochs: EpochLog, facts: RunFacts) -> RunRecord:
     """Assemble the record of a finished run from its epoch log and final state."""

@@ -154,10 +154,10 @@ from typing import Any
 
 import pandas as pd
 
-import sim
 from sim.ensemble import SUMMARY_COLUMNS, Ensemble
 from sim.errors import InputError
 from sim.metrics import METRICS_VERSION
+from sim.version import __version__
 from sim.world import World
 
 #: Version of the folder format written by :func:`write_results`.
@@ -589,7 +589,7 @@ def write_results(
         run = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
-            "paxsim_version": sim.__version__,
+            "paxsim_version": __version__,
             "metrics_version": METRICS_VERSION,
             "scenario": ensemble.name,
             "command": command,
@@ -674,7 +674,7 @@ def read_results(
     if run.get("format") != FORMAT or int(run.get("format_version", 0)) > FORMAT_VERSION:
         raise ValueError(
             f"{folder}: results format {run.get('format')!r} version "
-            f"{run.get('format_version')!r} is not readable by paxsim {sim.__version__} "
+            f"{run.get('format_version')!r} is not readable by paxsim {__version__} "
             f"(reads {FORMAT!r} up to version {FORMAT_VERSION})"
         )
     out: dict[str, pd.DataFrame | dict[str, Any]] = {}
@@ -697,7 +697,7 @@ def read_results(
                 continue
             raise FileNotFoundError(
                 f"{folder} has no {file} (results format version {version}; "
-                f"run the scenario again with paxsim {sim.__version__})"
+                f"run the scenario again with paxsim {__version__})"
             )
         out[name] = pd.read_parquet(folder / file, engine="pyarrow")
     out["run"] = run
