@@ -79,10 +79,6 @@ class ControlState:
                 f"{spec.quota_share} is out of range",
                 "give a share in [0, 1]",
             )
-        if spec.regime not in ("ban", "license"):
-            raise InputError(
-                where, "regime", f"unknown regime '{spec.regime}'", "use 'ban' or 'license'"
-            )
         if self.end < self.start:
             raise InputError(where, "end", "is before start", "give an end after the start")
         self.commodity_ids = np.array(

@@ -14,10 +14,11 @@ output unit per day), service life ``L`` days and installation lag ``lam`` days:
 * need: ``u_i = r_i + q W_f g_f + (q W_f (1 + g_f lam) + (r_i + q W_f g_f) lam - K_i
   - I_i) / A`` with ``r_i = K_i / L``, where
   ``W_f`` is the output the facility is asked for (final demand and orders, within
-  nameplate, ignoring the installed limit), ``g_f`` the growth of its final demand per
-  day, ``I_i`` the installation pipeline and ``A`` the stock-adjustment days: orders
-  cover retirements, planned growth and the gap to the target base; with stock on
-  hand ``u`` is that need, with an empty stock at most what arrives;
+  its nameplate in service: ramps and closures count, outages and the installed limit
+  do not), ``g_f`` the growth of its final demand per day, ``I_i`` the installation
+  pipeline and ``A`` the stock-adjustment days: orders cover retirements, planned
+  growth and the gap to the target base (never below 0); with stock on hand ``u`` is
+  that need, with an empty stock at most what arrives;
 * orders for the slot follow ``u`` toward the slot's target cover, like a consumable's.
 
 The run starts in steady state: ``K = q W (1 + g lam)``, ``I = u lam`` and stock at

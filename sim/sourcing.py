@@ -40,10 +40,6 @@ class Sourcing:
         """Validate a sourcing policy and schedule it."""
         host = self.host
         net = host.net
-        if ev.rule not in ("pro_rata", "bloc_first", "offtake"):
-            raise InputError(
-                where, "rule", f"unknown rule '{ev.rule}'", "use pro_rata, bloc_first or offtake"
-            )
         if ev.rule == "offtake":
             fac, bloc_of = host.world.facilities, host.world.bloc_of()
             for name, sel in (("suppliers", ev.suppliers), ("buyers", ev.buyers)):
