@@ -140,6 +140,8 @@ class _Run:
         # a durable input limits capacity through its installed base, not as a flow.
         self.coef = net.slot_coef * (net.slot_substitute_of < 0) * ~self.installed.mask
         self._setup_events(events)
+        self._moving = [m for m in (self.stockpiles, self.installed, self.finished) if m]
+        self._no_base = np.zeros(0)
 
     # ------------------------------------------------------------------ events
     def at(self, day: float, action: Callable[[], object]) -> None:
@@ -223,9 +225,8 @@ class _Run:
             s[neg] = 0.0
         self.s = s
         self.lanes.advance(self.x, dt_)
-        self.stockpiles.advance(self.release, dt_)
-        self.installed.advance(dt_)
-        self.finished.advance(dt_)
+        for mechanism in self._moving:  # stockpiles, installed bases, finished goods
+            mechanism.advance(dt_)
         self.t_last = now
 
     def _capacity_and_demand(self) -> None:
@@ -265,7 +266,7 @@ class _Run:
             self.sourcing.update_priority()
         # Suppliers are weighted by the share of their start nameplate in service now.
         in_service = self.availability
-        if self.nameplate is not net.nameplate_per_day:
+        if net.dated_nameplate:
             scale = np.divide(
                 self.nameplate,
                 net.nameplate_per_day,
@@ -290,7 +291,7 @@ class _Run:
         orders = np.zeros(net.l)
         desired = np.zeros(net.n)
         want = np.zeros(net.n)  # asked-for output within nameplate (for installed bases)
-        joint = bool((net.joint_parent >= 0).any())
+        joint = net.has_joint
         joint_need = np.zeros(net.n)  # per plant: own output its co-products ask for
         for ci in reversed(net.by_commodity):
             lk, lslot, lsup = ci.links, ci.link_slot, ci.link_sup
@@ -378,7 +379,7 @@ class _Run:
         delivered = np.zeros(net.n)
         x = np.zeros(net.l)
         sell = np.zeros(net.n)  # what each producer can sell: output, or more from stock
-        joint = bool((net.joint_parent >= 0).any())
+        joint = net.has_joint
         switched = bool(len(self.substitution.active_slots))
         coef = self.coef
         for ci in net.settle_levels:
@@ -487,8 +488,8 @@ class _Run:
             s=self.s.copy(),
             slope=self.slope,
             use=self.use,
-            installed=self.installed.base.copy(),
-            installed_slope=self.installed.slope(),
+            installed=self.installed.base.copy() if self.installed else self._no_base,
+            installed_slope=self.installed.slope() if self.installed else self._no_base,
             release=self.release,
             **({"x": self.x.copy()} if self.settings.record_trade else {}),
         )

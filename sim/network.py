@@ -188,6 +188,8 @@ class Network:
         self._base_nameplate_per_day = (
             fac["capacity_per_year"].to_numpy(dtype=float) / 365.0 * feed_yield
         )
+        #: whether any facility is a joint plant's co-product
+        self.has_joint = bool((self.joint_parent >= 0).any())
         # Capacity schedule, sorted by facility then day; a row applies from its day to
         # the day of the facility's next row.
         schedule = world["capacity_schedule"]
@@ -225,6 +227,10 @@ class Network:
         if no facility has any date. From then on availability is 1 for every facility but
         those closed (0)."""
         self.nameplate_per_day = self.nameplate_at(0.0)
+        #: whether nameplate can differ from its start value (a schedule or a closure)
+        self.dated_nameplate = bool(len(self.schedule_day)) or bool(
+            np.isfinite(self.available_until_day).any()
+        )
         self.qualification_days = com["qualification_days"].to_numpy(dtype=float)
         self.substitution_ramp_days = com["substitution_ramp_days"].to_numpy(dtype=float)
 

@@ -85,8 +85,9 @@ class Stockpiles:
         """Recompute recipients after a change of bloc membership."""
         self.rules = [(e, self.recipients(e), s) for e, _, s in self.rules]
 
-    def advance(self, release: np.ndarray, days: float) -> None:
-        """Draw the levels down by ``days`` of the releases ``release``."""
+    def advance(self, days: float) -> None:
+        """Draw the levels down by ``days`` of the host's current releases."""
+        release = self.host.release
         for i, (_, recipients, _) in enumerate(self.rules):
             self.levels[i] = max(0.0, self.levels[i] - release[recipients].sum() * days)
 
