@@ -187,16 +187,19 @@ def test_replay_prints_monthly_flows_and_scores_them(tmp_path: Path) -> None:
     args = ["replay", str(BAN), "--commodity", "ndpr_oxide", "--observed", str(observed)]
     scored = runner.invoke(app, args)
     assert scored.exit_code == 0, scored.output
-    # Simulated: January 31 days x 10.680922 t/day (jp_magnet's Chinese oxide) = 331.1 t;
-    # May 0 t (the ban began on 4 April and the lane takes 7 days).
-    # Errors +11.1 and -10: RMSE = sqrt((11.1^2 + 10^2) / 2) = 10.56;
-    # MAPE = (11.1 / 320 + 10 / 10) / 2 = 0.517.
+    # Simulated: January as printed above (jp_magnet's Chinese oxide, which grows with
+    # compute demand: 359.2 t at one decimal); May 0 t (the ban began on 4 April and the
+    # lane takes 7 days). Errors +39.2 and -10: RMSE = sqrt((39.2^2 + 10^2) / 2) = 28.6;
+    # MAPE = (39.2 / 320 + 10 / 10) / 2 = 0.561 (to the printed rounding).
+    simulated_jan = float(
+        next(line for line in result.stdout.splitlines() if line.startswith("2025-01")).split()[1]
+    )
+    assert simulated_jan == pytest.approx(359.2, abs=0.05)
     last = scored.stdout.strip().splitlines()[-1]
     assert last.startswith("n=2")
     rmse = float(last.split("rmse=")[1].split()[0])
     mape = float(last.split("mape=")[1])
-    simulated_jan = 31 * 10.680922
-    assert rmse == pytest.approx(np.sqrt(((simulated_jan - 320) ** 2 + 100) / 2), abs=1e-3)
+    assert rmse == pytest.approx(np.sqrt(((simulated_jan - 320) ** 2 + 100) / 2), abs=0.05)
     assert mape == pytest.approx(((simulated_jan - 320) / 320 + 1) / 2, abs=1e-3)
 
 
