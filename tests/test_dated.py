@@ -1,4 +1,4 @@
-"""Dated worlds: available_until, the capacity schedule, demand by year and World.as_of.
+"""Dated worlds: available_until, the capacity schedule, demand by year, World.as_of, scenarios.
 
 Run days are counted from START = 2025-01-01: 2025-01-11 is day 10, 2025-03-02 is day 60
 (31 + 28 + 1), 2025-04-11 is day 100 (31 + 28 + 31 + 10).
@@ -16,9 +16,13 @@ import pandas as pd
 import pytest
 
 from sim.dated import demand_in_force
+from sim.engine import simulate
+from sim.ensemble import run_scenario
 from sim.errors import InputError
 from sim.examples import example_tables, example_world
+from sim.metrics import material_balance
 from sim.network import Network
+from sim.scenario import load_scenario
 from sim.world import World, load_world
 from tests.worlds import SRC, supplier_consumer_tables
 
@@ -347,6 +351,141 @@ def test_existing_csvs_without_the_new_columns_stay_valid() -> None:
     assert world.facilities["available_until"].isna().all()
     assert world["demand"]["year"].isna().all()
     assert len(world["capacity_schedule"]) == 0
+
+
+# ----------------------------------------------------------------------------- scenarios
+
+SCENARIO_HEAD = """\
+name: {name}
+description: The example world as it operated on 2010-06-01.
+start: 2010-06-01
+horizon_days: 200
+seed: 5
+replications: 2
+"""
+
+#: A second Japanese data center that opens in 2012 (after as_of: dropped).
+NEW_DC = """\
+  facilities:
+    mode: extend
+    rows:
+      - facility: jp_dc_2012
+        type: data_center
+        country: JPN
+        commodity: compute
+        capacity_per_year: 365000
+        available_from: 2012-01-01
+        source: test fixture
+"""
+
+#: The example ban, from day 30.
+BAN = """\
+events:
+  - kind: export_control
+    id: ndpr_ban
+    issuer: CHN
+    commodities: [ndpr_oxide]
+    destinations:
+      blocs: [allied]
+    start: +30d
+    end: +150d
+"""
+
+
+def test_a_scenario_as_of_a_date_drops_a_facility_that_opens_later(tmp_path: Path) -> None:
+    # world: {base: example, as_of: 2010-06-01} with a data center of 2012 added: the
+    # scenario's world has the example's eight facilities, and it runs as an ensemble.
+    file = tmp_path / "dated.yaml"
+    file.write_text(
+        SCENARIO_HEAD.format(name="dated")
+        + "world:\n  base: example\n  as_of: 2010-06-01\n"
+        + NEW_DC
+        + BAN
+    )
+    scenario = load_scenario(file)
+    assert scenario.world_spec.as_of == dt.date(2010, 6, 1)
+    world = scenario.world()
+    assert set(world.facilities["facility"]) == set(example_world().facilities["facility"])
+    # Without as_of the 2012 data center is in the world (and idle until it opens).
+    undated = tmp_path / "undated.yaml"
+    undated.write_text(
+        SCENARIO_HEAD.format(name="undated") + "world:\n  base: example\n" + NEW_DC + BAN
+    )
+    assert "jp_dc_2012" in set(load_scenario(undated).world().facilities["facility"])
+    ensemble = run_scenario(scenario, replications=2)
+    assert ensemble.replications == 2
+    scopes = set(ensemble.metrics["scope"])
+    assert "jp_dc_2012" not in scopes and "jp_magnet" in scopes
+    loss = ensemble.metrics[
+        (ensemble.metrics["scope"] == "jp_magnet") & (ensemble.metrics["metric"] == "output_loss")
+    ]
+    assert len(loss) == 2 and (loss["value"] > 0).all()
+
+
+def test_a_scenario_with_an_inline_capacity_schedule(tmp_path: Path) -> None:
+    # cn_mine: 100,000 t/year from 2008-01-01 and 300,000 from 2011-01-01, given inline.
+    # The Chinese refiner asks for more concentrate than that (5 t per t of its ~44,000
+    # t/year of oxide, less the US mine's 45,000 t), so the mine runs at its capacity.
+    # As of 2010-06-01 the world has the 2008 step and no schedule left (and no 2012
+    # data center): 100,000 / 365 t/day throughout. Without as_of the engine applies the
+    # 2011 step on its day (day 214 from 2010-06-01: 30 + 31 + 31 + 30 + 31 + 30 + 31).
+    schedule_rows = """\
+  capacity_schedule:
+    mode: replace
+    rows:
+      - {facility: cn_mine, date: 2008-01-01, capacity_per_year: 100000, source: test fixture}
+      - {facility: cn_mine, date: 2011-01-01, capacity_per_year: 300000, source: test fixture}
+"""
+    dated = tmp_path / "schedule_as_of.yaml"
+    dated.write_text(
+        SCENARIO_HEAD.format(name="schedule_as_of")
+        + "world:\n  base: example\n  as_of: 2010-06-01\n"
+        + schedule_rows
+        + NEW_DC
+        + BAN
+    )
+    scenario = load_scenario(dated)
+    world = scenario.world()
+    fac = world.facilities.set_index("facility")
+    assert fac.at["cn_mine", "capacity_per_year"] == 100_000
+    assert "jp_dc_2012" not in fac.index
+    assert len(world["capacity_schedule"]) == 0
+    events, _ = scenario.sample(np.random.default_rng(scenario.seed))
+    rec = simulate(
+        world,
+        events,
+        start=scenario.start,
+        horizon_days=scenario.horizon_days,
+        rng=np.random.default_rng(scenario.seed),
+    )
+    mine = list(rec.facilities["facility"]).index("cn_mine")
+    assert rec.output[:, mine] == pytest.approx(100_000 / 365, rel=1e-12)
+    bal = material_balance(rec)
+    assert np.allclose(bal["sources"], bal["uses"], rtol=1e-9, atol=0)
+
+    # The same schedule without as_of, over a horizon past 2011-01-01 (day 214).
+    running = tmp_path / "schedule_in_run.yaml"
+    running.write_text(
+        SCENARIO_HEAD.format(name="schedule_in_run").replace(
+            "horizon_days: 200", "horizon_days: 300"
+        )
+        + "world:\n  base: example\n"
+        + schedule_rows
+        + BAN
+    )
+    scenario = load_scenario(running)
+    events, _ = scenario.sample(np.random.default_rng(scenario.seed))
+    rec = simulate(
+        scenario.world(),
+        events,
+        start=scenario.start,
+        horizon_days=scenario.horizon_days,
+        rng=np.random.default_rng(scenario.seed),
+    )
+    assert (dt.date(2011, 1, 1) - scenario.start).days == 214
+    mine = list(rec.facilities["facility"]).index("cn_mine")
+    assert rec.output[:214, mine] == pytest.approx(100_000 / 365, rel=1e-12)
+    assert rec.output[214, mine] == pytest.approx(300_000 / 365, rel=1e-12)
 
 
 # ----------------------------------------------------------------------------- validation
