@@ -119,6 +119,7 @@ def tables_as_of(tables: Mapping[str, pd.DataFrame], day: dt.date) -> dict[str, 
     - ``sourcing``: rows whose buyer or supplier is a dropped facility are dropped (rows
       for a country or ``*`` stay).
     - ``inventory``: rows stay, but those of a facility type no facility has any more.
+    - ``joint_products``: rows of a dropped plant are dropped.
     - ``demand``: the rows in force for ``day`` (:func:`demand_in_force`) with their
       ``year`` emptied, so that they apply whatever the run start; rows served by a
       dropped facility, and country rows whose country has no producer of the commodity
@@ -165,6 +166,10 @@ def tables_as_of(tables: Mapping[str, pd.DataFrame], day: dt.date) -> dict[str, 
 
     inventory = tables["inventory"]
     out["inventory"] = inventory[inventory["facility_type"].isin(types)].reset_index(drop=True)
+
+    if "joint_products" in tables:  # a dropped plant takes its products along
+        joint = tables["joint_products"]
+        out["joint_products"] = joint[~joint["facility"].isin(dropped)].reset_index(drop=True)
 
     demand = demand_in_force(tables["demand"], day)
     producers = set(zip(facilities["country"], facilities["commodity"], strict=True))

@@ -51,7 +51,7 @@ from sim.events import (
 from sim.finished import FinishedGoods
 from sim.installed import InstalledBase
 from sim.investments import with_investments
-from sim.joint import joint_asked, with_joint_products
+from sim.joint import joint_asked
 from sim.lanes import Lanes
 from sim.network import Network
 from sim.outages import Outages
@@ -568,7 +568,7 @@ def simulate(
         raise InputError(
             "run", "horizon_days", f"{horizon_days} is not positive", "give at least 1 day"
         )
-    world = with_joint_products(with_investments(world, events, start))
+    world = with_investments(world, events, start)
     net = Network(world, start)
     run = _Run(net, world, events, int(horizon_days), rng, settings or Settings(), allocation)
     run.run()

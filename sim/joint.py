@@ -5,9 +5,10 @@ set by the ore. The ``joint_products`` table lists, per plant, the units of each
 product per unit of feed (``yield_per_unit``), its own output commodity among them.
 For such a plant ``capacity_per_year`` and its recipe quantities are per unit of feed.
 
-Before a run, :func:`with_joint_products` adds one facility row per co-product (id
-``plant:commodity``), in the plant's country and stage, so that every product is
-allocated to its own customers and reported on its own. In the network the plant's
+When a world is validated, :func:`add_co_products` adds one facility row per
+co-product (id ``plant:commodity``), in the plant's country and stage, so that every
+product is allocated to its own customers, can be named in demand and sourcing rows,
+and is reported on its own. In the network the plant's
 output is its own product: nameplate ``capacity x yield`` and recipe quantities over
 the yield; a co-product row has no inputs, and produces ``yield_k / yield_own`` per
 unit of the plant's product (see :class:`sim.network.Network`). The plant runs for
@@ -18,11 +19,12 @@ the start), then counts as unsold output in the balance (:mod:`sim.finished`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
-from sim.world import World
 
 SEPARATOR = ":"
 
@@ -32,10 +34,11 @@ def co_product_id(plant: str, commodity: str) -> str:
     return f"{plant}{SEPARATOR}{commodity}"
 
 
-def with_joint_products(world: World) -> World:
-    """Return ``world`` with a facility row for each co-product of its joint plants.
+def add_co_products(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Return the facilities table with a row for each co-product of its joint plants.
 
-    Rows already added are kept as they are: the function is idempotent.
+    ``tables`` are the world's tables as read (before the cross-table checks). Rows
+    already there are kept as they are: the function is idempotent.
 
     Raises
     ------
@@ -43,12 +46,12 @@ def with_joint_products(world: World) -> World:
         For a plant that is not a facility, a product that is not a commodity, a
         plant without a row for its own output commodity, or a clash of ids.
     """
-    table = world["joint_products"]
-    if not len(table):
-        return world
-    fac = world.facilities
+    fac = tables["facilities"]
+    table = tables.get("joint_products")
+    if table is None or not len(table):
+        return fac
     by_id = fac.set_index("facility")
-    commodities = set(world["commodities"]["commodity"])
+    commodities = set(tables["commodities"]["commodity"])
     rows = []
     where = "joint_products.csv"
     for key, group in table.groupby("facility", sort=False):
@@ -78,7 +81,7 @@ def with_joint_products(world: World) -> World:
             new_id = co_product_id(plant, str(com))
             if new_id in by_id.index:
                 if by_id.loc[new_id, "commodity"] == com:
-                    continue  # already added (the function is idempotent)
+                    continue  # already added
                 raise InputError(
                     where, "facility", f"id '{new_id}' is taken", "rename the facility"
                 )
@@ -87,16 +90,8 @@ def with_joint_products(world: World) -> World:
             row["source"] = f"co-product of {plant} (joint_products.csv)"
             rows.append(row)
     if not rows:
-        return world
-    fac = fac.copy()
-    for col in ("available_from", "available_until"):
-        if col in fac and pd.api.types.is_datetime64_any_dtype(fac[col]):
-            fac[col] = fac[col].dt.strftime("%Y-%m-%d").fillna("")
-    extra = pd.DataFrame(rows)
-    for col in ("available_from", "available_until"):
-        if col in extra and pd.api.types.is_datetime64_any_dtype(extra[col]):
-            extra[col] = extra[col].dt.strftime("%Y-%m-%d").fillna("")
-    return world.replace(facilities=pd.concat([fac, extra], ignore_index=True))
+        return fac
+    return pd.concat([fac, pd.DataFrame(rows, columns=fac.columns)], ignore_index=True)
 
 
 def joint_asked(

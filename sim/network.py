@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
-from sim.joint import with_joint_products
 from sim.world import World
 
 
@@ -135,7 +134,6 @@ class Network:
     """
 
     def __init__(self, world: World, start: dt.date) -> None:
-        world = with_joint_products(world)  # a row per co-product (idempotent)
         fac = world.facilities
         com = world["commodities"]
         self.start = start

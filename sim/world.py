@@ -13,6 +13,7 @@ import pandas as pd
 from sim.checks import check_world
 from sim.dated import tables_as_of
 from sim.errors import InputError
+from sim.joint import add_co_products
 from sim.tables import OPTIONAL_TABLES, WORLD_TABLES, empty_table, read_table, show
 
 
@@ -47,6 +48,8 @@ class World:
                 tables[name] = empty_table(name)
             else:
                 raise InputError("world", name, "required table is missing", f"give {name}.csv")
+        # A row per co-product of a joint plant, before the cross-table checks.
+        tables["facilities"] = add_co_products(tables)
         check_world(tables)
         return cls(MappingProxyType(tables))
 

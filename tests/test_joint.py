@@ -95,3 +95,27 @@ def test_one_product_unsold_the_other_served_in_full() -> None:
     assert np.allclose(bal["sources"], bal["uses"], rtol=1e-9, atol=1e-9)
     # When B returns it is served from the plant's Dy/Tb stock first.
     assert actual.output[80:, 3] == pytest.approx(1.0, rel=1e-9)
+
+
+def test_co_products_are_facilities_of_the_world() -> None:
+    # The co-product row exists once the world is validated, so demand and sourcing rows
+    # can name it; validating the world again adds nothing.
+    world = joint_world()
+    assert "sep:dytb" in set(world.facilities["facility"])
+    again = world.replace(facilities=world.facilities)
+    assert list(again.facilities["facility"]) == list(world.facilities["facility"])
+    sourcing = pd.DataFrame(
+        {"buyer": ["user_b"], "commodity": ["dytb"], "supplier": ["sep:dytb"], "weight": [1.0]}
+    ).assign(source=SRC)
+    assert len(world.replace(sourcing=sourcing)["sourcing"]) == 1
+
+
+def test_a_world_as_of_a_date_before_the_plant_drops_its_products() -> None:
+    fac = joint_world().facilities.copy()
+    # The plant and its users open in 2030; in 2029 only the mine operated.
+    fac["available_from"] = np.where(fac["facility"] == "mine", "", "2030-01-01")
+    fac["available_until"] = ""
+    world = joint_world().replace(facilities=fac)
+    old = world.as_of("2029-01-01")
+    assert not old.facilities["facility"].str.startswith("sep").any()
+    assert len(old["joint_products"]) == 0

@@ -138,10 +138,12 @@ def test_stocks_in_days_of_cover(ban: Ensemble) -> None:
     ]
     assert {ax.get_ylabel() for ax in axes} == {"days of cover"}
     # Baseline cover is the example world's target cover (inventory.csv): refiners 30,
-    # magnet fab 60, chip fab 30, data centers 10 days.
+    # magnet fab 60, chip fab 30, data centers 10 days (of installations). Compute demand
+    # grows 10 % a year and orders close a gap over 21 days, so growing use keeps the
+    # stocks a little under target (29.7 of 30 days for the refiners): within 2 %.
     for ax, target in zip(axes, [30, 60, 30, 10], strict=True):
         dashed = next(ln for ln in ax.get_lines() if ln.get_linestyle() == "--")
-        assert np.nanmedian(dashed.get_ydata()) == pytest.approx(target, rel=1e-6)
+        assert np.nanmedian(dashed.get_ydata()) == pytest.approx(target, rel=0.02)
         empty = [ln for ln in ax.get_lines() if list(ln.get_ydata()) == [0.0, 0.0]]
         assert len(empty) == 1
     # The allied magnet fab runs its NdPr stock down during the ban.
