@@ -1,4 +1,4 @@
-"""Invariants on random small worlds (hypothesis)."""
+"""Invariants on random small worlds (hypothesis), with installed bases and make to stock too."""
 
 from __future__ import annotations
 
@@ -8,8 +8,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.engine import simulate, simulate_pair
-from sim.events import Destinations, ExportControl, FacilityOutage, Selector, with_changes
+from sim.events import (
+    DemandChange,
+    Destinations,
+    Event,
+    ExportControl,
+    FacilityOutage,
+    MembershipChange,
+    Selector,
+    SourcingPolicy,
+    is_disruption,
+    with_changes,
+)
 from sim.metrics import compute_metrics, material_balance
+from sim.record import RunRecord
 from sim.world import World
 
 SRC = "test fixture"
@@ -19,6 +31,13 @@ STAGES = [("mine", "ore"), ("refiner", "oxide"), ("fab", "part"), ("plant", "pro
 
 @st.composite
 def small_worlds(draw: st.DrawFn, noise: bool = True, one_lane: bool = False) -> World:
+    return World.from_tables(**draw(small_tables(noise=noise, one_lane=one_lane)))
+
+
+@st.composite
+def small_tables(
+    draw: st.DrawFn, noise: bool = True, one_lane: bool = False
+) -> dict[str, pd.DataFrame]:
     n_stages = draw(st.integers(2, 4))
     stages = STAGES[:n_stages]
     rows = []
@@ -66,11 +85,11 @@ def small_worlds(draw: st.DrawFn, noise: bool = True, one_lane: bool = False) ->
             "noise_cv": draw(st.sampled_from([0.0, 0.1])) if noise else 0.0,
         }
     ).assign(source=SRC)
-    return World.from_tables(
-        countries=pd.DataFrame(
+    return {
+        "countries": pd.DataFrame(
             {"country": COUNTRIES, "bloc": ["china", "allied", "allied"], "source": SRC}
         ),
-        commodities=pd.DataFrame(
+        "commodities": pd.DataFrame(
             {
                 "commodity": [s[1] for s in stages],
                 "unit": "t",
@@ -79,12 +98,49 @@ def small_worlds(draw: st.DrawFn, noise: bool = True, one_lane: bool = False) ->
                 "source": SRC,
             }
         ),
-        facilities=facilities,
-        recipes=recipes,
-        lanes=lanes,
-        inventory=inventory,
-        demand=dem,
-    )
+        "facilities": facilities,
+        "recipes": recipes,
+        "lanes": lanes,
+        "inventory": inventory,
+        "demand": dem,
+    }
+
+
+@st.composite
+def capital_worlds(draw: st.DrawFn) -> World:
+    """Small worlds with a durable input, a make-to-stock stage or both.
+
+    The durable input (of a random stage) has a random service life, installation lag
+    and stock cover, and final demand a random growth; the make-to-stock stage (any
+    stage) random target, storage and smoothing days.
+    """
+    tables = draw(small_tables())
+    recipes, inventory = tables["recipes"], tables["inventory"]
+    mode = draw(st.sampled_from(["durable", "make_to_stock", "both"]))
+    durable, make_to_stock = mode != "make_to_stock", mode != "durable"
+    if durable:
+        row = draw(st.integers(0, len(recipes) - 1))
+        flag = np.arange(len(recipes)) == row
+        # Units installed per unit of output per day: a base of a few days to years
+        # of the flow a consumable would need.
+        recipes["quantity_per_unit"] = np.where(flag, draw(st.floats(0.5, 200.0)), 2.0)
+        recipes["durable"] = flag
+        recipes["service_life_days"] = np.where(flag, draw(st.floats(20.0, 3000.0)), np.nan)
+        recipes["installation_days"] = np.where(flag, draw(st.sampled_from([0, 5, 14.5, 60])), 0)
+        inventory.loc[flag, "target_cover_days"] = draw(st.floats(0, 60))
+        tables["demand"]["growth_per_year_share"] = draw(st.sampled_from([0.0, 0.05, 0.3]))
+    if make_to_stock:
+        target = draw(st.floats(0, 30))
+        tables["finished_goods"] = pd.DataFrame(
+            {
+                "facility_type": [draw(st.sampled_from(sorted(set(tables["facilities"]["type"]))))],
+                "target_days": [target],
+                "storage_days": [target + draw(st.floats(0, 60))],
+                "smoothing_days": [draw(st.sampled_from([0.0, 7.0, 90.0]))],
+                "source": [SRC],
+            }
+        )
+    return World.from_tables(**tables)
 
 
 def chn_ban(world: World, start: float, days: float, regime: str = "ban") -> list[ExportControl]:
@@ -136,14 +192,104 @@ def test_material_is_conserved_and_stocks_stay_non_negative(
     rec = simulate(
         world, events, start="2025-01-01", horizon_days=HORIZON, rng=np.random.default_rng(seed)
     )
+    assert_conserved_and_non_negative(rec)
+
+
+def assert_conserved_and_non_negative(rec: RunRecord) -> None:
+    """Material balance closes to 1e-9 relative; no stock, base or output below zero.
+
+    The balance counts installed bases, installation pipelines, retirements and
+    finished-goods stocks (:func:`sim.metrics.material_balance`); finished-goods stocks
+    are recorded at the start and the end only.
+    """
     bal = material_balance(rec)
     scale = np.maximum(bal["sources"].abs(), 1.0)
     assert ((bal["sources"] - bal["uses"]).abs() <= 1e-9 * scale).all(), bal
     assert (bal["rounding"].abs() <= 1e-9 * scale).all()
-    assert rec.stock.min() >= 0
-    assert rec.balance["final_stock"].min() >= 0
-    assert rec.balance["final_transit"].min() >= -1e-9 * scale.max()
+    assert rec.stock.min(initial=0.0) >= 0
+    assert rec.balance["final_stock"].min(initial=0.0) >= 0
+    assert rec.balance["final_transit"].min(initial=0.0) >= -1e-9 * scale.max()
     assert rec.output.min() >= 0
+    assert rec.installed is not None and rec.installed.min(initial=0.0) >= 0
+    for name in ("installed_final", "pipeline_final", "retired", "finished_final"):
+        assert rec.balance[name].min(initial=0.0) >= 0, name
+
+
+def disruption(
+    world: World, kind: str, start: int, days: int, pick: int, factor: float
+) -> list[Event]:
+    """A ban or licence regime on Chinese exports (if any flow), or an outage of one stage."""
+    if kind in ("ban", "license"):
+        events: list[Event] = list(chn_ban(world, start, days))
+        if events and kind == "license":
+            licence = {"regime": "license", "review_days": float(pick % 2) * 25.0}
+            events = [with_changes(events[0], {**licence, "approval_probability": factor})]
+        if events:
+            return events
+    types = sorted(set(world.facilities["type"]))
+    select = Selector(types=(types[pick % len(types)],))
+    return [FacilityOutage(select=select, capacity_factor=factor, start=start, duration_days=days)]
+
+
+@FAST
+@given(
+    world=capital_worlds(),
+    kind=st.sampled_from(["ban", "license", "outage"]),
+    start=st.integers(0, 100),
+    days=st.integers(1, 200),
+    pick=st.integers(0, 3),
+    factor=st.floats(0, 1),
+    seed=st.integers(0, 9),
+)
+def test_installed_bases_and_finished_goods_conserve_material(
+    world: World, kind: str, start: int, days: int, pick: int, factor: float, seed: int
+) -> None:
+    # Durable inputs (random life, installation lag, cover, demand growth) and a
+    # make-to-stock stage (random target, storage, smoothing) under a random ban,
+    # licence regime (decided at once or after 25 days, random approval) or outage.
+    events = disruption(world, kind, start, days, pick, factor)
+    rec = simulate(
+        world, events, start="2025-01-01", horizon_days=HORIZON, rng=np.random.default_rng(seed)
+    )
+    assert_conserved_and_non_negative(rec)
+
+
+def policies(world: World, kinds: list[str], day: int, factor: float) -> list[Event]:
+    """Policy events only (none is a disruption): demand change, sourcing, membership."""
+    final = world.facilities["commodity"].iloc[-1]
+    made = {
+        "demand": DemandChange(factor=factor, date=day, commodities=(final,)),
+        "sourcing": SourcingPolicy(bloc="allied", rule="bloc_first", date=day),
+        "membership": MembershipChange(country="JPN", bloc="china", date=day + 30),
+    }
+    return [made[k] for k in kinds]
+
+
+@FAST
+@given(
+    world=capital_worlds(),
+    kinds=st.lists(st.sampled_from(["demand", "sourcing", "membership"]), unique=True),
+    day=st.integers(0, 300),
+    factor=st.floats(0.5, 1.5),
+    seed=st.integers(0, 9),
+)
+def test_policies_alone_lose_nothing(
+    world: World, kinds: list[str], day: int, factor: float, seed: int
+) -> None:
+    # The paired baseline drops only disruptions: with policies alone it is the same
+    # run, so no facility loses or gains output, and no installed base falls short.
+    events = policies(world, kinds, day, factor)
+    assert not any(is_disruption(e) for e in events)
+    actual, baseline = simulate_pair(
+        world, events, start="2025-01-01", horizon_days=HORIZON, seed=seed
+    )
+    assert np.array_equal(actual.output, baseline.output)
+    m = compute_metrics(actual, baseline, by=("world", "facility"))
+    zero = ["output_loss", "output_gain", "peak_shortfall_share", "installed_shortfall_share"]
+    assert (m["metric"] == "output_loss").any()
+    assert (m[m["metric"].isin(zero)]["value"] == 0).all()
+    assert m[m["metric"] == "time_to_survive_days"]["censored"].all()
+    assert_conserved_and_non_negative(actual)
 
 
 @FAST
