@@ -35,10 +35,11 @@ REPEATS = 5
 #: Target from the issue: run (a) in under this many wall seconds, on the machine at hand.
 TARGET_SECONDS = 0.2
 #: Target on the ratio (a)/(b), measured in one process so that it travels between
-#: machines better than absolute seconds. Set to about twice the ratio measured when the
-#: benchmark was written (6.8-7.4 on a 2-core Linux VM, Python 3.11, numpy 2.4), so it
-#: fails when the engine gets clearly slower on large worlds relative to small ones.
-TARGET_RATIO = 15.0
+#: machines better than absolute seconds. About twice the ratio measured: 6.8-7.4 when
+#: the benchmark was written; 2.9-3.1 since the example world's data centers hold their
+#: accelerators as an installed base (issue 9: run (b) went from 261 to 781 epochs), so
+#: it fails when the engine gets clearly slower on large worlds relative to small ones.
+TARGET_RATIO = 7.0
 
 
 def run(world: World, events: Sequence[Event]) -> RunRecord:
