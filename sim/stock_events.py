@@ -36,7 +36,10 @@ class StockEvents:
     def falling(self, slots: np.ndarray | slice = slice(None)) -> np.ndarray:
         """Whether each slot's stock is falling, beyond float residue of its inflow."""
         host = self.host
-        return host.slope[slots] < -SLOPE_TOLERANCE * host.inflow[slots]
+        slope = host.slope[slots]
+        # abs: an inflow of float residue may be slightly negative, and then a slope of 0
+        # must not count as falling (it would predict a stock-out at -inf, now, forever).
+        return (slope < 0) & (slope < -SLOPE_TOLERANCE * np.abs(host.inflow[slots]))
 
     def schedule(self) -> None:
         """Schedule the next stock-out or stockpile depletion, if earlier than the one due."""
