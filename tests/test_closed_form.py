@@ -10,21 +10,12 @@ from sim.engine import Settings, simulate_pair
 from sim.events import Destinations, ExportControl
 from sim.metrics import compute_metrics, output_metrics
 from sim.world import World
-from tests.worlds import supplier_consumer, supplier_consumer_tables
+from tests.worlds import ore_ban, supplier_consumer, supplier_consumer_tables
 
 START = "2025-01-01"
 
 
-def ban(start: float, days: float, **kw: object) -> ExportControl:
-    return ExportControl(
-        id="ban",
-        issuer="CHN",
-        commodities=("ore",),
-        destinations=Destinations(countries=("USA",)),
-        start=start,
-        end=start + days,
-        **kw,  # type: ignore[arg-type]
-    )
+ban = ore_ban
 
 
 def consumer_metrics(world, events, horizon=200):  # type: ignore[no-untyped-def]

@@ -7,10 +7,9 @@ import pandas as pd
 import pytest
 
 from sim.engine import simulate_pair
-from sim.events import Destinations, ExportControl
 from sim.metrics import compute_metrics, material_balance
 from sim.world import World
-from tests.worlds import SRC, supplier_consumer_tables
+from tests.worlds import SRC, ore_ban, supplier_consumer_tables
 
 START = "2025-01-01"
 
@@ -54,15 +53,7 @@ def grade_world(share: float, cover: float = 0.0, penalty: float = 0.0) -> World
     return World.from_tables(**t)
 
 
-def ban(start: float, days: float) -> ExportControl:
-    return ExportControl(
-        id="ban",
-        issuer="CHN",
-        commodities=("ore",),
-        destinations=Destinations(countries=("USA",)),
-        start=start,
-        end=start + days,
-    )
+ban = ore_ban
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 
 from sim.engine import Settings, simulate_pair
-from sim.events import Destinations, ExportControl
 from sim.metrics import compute_metrics, material_balance
 from sim.world import World
-from tests.worlds import supplier_consumer_tables
+from tests.worlds import ore_ban, supplier_consumer_tables
 
 START = "2025-01-01"
 D_MW = 100.0  # data-center demand, MW (output MW_day per day)
@@ -33,15 +32,7 @@ def dc_world(growth: float = 0.0, lag: float = 0.0, cover: float = 0.0) -> World
     return World.from_tables(**t)
 
 
-def ban(start: float, days: float) -> ExportControl:
-    return ExportControl(
-        id="ban",
-        issuer="CHN",
-        commodities=("ore",),
-        destinations=Destinations(countries=("USA",)),
-        start=start,
-        end=start + days,
-    )
+ban = ore_ban
 
 
 def run(world: World, events, horizon: int = 400):  # type: ignore[no-untyped-def]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from sim.events import Destinations, ExportControl
 from sim.world import World
 
 SRC = "test fixture"
@@ -97,3 +98,16 @@ def supplier_consumer_tables(
             {"holder": [stockpile_holder], "commodity": ["ore"], "quantity": [stockpile_t]}
         ).assign(source=SRC)
     return tables
+
+
+def ore_ban(start: float, days: float, **kw: object) -> ExportControl:
+    """China's control ``ban`` of ore exports to the USA from ``start`` for ``days``."""
+    return ExportControl(
+        id="ban",
+        issuer="CHN",
+        commodities=("ore",),
+        destinations=Destinations(countries=("USA",)),
+        start=start,
+        end=start + days,
+        **kw,  # type: ignore[arg-type]
+    )
