@@ -414,8 +414,9 @@ class _Run:
                 limit, supply = self.finished.supply(prods, limit, requested)
             p[prods] = limit
             sell[prods] = supply
-            share = np.divide(supply, requested, out=np.zeros(len(prods)), where=requested > 0)
-            delivered[prods] = np.minimum(final, final * share)
+            with np.errstate(over="ignore"):  # a co-product may supply more than asked
+                share = np.divide(supply, requested, out=np.zeros(len(prods)), where=requested > 0)
+            delivered[prods] = np.minimum(final, final * np.minimum(share, 1.0))
             if len(lk):
                 available = sell - delivered
                 first = self.sourcing.priority[lk] if self.sourcing.has_priority else None
