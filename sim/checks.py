@@ -353,6 +353,48 @@ def check_sourcing(tables: Tables) -> None:
             )
 
 
+def check_controls(tables: Tables) -> None:
+    """Standing controls name known countries, blocs and commodities, with valid dates.
+
+    Rows of one control id must agree on issuer, regime, approved share and dates.
+    """
+    controls = tables["controls"]
+    if controls.empty:
+        return
+    countries = set(tables["countries"]["country"])
+    blocs = set(tables["countries"]["bloc"])
+    _unknown(tables, "controls", "issuer", countries, "country")
+    _unknown(tables, "controls", "destination", countries | blocs, "country or bloc")
+    _unknown(tables, "controls", "commodity", set(tables["commodities"]["commodity"]), "commodity")
+    for row, (regime, start, end) in enumerate(
+        zip(controls["regime"], controls["start"], controls["end"], strict=True)
+    ):
+        if regime not in ("ban", "license"):
+            raise InputError(
+                "controls.csv",
+                f"regime (row {row + 1})",
+                f"{show(regime)} is not a regime",
+                "write ban or license",
+            )
+        if pd.notna(end) and end <= start:
+            raise InputError(
+                "controls.csv",
+                f"end (row {row + 1})",
+                f"{end.date()} is not after start {start.date()}",
+                "give an end after start, or leave it empty",
+            )
+    shared = ["issuer", "regime", "approved_share", "start", "end"]
+    for cid, rows in controls.groupby("id", sort=False):
+        for col in shared:
+            if rows[col].astype(str).nunique() > 1:
+                raise InputError(
+                    "controls.csv",
+                    f"{col} (id {show(cid)})",
+                    f"rows of control {show(cid)} give different {col} values",
+                    f"give every row of one control the same {col}, or use another id",
+                )
+
+
 CHECKS: tuple[Callable[[Tables], None], ...] = (
     check_countries_known,
     check_commodities_known,
@@ -365,6 +407,7 @@ CHECKS: tuple[Callable[[Tables], None], ...] = (
     check_demand_years,
     check_demand_served,
     check_sourcing,
+    check_controls,
     check_some_capacity,
 )
 

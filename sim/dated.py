@@ -120,6 +120,8 @@ def tables_as_of(tables: Mapping[str, pd.DataFrame], day: dt.date) -> dict[str, 
       for a country or ``*`` stay).
     - ``inventory``: rows stay, but those of a facility type no facility has any more.
     - ``joint_products``: rows of a dropped plant are dropped.
+    - ``controls``: the standing controls in force on ``day`` stay, with ``end``
+      emptied; those that start later or have ended are dropped.
     - ``demand``: the rows in force for ``day`` (:func:`demand_in_force`) with their
       ``year`` emptied, so that they apply whatever the run start; rows served by a
       dropped facility, and country rows whose country has no producer of the commodity
@@ -158,6 +160,13 @@ def tables_as_of(tables: Mapping[str, pd.DataFrame], day: dt.date) -> dict[str, 
         (named & ~recipes["facility"].isin(dropped))
         | (~named & recipes["facility_type"].isin(types))
     ].reset_index(drop=True)
+
+    controls = tables["controls"]
+    stamp = pd.Timestamp(day)
+    live = (controls["start"] <= stamp) & ~(controls["end"] <= stamp)
+    kept_controls = controls[live].reset_index(drop=True)
+    kept_controls["end"] = pd.NaT
+    out["controls"] = kept_controls
 
     sourcing = tables["sourcing"]
     out["sourcing"] = sourcing[

@@ -1,12 +1,12 @@
 """The engine: one SimPy environment per run, flows computed in bulk between events.
 
-State is a production rate per facility, a stock per input slot and the flow on each
-link (supplier -> buyer slot), with material in transit on lanes. Between two events
-every rate is constant, so stocks move linearly and the moment one runs out (or a
-finished-goods stock fills) is known in advance. Events are ordering reviews, shocks
-and policies, licence decisions, qualification and ramp steps, dated capacity
-changes, rate changes reaching the far end of a lane or the end of an installation,
-and stock events. At each event the network is re-settled in two vectorised passes:
+State is a production rate per facility, a stock per input slot and the flow on each link
+(supplier -> buyer slot), with material in transit on lanes. Between two events every rate
+is constant, so stocks move linearly and the moment one runs out (or a finished-goods stock
+fills) is known in advance. Events are ordering reviews, shocks and policies, licence
+decisions, qualification and ramp steps, dated capacity changes, rate changes reaching the
+far end of a lane or the end of an installation, and stock events. At each event the
+network is re-settled in two vectorised passes:
 
 * ``plan`` (final -> raw, at reviews and shocks): capacity (nameplate, ramps, outages,
   installed bases), desired output (orders, make-to-stock plans, joint products),
@@ -16,11 +16,11 @@ and stock events. At each event the network is re-settled in two vectorised pass
   binds at its inflow; a switched grade combines two inputs), sales from output and
   finished-goods stock, allocation among customers, shipments.
 
-Each mechanism lives in its own module and owns its state; the run calls it through
-small methods and it calls back through :meth:`_Run.at`, :meth:`_Run.request` and
-:meth:`_Run.advance`. Daily series are rebuilt from the epoch log by
-:mod:`sim.record`. Material is conserved: what is produced is delivered, shipped,
-stocked, in transit, installed, retired or counted unsold.
+Each mechanism lives in its own module and owns its state; the run calls it through small
+methods and it calls back through :meth:`_Run.at`, :meth:`_Run.request` and
+:meth:`_Run.advance`. Daily series are rebuilt from the epoch log by :mod:`sim.record`.
+Material is conserved: what is produced is delivered, shipped, stocked, in transit,
+installed, retired or counted unsold.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ from sim.record import EpochLog, RunFacts, RunRecord, build_record
 from sim.response import AllocationRule, order_rate, pro_rata
 from sim.settings import Settings
 from sim.sourcing import Sourcing
+from sim.standing import StandingControl, standing_controls
 from sim.stock_events import StockEvents
 from sim.stockpiles import Stockpiles
 from sim.substitution import Substitution
@@ -157,13 +158,14 @@ class _Run:
 
     def _setup_events(self, events: Sequence[Event]) -> None:
         """Validate every event against the network and hand it to its mechanism."""
-        net = self.net
         disruption_days: list[float] = []
         memberships = self.blocs.memberships(events)
+        standing = sum(isinstance(ev, StandingControl) for ev in events)  # listed first
         for idx, ev in enumerate(events):
-            where = describe(ev, idx)
+            where = describe(ev, idx - standing)
             if isinstance(ev, ExportControl):
-                disruption_days.append(self.controls.add(ev, where, memberships))
+                day = [self.controls.add(ev, where, memberships)]  # standing: not a shock
+                disruption_days += [] if isinstance(ev, StandingControl) else day
             elif isinstance(ev, ExportControlChange):
                 self.controls.add_change(ev, where)
             elif isinstance(ev, FacilityOutage):
@@ -180,10 +182,9 @@ class _Run:
                 raise InputError(
                     where, "kind", "unknown event type", "use one of the documented events"
                 )
-        if disruption_days:
-            self.t0 = max(0.0, min(disruption_days))
+        self.t0 = max(0.0, min(disruption_days)) if disruption_days else None
         self.controls.mark_restricted(memberships)
-        for day in net.capacity_change_days:
+        for day in self.net.capacity_change_days:
             if day <= self.horizon:
                 self.at(float(day), lambda: self.request(replan=True))
 
@@ -545,7 +546,8 @@ def simulate(
     world : World
         The validated world tables.
     events : sequence of events
-        Disruptions and policies (see :mod:`sim.events`).
+        Disruptions and policies (see :mod:`sim.events`); the world's standing controls
+        (:mod:`sim.standing`) come before them.
     start : date or ISO string
         Calendar date of day 0.
     horizon_days : int
@@ -563,13 +565,11 @@ def simulate(
     RunRecord
         Daily output, consumption, supply and stock series and the material balance.
     """
-    if isinstance(start, str):
-        start = dt.date.fromisoformat(start)
+    start = dt.date.fromisoformat(start) if isinstance(start, str) else start
     if horizon_days < 1:
-        raise InputError(
-            "run", "horizon_days", f"{horizon_days} is not positive", "give at least 1 day"
-        )
+        raise InputError("run", "horizon_days", f"{horizon_days} is not positive", "give 1 or more")
     world = with_investments(world, events, start)
+    events = [*standing_controls(world.tables, start), *events]
     net = Network(world, start)
     run = _Run(net, world, events, int(horizon_days), rng, settings or Settings(), allocation)
     run.run()

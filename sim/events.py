@@ -510,9 +510,14 @@ KIND_OF: dict[type, str] = {
 
 
 def describe(event: Event, index: int) -> str:
-    """Name an event for error messages: ``events[2] (export_control 'ree_2025')``."""
-    kind = KIND_OF[type(event)]
+    """Name an event for error messages: ``events[2] (export_control 'ree_2025')``.
+
+    A standing control of the world (a negative ``index``) is named by its table row.
+    """
     name = getattr(event, "id", None) or getattr(event, "control", None) or ""
+    if index < 0:
+        return f"controls.csv (control {name!r})"
+    kind = next(k for t, k in KIND_OF.items() if isinstance(event, t))
     return f"events[{index}] ({kind}{f' {name!r}' if name else ''})"
 
 

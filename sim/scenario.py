@@ -140,6 +140,7 @@ from sim.scenario_yaml import (
     merge,
     read_chain,
 )
+from sim.standing import StandingControl, standing_controls
 from sim.tables import TABLES
 from sim.world import World
 
@@ -327,10 +328,10 @@ class Scenario(StrictModel):
             On the first problem, naming the file and the YAML path.
         """
         self._check_run()
-        self._check_events()
+        world = self.world()
+        self._check_events(standing_controls(world.tables, self.start))
         for commodity, value in self.settings_spec.qualification_days.items():
             self._check_param(("settings", "qualification_days", commodity), value)
-        world = self.world()
         self._check_references(world)
         self._check_engine(world)
 
@@ -376,8 +377,10 @@ class Scenario(StrictModel):
                 + (", e.g. with a uniform or triangular distribution" if b == math.inf else ""),
             )
 
-    def _check_events(self) -> None:
-        controls: dict[str, ExportControlSpec] = {}
+    def _check_events(self, standing: Sequence[StandingControl] = ()) -> None:
+        # The world's standing controls come first: events may change them by id.
+        controls: dict[str, ExportControlSpec | StandingControl] = {c.id: c for c in standing}
+        standing_ids = set(controls)
         for i, ev in enumerate(self.events):
             p: tuple[str | int, ...] = ("events", i)
             for name in DRAW_ORDER[ev.kind]:
@@ -387,7 +390,8 @@ class Scenario(StrictModel):
                 if ev.id in controls:
                     raise self._error(
                         (*p, "id"),
-                        f"duplicate control id {show(ev.id)}",
+                        f"duplicate control id {show(ev.id)}"
+                        + (" (a standing control of the world)" if ev.id in standing_ids else ""),
                         "give each export_control its own id",
                     )
                 controls[ev.id] = ev
@@ -420,7 +424,7 @@ class Scenario(StrictModel):
         self,
         ev: ExportControlChangeSpec,
         p: tuple[str | int, ...],
-        controls: Mapping[str, ExportControlSpec],
+        controls: Mapping[str, ExportControlSpec | StandingControl],
     ) -> None:
         if ev.control not in controls:
             raise self._error(
@@ -440,7 +444,7 @@ class Scenario(StrictModel):
             raise self._error(
                 (*p, "date"),
                 f"{show_date(ev.date)} is before control {show(ev.control)} {when} "
-                f"({show_date(known)})",
+                f"({show_date(known if isinstance(known, dt.date | str) else f'+{known:g}d')})",
                 f"date the change on or after {first}: a control can be changed from its "
                 "announcement on, or from its start if it has no announced date",
             )

@@ -98,6 +98,7 @@ class WorldSpec(StrictModel):
     capacity_schedule: TableSpec | None = None
     finished_goods: TableSpec | None = None
     joint_products: TableSpec | None = None
+    controls: TableSpec | None = None
     as_of: IsoDate | None = Field(
         default=None,
         description="Take the world as it operated on this date (YYYY-MM-DD): facilities "

@@ -552,6 +552,56 @@ JOINT_PRODUCTS = Table(
     ),
 )
 
+CONTROLS = Table(
+    "controls",
+    "Standing export controls: rules in force in the world itself (e.g. the US chip controls "
+    "of 2022-2025), as opposed to the shocks a scenario adds. Every run applies them, the "
+    "paired baseline too, so they are part of the baseline and their effect is not counted "
+    "as a loss. Rows with the same id form one control (their commodities and destinations "
+    "are joined); a scenario can change or suspend it with an export_control_change naming "
+    "the id. A standing licence regime is taken as already administered: from its start, "
+    "approved_share of each covered flow passes (no application delay).",
+    ("id", "commodity", "destination"),
+    (
+        Column(
+            "id",
+            "str",
+            "-",
+            "Control name (the id export_control_change events use).",
+            required=True,
+        ),
+        Column("issuer", "str", "-", "ISO3 code of the exporting country.", required=True),
+        Column("commodity", "str", "-", "Commodity covered.", required=True),
+        Column(
+            "destination",
+            "str",
+            "-",
+            "Importer covered: an ISO3 code, or a bloc name (the bloc's members at the time).",
+            required=True,
+        ),
+        Column(
+            "regime",
+            "str",
+            "-",
+            "ban (every covered flow stops) or license (approved_share of each covered flow "
+            "passes).",
+            default="ban",
+        ),
+        Column(
+            "approved_share",
+            "float",
+            "share (0-1)",
+            "Licence regime: share of each covered flow that is licensed (ignored for ban).",
+            default=1.0,
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        Column("start", "date", "ISO date", "First day in force.", required=True),
+        Column("end", "date", "ISO date", "First day no longer in force; empty means open-ended."),
+        SOURCE,
+    ),
+)
+
 #: Every table of a world, in the order of the data dictionary.
 WORLD_TABLES: dict[str, Table] = {}
 for _name, _table in TABLES.items():
@@ -561,6 +611,8 @@ for _name, _table in TABLES.items():
     if _name == "inventory":
         WORLD_TABLES[FINISHED_GOODS.name] = FINISHED_GOODS
         WORLD_TABLES[JOINT_PRODUCTS.name] = JOINT_PRODUCTS
+    if _name == "sourcing":
+        WORLD_TABLES[CONTROLS.name] = CONTROLS
 del _name, _table
 #: Every table is one a scenario can give under ``world:`` too.
 TABLES = WORLD_TABLES
@@ -572,6 +624,7 @@ OPTIONAL_TABLES = (
     "capacity_schedule",
     "finished_goods",
     "joint_products",
+    "controls",
 )
 
 
