@@ -119,7 +119,7 @@ def capacity_days(record: RunRecord, world: World) -> np.ndarray:
 
 
 def simulated_value(target: pd.Series, record: RunRecord, capacity: np.ndarray) -> float:
-    """The simulated figure a target row is compared to (NaN if nothing matches)."""
+    """Return the simulated figure a target row is compared to (NaN if nothing matches)."""
     fac = record.facilities
     output = record.output.sum(axis=0)
     if target["check"] == "share":
