@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -152,10 +153,11 @@ def check_baseline(world: World, targets: pd.DataFrame) -> pd.DataFrame:
     ``[low, high]``). A ``utilisation`` row with facility ``*`` becomes one row per
     facility with capacity in that year that no other row of the same year names.
     """
-    rows: list[dict[str, object]] = []
-    for (year, as_of), group in targets.groupby(["year", "as_of"], sort=True):
-        record = baseline_year(world, int(year), bool(as_of))
-        capacity = capacity_days(record, world.as_of(dt.date(int(year), 1, 1)) if as_of else world)
+    rows: list[dict[Any, object]] = []
+    for (y, a), group in targets.groupby(["year", "as_of"], sort=True):
+        year, as_of = int(str(y)), str(a) == "True"
+        record = baseline_year(world, year, as_of)
+        capacity = capacity_days(record, world.as_of(dt.date(year, 1, 1)) if as_of else world)
         named = set(group.loc[group["check"] == "utilisation", "facility"]) - {"*"}
         for _, target in group.iterrows():
             if target["check"] == "utilisation" and target["facility"] == "*":
