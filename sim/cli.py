@@ -36,7 +36,7 @@ import typer
 from sim import plot as plots
 from sim.cli_common import BUNDLED, HEADLINE, Debug, _errors, _OneLineErrors, _reason
 from sim.cli_figures import _check_figure_path, _save_figure, plot, replay
-from sim.cli_info import dictionary, example, list_, schema, version
+from sim.cli_info import dictionary, example, list_, plausibility, schema, version
 from sim.compare import paired_differences
 from sim.ensemble import Ensemble, peak_memory_bytes, run_scenario
 from sim.errors import InputError
@@ -585,6 +585,7 @@ app.command()(replay)
 app.command()(dictionary)
 app.command()(version)
 app.command()(example)
+app.command()(plausibility)
 app.command()(plot)
 
 

@@ -2,7 +2,8 @@
 
 ``list`` the scenario library, ``schema`` the JSON Schema of scenario files,
 ``dictionary`` the data dictionary, ``version`` the version; ``example`` runs the
-bundled example world once and prints its metrics.
+bundled example world once and prints its metrics; ``plausibility`` checks a world's
+baseline years against its table of published figures.
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ from sim.engine import simulate_pair
 from sim.errors import InputError
 from sim.examples import example_ban, example_world
 from sim.metrics import compute_metrics
+from sim.plausibility import check_baseline, read_targets
 from sim.results import write_text_atomic
 from sim.scenario import MAX_HORIZON_DAYS, MAX_SEED, json_schema_text, load_scenario
+from sim.scenario_world import REFERENCE_DATA
 from sim.tables import data_dictionary
 from sim.version import __version__
+from sim.world import load_world
 
 
 def list_(
@@ -127,3 +131,40 @@ def example(
         order = actual.facilities.set_index("facility").index
         table = table.reindex(columns=HEADLINE).reindex(order, level="scope")
         typer.echo(table.to_string(float_format=lambda v: f"{v:.3f}", na_rep="-"))
+
+
+def plausibility(
+    world: Annotated[
+        Path, typer.Argument(help="Folder of world tables (default: the reference world).")
+    ] = REFERENCE_DATA,
+    targets: Annotated[
+        Path | None,
+        typer.Option(help="Target table (default: targets.csv in the world folder)."),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Also write the results to this CSV.")] = None,
+    debug: Debug = False,
+) -> None:
+    """Check a world's undisturbed baseline years against published figures.
+
+    Each row of the target table (check share, exports or utilisation; see
+    data/SOURCES.md) is compared with a one-year baseline run from 1 January of its
+    year. Prints cited figure, accepted band and simulated value (shares 0-1,
+    exports in commodity units a year, utilisation 0-1); exits with code 1 if any
+    value falls outside its band, 2 on bad input.
+    """
+    with _errors(debug):
+        table = read_targets(targets if targets is not None else world / "targets.csv")
+        result = check_baseline(load_world(world), table)
+        shown = result.drop(columns=["source"]).rename(columns={"value": "cited"})
+        typer.echo(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-"))
+        if out is not None:
+            try:
+                write_text_atomic(out, result.to_csv(index=False))
+            except OSError as err:
+                raise InputError(
+                    str(out), "--out", f"cannot write the file ({_reason(err)})", "give a path"
+                ) from None
+        failed = int((~result["ok"]).sum())
+        typer.echo(f"{len(result) - failed} of {len(result)} within their band")
+        if failed:
+            raise typer.Exit(1)
