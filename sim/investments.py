@@ -26,7 +26,8 @@ def with_investments(world: World, events: Sequence[Event], start: dt.date) -> W
         return world
     fac = world.facilities.copy()
     recipes = world["recipes"].copy()
-    rows, recipe_rows = [], []
+    joint, sourcing = world["joint_products"], world["sourcing"]
+    rows, recipe_rows, joint_rows, sourcing_rows = [], [], [], []
     ids = set(fac["facility"])
     for idx, ev in investments:
         where = describe(ev, idx)
@@ -52,6 +53,11 @@ def with_investments(world: World, events: Sequence[Event], start: dt.date) -> W
             commodity = str(base["commodity"])
             own = recipes[recipes["facility"] == ev.expands]
             recipe_rows += [r | {"facility": ev.facility} for r in own.to_dict("records")]
+            # An expansion of a joint plant has its yields; it buys where the plant buys.
+            same = joint[joint["facility"] == ev.expands].to_dict("records")
+            joint_rows += [r | {"facility": ev.facility} for r in same]
+            buys = sourcing[sourcing["buyer"] == ev.expands].to_dict("records")
+            sourcing_rows += [r | {"buyer": ev.facility} for r in buys]
         else:
             if not (ev.type and ev.country and ev.commodity):
                 raise InputError(
@@ -85,4 +91,9 @@ def with_investments(world: World, events: Sequence[Event], start: dt.date) -> W
     new_recipes = recipes
     if recipe_rows:
         new_recipes = pd.concat([recipes, pd.DataFrame(recipe_rows)], ignore_index=True)
-    return world.replace(facilities=new_fac, recipes=new_recipes)
+    extra: dict[str, pd.DataFrame] = {}
+    if joint_rows:
+        extra["joint_products"] = pd.concat([joint, pd.DataFrame(joint_rows)], ignore_index=True)
+    if sourcing_rows:
+        extra["sourcing"] = pd.concat([sourcing, pd.DataFrame(sourcing_rows)], ignore_index=True)
+    return world.replace(facilities=new_fac, recipes=new_recipes, **extra)

@@ -86,6 +86,8 @@ class World:
         tables = dict(self.tables)
         for name, frame in frames.items():
             tables[name] = read_table(name, frame)
+        if "facilities" in frames or "joint_products" in frames:
+            tables["facilities"] = add_co_products(tables)  # a new plant's co-products
         check_world(tables)
         return World(MappingProxyType(tables))
 

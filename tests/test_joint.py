@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.engine import simulate_pair
-from sim.events import FacilityOutage, Selector
+from sim.engine import simulate_pair, with_investments
+from sim.events import CapacityInvestment, FacilityOutage, Selector
 from sim.metrics import material_balance
 from sim.world import World
 from tests.worlds import SRC
@@ -110,6 +112,24 @@ def test_co_products_are_facilities_of_the_world() -> None:
         {"buyer": ["user_b"], "commodity": ["dytb"], "supplier": ["sep:dytb"], "weight": [1.0]}
     ).assign(source=SRC)
     assert len(world.replace(sourcing=sourcing)["sourcing"]) == 1
+
+
+def test_an_expansion_of_a_joint_plant_has_its_yields() -> None:
+    # A second line 'sep2' expanding 'sep' (100 t of feed a day from day 0) gets the
+    # plant's yields: its own NdPr row and a co-product row 'sep2:dytb'.
+    world = joint_world()
+    grown = with_investments(
+        world,
+        [
+            CapacityInvestment(
+                facility="sep2", expands="sep", capacity_per_year=36500.0, available_from=0
+            )
+        ],
+        dt.date(2025, 1, 1),
+    )
+    rows = grown["joint_products"].set_index(["facility", "commodity"])["yield_per_unit"]
+    assert rows[("sep2", "dytb")] == 0.01 and rows[("sep2", "ndpr")] == 0.25
+    assert "sep2:dytb" in set(grown.facilities["facility"])
 
 
 def test_a_world_as_of_a_date_before_the_plant_drops_its_products() -> None:
