@@ -8,7 +8,8 @@ nothing here runs the engine. Save a figure with ``fig.savefig("x.png", dpi=150)
 Conventions shared by every figure:
 
 - **Colours** are fixed per bloc (:func:`bloc_color`) and colour-blind safe (the
-  Okabe-Ito palette): allied blue, china vermilion, nonaligned bluish green.
+  Okabe-Ito palette): allied blue, china vermilion, partner reddish purple, nonaligned
+  bluish green.
 - **Bands** are the 5 % to 95 % range over replications, lines their median (per
   day or month, so a median path is not one replication's path).
 - **Baselines** are dashed, in the colour of the bloc, thinner.

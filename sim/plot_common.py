@@ -27,11 +27,12 @@ BLOC_COLORS: dict[str, str] = {
     "allied": "#0072B2",
     "china": "#D55E00",
     "nonaligned": "#009E73",
+    "partner": "#CC79A7",
     "world": "#000000",
 }
 
 #: Colours for other blocs and for countries, picked by a stable hash of the name.
-OTHER_COLORS: tuple[str, ...] = ("#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#999999")
+OTHER_COLORS: tuple[str, ...] = ("#E69F00", "#56B4E9", "#F0E442", "#999999")
 
 #: Event kinds drawn as markers by default (the disruptions).
 DISRUPTION_KINDS: tuple[str, ...] = ("export_control", "export_control_change", "facility_outage")

@@ -28,6 +28,7 @@ def test_share_exports_and_utilisation_of_a_two_facility_world(tmp_path: Path) -
     table = targets(
         [
             {"check": "share", "commodity": "ore", "country": "CHN", "low": 0.99, "high": 1},
+            {"check": "share", "stage": "factory", "country": "USA", "low": 0.99, "high": 1},
             {
                 "check": "exports",
                 "commodity": "ore",
@@ -51,14 +52,14 @@ def test_share_exports_and_utilisation_of_a_two_facility_world(tmp_path: Path) -
         tmp_path,
     )
     out = check_baseline(world, table).set_index(["check", "facility", "destination"])
-    assert out.loc[("share", "", ""), "simulated"] == pytest.approx(1.0)
+    assert out.loc[("share", "", ""), "simulated"].tolist() == pytest.approx([1.0, 1.0])
     assert out.loc[("exports", "", "USA"), "simulated"] == pytest.approx(3650.0, rel=1e-9)
     assert out.loc[("exports", "", "all"), "simulated"] == pytest.approx(3650.0, rel=1e-9)
     assert not out.loc[("exports", "", "all"), "ok"]
     assert out.loc[("utilisation", "sup", ""), "simulated"] == pytest.approx(0.1, rel=1e-9)
     # '*' expands to the facilities no other row names: only the consumer.
     assert out.loc[("utilisation", "con", ""), "simulated"] == pytest.approx(0.5, rel=1e-9)
-    assert len(out) == 5
+    assert len(out) == 6
 
 
 @pytest.mark.parametrize(
