@@ -16,6 +16,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from sim.joint import SEPARATOR, co_product_ids
+
 #: Columns of the demand table that identify one demand (with ``year`` they key a row).
 DEMAND_KEY = ("commodity", "country", "facility")
 
@@ -143,7 +145,11 @@ def tables_as_of(tables: Mapping[str, pd.DataFrame], day: dt.date) -> dict[str, 
         New tables, to be validated again (:meth:`sim.world.World.as_of` does).
     """
     out = dict(tables)
+    # Co-product rows are rebuilt from the plants when the snapshot is validated, so
+    # that they carry the plant's capacity in force on ``day``.
+    co_products = co_product_ids(tables)
     fac = tables["facilities"]
+    fac = fac[~fac["facility"].isin(co_products)].reset_index(drop=True)
     keep = operating(fac, day)
     capacity = capacity_in_force(fac, tables["capacity_schedule"], day)
     facilities = fac[keep].assign(capacity_per_year=capacity[keep]).reset_index(drop=True)
@@ -151,7 +157,9 @@ def tables_as_of(tables: Mapping[str, pd.DataFrame], day: dt.date) -> dict[str, 
     out["facilities"] = facilities
     out["capacity_schedule"] = tables["capacity_schedule"].iloc[0:0]
     kept = set(facilities["facility"])
-    dropped = set(fac["facility"]) - kept
+    # A co-product goes with its plant.
+    kept |= {c for c in co_products if c.split(SEPARATOR)[0] in kept}
+    dropped = set(tables["facilities"]["facility"]) - kept
     types = set(facilities["type"])
 
     recipes = tables["recipes"]

@@ -34,6 +34,19 @@ def co_product_id(plant: str, commodity: str) -> str:
     return f"{plant}{SEPARATOR}{commodity}"
 
 
+def co_product_ids(tables: Mapping[str, pd.DataFrame]) -> set[str]:
+    """Ids of the co-product rows the ``joint_products`` table implies (plant:commodity)."""
+    joint = tables.get("joint_products")
+    if joint is None or not len(joint):
+        return set()
+    fac = tables["facilities"].set_index("facility")["commodity"]
+    return {
+        co_product_id(p, c)
+        for p, c in zip(joint["facility"], joint["commodity"], strict=True)
+        if fac.get(p) != c
+    }
+
+
 def add_co_products(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Return the facilities table with a row for each co-product of its joint plants.
 

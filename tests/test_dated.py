@@ -346,8 +346,14 @@ def test_a_dated_world_pickles_and_loads_from_csv(tmp_path: Path) -> None:
     )
 
 
-def test_existing_csvs_without_the_new_columns_stay_valid() -> None:
-    world = load_world(DATA)
+def test_existing_csvs_without_the_new_columns_stay_valid(tmp_path: Path) -> None:
+    # CSV folders written before dated worlds (no available_until, no demand year, no
+    # capacity schedule) load as they did.
+    for name, frame in example_tables().items():
+        frame.drop(columns=["available_until", "year"], errors="ignore").to_csv(
+            tmp_path / f"{name}.csv", index=False
+        )
+    world = load_world(tmp_path)
     assert world.facilities["available_until"].isna().all()
     assert world["demand"]["year"].isna().all()
     assert len(world["capacity_schedule"]) == 0
