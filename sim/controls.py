@@ -135,6 +135,8 @@ class Controls:
         self.host = host
         nl, m = host.net.l, host.net.m
         self.by_id: dict[str, ControlState] = {}
+        #: Buyer links of each general licence's selector, per bloc membership.
+        self.licensed_links: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
         self.allow = np.ones(nl)
         self.allow_held = np.ones(nl)
         self.hold_until = np.full(nl, -np.inf)
@@ -279,7 +281,10 @@ class Controls:
                     host.targeted[net.link_buyer[cov]] = True
             for day, sel in ctl.general:  # exempt buyers, under either regime
                 if day <= now:
-                    share[cov & sel.mask(world_fac, bloc_of)[net.link_buyer]] = 1.0
+                    key = (id(sel), tuple(host.country_bloc))
+                    if key not in self.licensed_links:  # memo: a selector's links per blocs
+                        self.licensed_links[key] = sel.mask(world_fac, bloc_of)[net.link_buyer]
+                    share[cov & self.licensed_links[key]] = 1.0
             allow[cov] = np.minimum(allow[cov], share[cov])
             host.targeted[net.link_buyer[cov & (allow < 1)]] = True
         self.allow_before_quota = allow.copy()

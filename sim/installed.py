@@ -134,16 +134,19 @@ class InstalledBase:
         self.joining = np.where(changed & now_lag, self.install, self.joining)
         self._sent = np.where(changed, self.install, self._sent)
         later = np.flatnonzero(changed & ~now_lag)
-        for j in later:
-            day = host.env.now + float(self.lag[j])
+        # One event per installation lag, for every slot whose rate changed (not one
+        # per slot: a plan changes the rates of every installed base at once).
+        for lag in np.unique(self.lag[later]):
+            day = host.env.now + float(lag)
             if day <= host.horizon:
-                value = float(self.install[j])
-                host.at(day, lambda j=j, v=value: self._join(j, v))
+                js = later[self.lag[later] == lag]
+                values = self.install[js].copy()
+                host.at(day, lambda js=js, v=values: self._join(js, v))
 
-    def _join(self, j: int, value: float) -> None:
+    def _join(self, js: np.ndarray, values: np.ndarray) -> None:
         host = self.host
         host.advance()
-        self.joining[j] = value
+        self.joining[js] = values
         host.request(replan=False)
 
     def slope(self) -> np.ndarray:

@@ -185,3 +185,18 @@ def check_baseline(world: World, targets: pd.DataFrame) -> pd.DataFrame:
     slack = 1e-6 * np.maximum(out["low"].abs(), out["high"].abs())
     out["ok"] = (out["simulated"] >= out["low"] - slack) & (out["simulated"] <= out["high"] + slack)
     return out
+
+
+def loss_share(
+    world: World, actual: RunRecord, baseline: RunRecord, bloc: str, stages: tuple[str, ...]
+) -> float:
+    """Share (0-1) of the baseline output of ``bloc``'s facilities of ``stages`` lost in ``actual``.
+
+    Sums over the whole horizon and over the facilities (their outputs must share a
+    unit, e.g. t of magnet content across the end-use sectors); blocs are those at the
+    start of the run.
+    """
+    fac = actual.facilities
+    pick = (fac["country"].map(world.bloc_of()).eq(bloc) & fac["type"].isin(stages)).to_numpy()
+    whole = float(baseline.output[:, pick].sum())
+    return (whole - float(actual.output[:, pick].sum())) / whole if whole > 0 else 0.0
