@@ -202,7 +202,11 @@ class FinishedGoods:
         f = self.fac
         edge = EDGE_DAYS * self.rate0[f] + 1e-12 * self.storage[f]
         s = self.stock[f]
-        empty = (self.slope[f] < 0) & (s <= edge)
-        full = (self.slope[f] > 0) & (s >= self.storage[f] - edge)
+        # A slope of float residue (a billionth of the output or less) pushes nowhere: it
+        # would re-settle the flows for nothing, and on which side of 0 the residue
+        # falls depends on the inputs' last bits.
+        tol = EDGE_DAYS * self.rate0[f]
+        empty = (self.slope[f] < -tol) & (s <= edge)
+        full = (self.slope[f] > tol) & (s >= self.storage[f] - edge)
         self.stock[f] = np.where(empty, 0.0, np.where(full, self.storage[f], s))
         return bool(empty.any() or full.any())
