@@ -146,15 +146,12 @@ class _Run:
 
     # ------------------------------------------------------------------ events
     def at(self, day: float, action: Callable[[], object]) -> None:
-        """Run ``action()`` at ``day`` (if within the horizon)."""
+        """Run ``action()`` at ``day`` (on the whole day if within 1e-9: no split instants)."""
         if day > self.horizon:
             return
+        day = float(round(day)) if abs(day - round(day)) < 1e-9 else day
         ev = self.env.timeout(max(day - self.env.now, 0.0))
-
-        def fire(_event: simpy.Event) -> None:
-            action()
-
-        ev.callbacks.append(fire)
+        ev.callbacks.append(lambda _event: action())  # type: ignore[arg-type]
 
     def _setup_events(self, events: Sequence[Event]) -> None:
         """Validate every event against the network and hand it to its mechanism."""
@@ -341,7 +338,7 @@ class _Run:
         self.orders = orders
         self.desired = desired
         self.slot_orders = slot_orders
-        self.empty_below = EMPTY_STOCK_DAYS * self.coef * desired[net.slot_fac]
+        self.empty_below = EMPTY_STOCK_DAYS * net.slot_coef * desired[net.slot_fac]  # grades too
         if self.installed:
             d = self.installed.slots
             self.empty_below[d] = EMPTY_STOCK_DAYS * self.installed.need

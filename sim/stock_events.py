@@ -32,6 +32,7 @@ class StockEvents:
         self.host = host
         self._token = 0
         self._due = np.inf
+        self._out_at = -np.inf  # last instant a stock already out was re-settled
 
     def falling(self, slots: np.ndarray | slice = slice(None)) -> np.ndarray:
         """Whether each slot's stock is falling, beyond float residue of its inflow."""
@@ -39,13 +40,22 @@ class StockEvents:
         slope = host.slope[slots]
         # abs: an inflow of float residue may be slightly negative, and then a slope of 0
         # must not count as falling (it would predict a stock-out at -inf, now, forever).
-        return (slope < 0) & (slope < -SLOPE_TOLERANCE * np.abs(host.inflow[slots]))
+        # The scale is also the slot's planned use (empty_below is 1e-9 days of it): with
+        # no inflow, a slope of 1e-17 is float residue of the use, not a stock running out.
+        scale = np.maximum(np.abs(host.inflow[slots]), host.empty_below[slots] * 1e9)
+        return (slope < 0) & (slope < -SLOPE_TOLERANCE * scale)
 
     def schedule(self) -> None:
         """Schedule the next stock-out or stockpile depletion, if earlier than the one due."""
         host = self.host
         times = [np.inf]
-        falling = self.falling() & (host.s > 0)
+        falling = self.falling()
+        # A falling stock already out, within float residue (0, or 1e-18 above it), is
+        # out now: fire at once (once per instant), whichever side of 0 the residue fell.
+        out = falling & (host.s <= -host.slope * 1e-9)
+        if out.any() and host.env.now > self._out_at:
+            times.append(0.0)
+        falling &= ~out
         if falling.any():
             with np.errstate(over="ignore"):  # a vanishing slope: never (inf)
                 times.append(float((host.s[falling] / -host.slope[falling]).min()))
@@ -84,6 +94,7 @@ class StockEvents:
         if not (tiny.any() or depleted):
             self.schedule()  # rates changed since this was scheduled
             return
+        self._out_at = host.env.now
         host.rounding[tiny] += host.s[tiny]
         host.s[tiny] = 0.0
         host.request(replan=depleted)
