@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.engine import simulate_pair
+from sim.ensemble import replay
 from sim.plausibility import loss_share
 from sim.scenario import load_scenario
 from sim.world import World
@@ -74,9 +74,9 @@ def variants(world: World) -> dict[str, World]:
     out["end users' magnet stock 135 days"] = scaled(
         world, "inventory", users, "target_cover_days", 1.5
     )
-    newcomers = lambda f: (
+    newcomers = lambda f: (  # noqa: E731
         (f["facility_type"] == "magnet_fab") & (f["facility"] == "") & (f["input"] == "dytb_oxide")
-    )  # noqa: E731
+    )
     out["type-level Dy+Tb per t magnet 0.02 (not 0.03)"] = scaled(
         world, "recipes", newcomers, "quantity_per_unit", 2 / 3
     )
@@ -91,17 +91,15 @@ def headline(world: World, replications: int) -> dict[str, float]:
     baseline output of the allied facilities of those stages, averaged over replications.
     """
     sc = load_scenario(ROOT / "scenarios" / "ree_controls_2025.yaml")
-    seeds = np.random.SeedSequence(sc.seed).spawn(replications)
     shares: dict[str, list[float]] = {"magnet end uses %": [], "EV motors %": [], "compute %": []}
-    for seq in seeds:
-        draw, run = seq.spawn(2)
-        events, _ = sc.sample(np.random.default_rng(draw))
-        actual, base = simulate_pair(
+    for replication in range(replications):
+        _, _, actual, base = replay(
             world,
-            events,
+            sc.sample,
             start=sc.start,
             horizon_days=sc.horizon_days,
-            seed=run,
+            seed=sc.seed,
+            replication=replication,
             settings=sc.settings(),
         )
         for key, stages in (
