@@ -207,19 +207,33 @@ def test_chain_order_runs_raw_to_final(world: sim.World, one_job: Ensemble) -> N
     commodities = ("ree_concentrate", "ndpr_oxide", "ndfeb_magnet", "ai_chip", "compute")
     assert chain_order(world, START) == (stages, commodities)
     assert (one_job.stages, one_job.commodities) == (stages, commodities)
-    # On the reference world the two chains (rare earths to magnets, gallium and
-    # germanium to chips) interleave by depth, longer chains first at equal depth.
+    # On the reference world the chains (rare earths to magnets and end uses, dies and
+    # HBM to packaging and data centres, gallium and germanium to their users)
+    # interleave by depth, longer chains first at equal depth. Pinned on the v2 world.
     scenario = load_scenario(Path(__file__).parent.parent / "scenarios" / "baseline.yaml")
     ref_stages, _ = chain_order(scenario.world(), scenario.start)
     assert ref_stages == (
         "mine",
+        "separator",
+        "memory_fab",
+        "logic_fab",
         "metal_refiner",
-        "heavy_refiner",
-        "refiner",
-        "chip_fab",
-        "magnet_fab",
+        "recycler",
+        "heavy_separator",
+        "packaging",
+        "compound_semi",
+        "ga_other",
+        "ge_other",
+        "ir_optics",
+        "fibre_optics",
+        "metal_maker",
         "data_center",
-        "magnet_user",
+        "magnet_fab",
+        "defence",
+        "electronics",
+        "ev_motors",
+        "industrial_motors",
+        "wind_turbines",
     )
 
 
