@@ -205,7 +205,7 @@ class FinishedGoods:
         # A slope of float residue (a billionth of the output or less) pushes nowhere: it
         # would re-settle the flows for nothing, and on which side of 0 the residue
         # falls depends on the inputs' last bits.
-        tol = EDGE_DAYS * self.rate0[f]
+        tol = EDGE_DAYS * self.rate0[f] + 1e-12  # a product without output at the start too
         empty = (self.slope[f] < -tol) & (s <= edge)
         full = (self.slope[f] > tol) & (s >= self.storage[f] - edge)
         self.stock[f] = np.where(empty, 0.0, np.where(full, self.storage[f], s))

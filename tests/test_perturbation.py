@@ -73,30 +73,35 @@ def headline(name: str, factor: float) -> pd.DataFrame:
     return metrics[metrics["metric"].isin(HEADLINE)].set_index(KEY)
 
 
-#: Library scenarios whose headline metrics still move under the perturbation on the v2
-#: reference world (measured 2026-12-01, worst deviation beyond the tolerance):
-#: china_retaliates 2.6e-4 (allied Dy-grade magnet peak shortfall), gallium_germanium_2023
-#: 1.4e-2 (nonaligned heavy-separator peak shortfall) and 2 days (a partner TTR),
-#: japan_2010 7.0e-5 (a peak shortfall). Traced: a finished-goods stock on its edge whose
-#: outward slope is within float residue of the edge tolerance re-settles the flows in one
-#: run and not the other. Three such amplifiers were removed (issue 10's closing note);
-#: these cases stay expected failures until this one is, and strict=True makes a fix show.
-STILL_AMPLIFIED = {"china_retaliates.yaml", "gallium_germanium_2023.yaml", "japan_2010.yaml"}
+#: Cases whose headline metrics still move under the perturbation on the v2 reference
+#: world (measured 2026-12-01, excess over the tolerance): china_retaliates (the allied
+#: Dy-grade magnet peak shortfall, by 2.6e-4 at +1e-12 and 7.8e-5 at -1e-12) and
+#: japan_2010 (+1e-12: a nonaligned industrial-motor loss share, by 5.8e-6). Traced: the timing of small rate changes sent down the lanes differs by a few
+#: 1e-12 days between the runs, and a change below the send tolerance in one run is sent
+#: in the other. Four amplifiers were removed in issue 10 (see its closing note), which
+#: made gallium_germanium_2023 and japan_2010 (-1e-12) pass; these cases stay expected
+#: failures until the next one is, and strict=True makes a fix show.
+STILL_AMPLIFIED = {
+    ("china_retaliates.yaml", "plus"),
+    ("china_retaliates.yaml", "minus"),
+    ("japan_2010.yaml", "plus"),
+}
+FACTORS = {"plus": 1 + EPSILON, "minus": 1 - EPSILON}
 
 
-@pytest.mark.parametrize("factor", [1 + EPSILON, 1 - EPSILON], ids=["plus", "minus"])
 @pytest.mark.parametrize(
-    "name",
+    ("name", "factor"),
     [
         pytest.param(
-            n,
-            marks=pytest.mark.xfail(
-                strict=True, reason="float residue still amplified (see STILL_AMPLIFIED)"
-            ),
+            name,
+            FACTORS[sign],
+            id=f"{name}-{sign}",
+            marks=[pytest.mark.xfail(strict=True, reason="float residue still amplified")]
+            if (name, sign) in STILL_AMPLIFIED
+            else [],
         )
-        if n in STILL_AMPLIFIED
-        else n
-        for n in LIBRARY
+        for name in LIBRARY
+        for sign in FACTORS
     ],
 )
 def test_headline_metrics_ignore_a_1e12_perturbation(name: str, factor: float) -> None:
