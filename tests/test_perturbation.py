@@ -76,10 +76,11 @@ def headline(name: str, factor: float) -> pd.DataFrame:
 #: Cases whose headline metrics still move under the perturbation on the v2 reference
 #: world (measured 2026-12-01, excess over the tolerance): china_retaliates (the allied
 #: Dy-grade magnet peak shortfall, by 2.6e-4 at +1e-12 and 7.8e-5 at -1e-12) and
-#: japan_2010 (+1e-12: a nonaligned industrial-motor loss share, by 5.8e-6). Traced: the timing of small rate changes sent down the lanes differs by a few
-#: 1e-12 days between the runs, and a change below the send tolerance in one run is sent
-#: in the other. Four amplifiers were removed in issue 10 (see its closing note), which
-#: made gallium_germanium_2023 and japan_2010 (-1e-12) pass; these cases stay expected
+#: japan_2010 (+1e-12: a nonaligned industrial-motor loss share, by 5.8e-6). Traced: the
+#: timing of small rate changes sent down the lanes differs by about 1e-11 days between
+#: the runs, and a change below the send tolerance in one run is sent in the other. Four
+#: amplifiers were removed in issue 10 (see its closing note), which made
+#: gallium_germanium_2023 and japan_2010 (-1e-12) pass; these cases stay expected
 #: failures until the next one is, and strict=True makes a fix show.
 STILL_AMPLIFIED = {
     ("china_retaliates.yaml", "plus"),
