@@ -40,6 +40,7 @@ import pandas as pd
 from sim.engine import Settings, simulate
 from sim.errors import InputError
 from sim.joint import SEPARATOR
+from sim.network import Network
 from sim.record import RunRecord
 from sim.tables import show
 from sim.world import World
@@ -105,14 +106,12 @@ def read_targets(path: str | Path) -> pd.DataFrame:
     return out
 
 
-def baseline_year(world: World, year: int, as_of: bool) -> RunRecord:
-    """Run the undisturbed year ``year`` (from 1 January, 365 days) with trade recorded."""
-    start = dt.date(year, 1, 1)
-    run_world = world.as_of(start) if as_of else world
+def baseline_year(world: World, year: int) -> RunRecord:
+    """Run ``world`` undisturbed for ``year`` (from 1 January, 365 days), trade recorded."""
     return simulate(
-        run_world,
+        world,
         [],
-        start=start,
+        start=dt.date(year, 1, 1),
         horizon_days=DAYS,
         rng=np.random.default_rng(0),
         settings=Settings(record_trade=True),
@@ -121,8 +120,6 @@ def baseline_year(world: World, year: int, as_of: bool) -> RunRecord:
 
 def capacity_days(record: RunRecord, world: World) -> np.ndarray:
     """Capacity each facility had over the record's horizon (nameplate x availability)."""
-    from sim.network import Network
-
     net = Network(world, record.start)
     days = np.arange(record.horizon_days, dtype=float) + 0.5
     return np.sum([net.nameplate_at(d) * net.availability_at(d) for d in days], axis=0)
@@ -169,8 +166,9 @@ def check_baseline(world: World, targets: pd.DataFrame) -> pd.DataFrame:
     rows: list[dict[Any, object]] = []
     for (y, a), group in targets.groupby(["year", "as_of"], sort=True):
         year, as_of = int(str(y)), str(a) == "True"
-        record = baseline_year(world, year, as_of)
-        capacity = capacity_days(record, world.as_of(dt.date(year, 1, 1)) if as_of else world)
+        run_world = world.as_of(dt.date(year, 1, 1)) if as_of else world  # built once
+        record = baseline_year(run_world, year)
+        capacity = capacity_days(record, run_world)
         named = set(group.loc[group["check"] == "utilisation", "facility"]) - {"*"}
         for _, target in group.iterrows():
             if target["check"] == "utilisation" and target["facility"] == "*":
