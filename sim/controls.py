@@ -13,6 +13,7 @@ import numpy as np
 from sim.distributions import Distribution
 from sim.errors import InputError
 from sim.events import ExportControl, ExportControlChange, field_names, to_day, with_changes
+from sim.lanes import RATE_FLOOR
 from sim.network import Network
 
 #: Shares a control lets through (``allow``, 0-1) closer than this are equal: a quota
@@ -360,7 +361,7 @@ class Controls:
         placed = orders * self.allow
         fallback = w * self.allow
         total = np.add.reduceat(placed, starts)
-        use_placed = (total > 0)[net.link_slot]
+        use_placed = (total > RATE_FLOOR)[net.link_slot]  # not on residue orders
         reach = np.where(use_placed, placed, fallback)
         total = np.add.reduceat(reach, starts)
         lead = np.add.reduceat(reach * net.link_days, starts)

@@ -13,6 +13,11 @@ import numpy as np
 
 #: Relative change below which a link's rate change is not sent down the lane.
 RATE_TOLERANCE = 1e-12
+#: Rate (units per day, of any commodity) at or below which a flow counts as none. Float
+#: residue of the allocation (rates of 1e-17 t/day on links that carry nothing) must not
+#: make arrival events or weight a lead time: either would hang on the inputs' last bits.
+#: The smallest real flow in the reference world is about 1e-4 t/day.
+RATE_FLOOR = 1e-12
 
 
 class Lanes:
@@ -48,7 +53,8 @@ class Lanes:
         """Schedule the arrival of rate changes at the far end of each lane."""
         host = self.host
         net, now = host.net, host.env.now
-        changed = np.abs(x - self.x_sent) > RATE_TOLERANCE * (np.abs(x) + np.abs(self.x_sent))
+        limit = RATE_TOLERANCE * (np.abs(x) + np.abs(self.x_sent)) + RATE_FLOOR
+        changed = np.abs(x - self.x_sent) > limit
         changed &= net.link_lagged
         if not changed.any():
             return

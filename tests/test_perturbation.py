@@ -6,6 +6,11 @@ empty stock with a slope of -1e-17 scheduling a stock-out and a re-settle, stock
 releases recomputed to the same value counting as a change, spare capacity of 1e-13
 taking a share of redirected orders and of the target pipeline's lead time). A
 perturbation of 1e-12 relative in the inputs moved headline metrics by up to 0.5 %.
+Issue 10 (the v2 reference world) removed six more: a finished-goods stock snapped to
+its edge with a tolerance below its own rounding, event days a hair off a whole day,
+stock-out slopes judged on the wrong scale, substitute slots without an empty-stock
+threshold, residue rate changes (1e-17 t/day) sent down the lanes as arrival events,
+and residue orders choosing which lanes weight a slot's lead time.
 
 Here every library scenario runs its replication 0 on the reference world as given,
 and with capacities, demand, recipe coefficients and inventory cover scaled by
@@ -73,34 +78,13 @@ def headline(name: str, factor: float) -> pd.DataFrame:
     return metrics[metrics["metric"].isin(HEADLINE)].set_index(KEY)
 
 
-#: Cases whose headline metrics still move under the perturbation on the v2 reference
-#: world (measured 2026-12-01, excess over the tolerance): china_retaliates (the allied
-#: Dy-grade magnet peak shortfall, by 2.6e-4 at +1e-12 and 7.8e-5 at -1e-12) and
-#: japan_2010 (+1e-12: a nonaligned industrial-motor loss share, by 5.8e-6). Traced: the
-#: timing of small rate changes sent down the lanes differs by about 1e-11 days between
-#: the runs, and a change below the send tolerance in one run is sent in the other. Four
-#: amplifiers were removed in issue 10 (see its closing note), which made
-#: gallium_germanium_2023 and japan_2010 (-1e-12) pass; these cases stay expected
-#: failures until the next one is, and strict=True makes a fix show.
-STILL_AMPLIFIED = {
-    ("china_retaliates.yaml", "plus"),
-    ("china_retaliates.yaml", "minus"),
-    ("japan_2010.yaml", "plus"),
-}
 FACTORS = {"plus": 1 + EPSILON, "minus": 1 - EPSILON}
 
 
 @pytest.mark.parametrize(
     ("name", "factor"),
     [
-        pytest.param(
-            name,
-            FACTORS[sign],
-            id=f"{name}-{sign}",
-            marks=[pytest.mark.xfail(strict=True, reason="float residue still amplified")]
-            if (name, sign) in STILL_AMPLIFIED
-            else [],
-        )
+        pytest.param(name, FACTORS[sign], id=f"{name}-{sign}")
         for name in LIBRARY
         for sign in FACTORS
     ],
