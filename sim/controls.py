@@ -10,10 +10,10 @@ import datetime as dt
 
 import numpy as np
 
-from sim.distributions import Distribution
 from sim.errors import InputError
 from sim.events import ExportControl, ExportControlChange, field_names, to_day, with_changes
 from sim.lanes import RATE_FLOOR
+from sim.licences import Licensing, Terms, resolve_terms
 from sim.network import Network
 
 #: Shares a control lets through (``allow``, 0-1) closer than this are equal: a quota
@@ -34,7 +34,7 @@ class ControlState:
     def __init__(self, spec: ExportControl, net: Network, start: dt.date, where: str) -> None:
         self.where = where
         self.suspended = False
-        self.applications: dict[int, list[float]] = {}  # buyer -> [decision day, share or -1]
+        self.licensing: Licensing | None = None  # set by Controls.add (needs the run)
         self.pre_volume: np.ndarray | None = None  # covered flow per commodity at start
         self._covered_key: object = None
         self._covered = np.zeros(0, dtype=bool)
@@ -52,7 +52,7 @@ class ControlState:
             if spec.announced is None
             else to_day(spec.announced, start, where, "announced")
         )
-        self.review = Distribution.of(spec.review_days)
+        self.terms = resolve_terms(spec, start, where)  # per group, then the control's own
         self.general = [
             (to_day(g.date, start, where, f"general_licences[{i}].date"), g.buyers)
             for i, g in enumerate(spec.general_licences)
@@ -62,17 +62,29 @@ class ControlState:
             net.require_commodity(where, "commodities", c)
         for c in (*spec.destinations.countries, *spec.destinations.except_countries):
             net.require_country(where, "destinations", c)
-        for name, lo, hi in (
-            ("approval_probability", 0, 1),
-            ("approved_share", 0, 1),
-            ("front_running_share", 0, np.inf),
-            ("reapply_days", 0, np.inf),
-        ):
-            v = getattr(spec, name)
-            if not lo <= v <= hi:
+        for g, group in enumerate(spec.groups):
+            for c in (*group.destinations.countries, *group.destinations.except_countries):
+                net.require_country(where, f"groups[{g}].destinations", c)
+        front = spec.front_running_share
+        self.front_by_commodity = (
+            {c: front for c in spec.commodities} if isinstance(front, float | int) else dict(front)
+        )
+        for c, v in self.front_by_commodity.items():
+            if c not in spec.commodities:
                 raise InputError(
-                    where, name, f"{v} is out of range", f"give a value in [{lo}, {hi}]"
+                    where,
+                    f"front_running_share.{c}",
+                    "is not a commodity of the control",
+                    f"use one of {', '.join(spec.commodities)}",
                 )
+            if not v >= 0:
+                raise InputError(
+                    where, f"front_running_share.{c}", f"{v} is negative", "give a share >= 0"
+                )
+        if not spec.reapply_days >= 0:
+            raise InputError(
+                where, "reapply_days", f"{spec.reapply_days} is negative", "give days >= 0"
+            )
         if spec.quota_share is not None and not 0 <= spec.quota_share <= 1:
             raise InputError(
                 where,
@@ -86,13 +98,30 @@ class ControlState:
             [net.commodities.index(c) for c in spec.commodities], dtype=np.int64
         )
         self.issuer = net.countries.index(spec.issuer)
+        self._group_key: object = None
+
+    def terms_of(self, buyer: int) -> Terms:
+        """Return the licensing terms of a covered buyer: its group's, or the control's."""
+        return self.terms[int(self._group_of_country[self.net.fac_country[buyer]])]
+
+    def covers_buyer(self, buyer: int) -> bool:
+        """Whether the control covers any link of ``buyer`` under the current blocs."""
+        return bool(self._covered[self.net.link_buyer == buyer].any())
 
     def covered(self, net: Network, country_bloc: list[str]) -> np.ndarray:
         """Links the control covers under the current bloc membership."""
-        key = (self.spec, tuple(country_bloc))
+        key = (id(self.spec), tuple(country_bloc))
         if self._covered_key != key:
             self._covered = self._compute_covered(net, country_bloc)
             self._covered_key = key
+            own = len(self.terms) - 1
+            groups = np.full(len(net.countries), own)
+            for ci, c in enumerate(net.countries):  # first group that covers the country
+                for gi, group in enumerate(self.spec.groups):
+                    if group.destinations.covers(c, country_bloc[ci]):
+                        groups[ci] = gi
+                        break
+            self._group_of_country = groups
         return self._covered
 
     def _compute_covered(self, net: Network, country_bloc: list[str]) -> np.ndarray:
@@ -174,6 +203,7 @@ class Controls:
                     "selects no facility",
                     "check the selector",
                 )
+        ctl.licensing = Licensing(ctl, host)
         self.by_id[ev.id] = ctl
         for day in (ctl.announced, ctl.start, ctl.end, *(g for g, _ in ctl.general)):
             host.at(day, lambda: host.request(replan=True))
@@ -259,34 +289,39 @@ class Controls:
         for ctl in self.by_id.values():
             if ctl.suspended:
                 continue
-            if ctl.announced <= now < ctl.start and ctl.spec.front_running_share > 0:
+            if ctl.announced <= now < ctl.start:
                 cov = ctl.covered(net, host.country_bloc)
-                front[np.unique(net.link_slot[cov])] = 1.0 + ctl.spec.front_running_share
+                for c, extra in ctl.front_by_commodity.items():
+                    if extra > 0:
+                        k = net.commodities.index(c)
+                        front[np.unique(net.link_slot[cov & (net.link_com == k)])] = 1.0 + extra
             if not ctl.active(now):
                 continue
             cov = ctl.covered(net, host.country_bloc)
             share = np.zeros(net.l)
-            if ctl.spec.regime == "license":
-                for buyer in np.unique(net.link_buyer[cov]):
-                    app = ctl.applications.get(int(buyer))
-                    if app is None:
-                        app = self._apply(ctl, int(buyer))
-                    if app[0] <= now and app[1] >= 0:
-                        share[cov & (net.link_buyer == buyer)] = app[1]
-                if ctl.spec.quota_share is not None:
-                    if ctl.pre_volume is None:  # per commodity, in its own unit per day
-                        ctl.pre_volume = np.bincount(
-                            net.link_com[cov], host.x[cov], len(net.commodities)
-                        )
-                    quota.append((ctl, cov))
-                    host.targeted[net.link_buyer[cov]] = True
+            outside = np.zeros(net.l)  # the part of each covered flow outside the rules
+            assert ctl.licensing is not None
+            for buyer in np.unique(net.link_buyer[cov]):
+                terms = ctl.terms_of(int(buyer))
+                links = cov & (net.link_buyer == buyer)
+                outside[links] = 1.0 - terms.covered_share
+                if terms.regime == "license":
+                    share[links] = ctl.licensing.share(int(buyer), terms)
+            if ctl.spec.quota_share is not None:
+                if ctl.pre_volume is None:  # per commodity, in its own unit per day
+                    ctl.pre_volume = np.bincount(
+                        net.link_com[cov], host.x[cov], len(net.commodities)
+                    )
+                quota.append((ctl, cov))
+                host.targeted[net.link_buyer[cov]] = True
             for day, sel in ctl.general:  # exempt buyers, under either regime
                 if day <= now:
                     key = (id(sel), tuple(host.country_bloc))
                     if key not in self.licensed_links:  # memo: a selector's links per blocs
                         self.licensed_links[key] = sel.mask(world_fac, bloc_of)[net.link_buyer]
                     share[cov & self.licensed_links[key]] = 1.0
-            allow[cov] = np.minimum(allow[cov], share[cov])
+            passed = outside[cov] + (1.0 - outside[cov]) * share[cov]
+            allow[cov] = np.minimum(allow[cov], passed)
             host.targeted[net.link_buyer[cov & (allow < 1)]] = True
         self.allow_before_quota = allow.copy()
         scale = np.ones(net.l)
@@ -366,30 +401,3 @@ class Controls:
         total = np.add.reduceat(reach, starts)
         lead = np.add.reduceat(reach * net.link_days, starts)
         return np.divide(lead, total, out=baseline.copy(), where=total > 0)
-
-    # ------------------------------------------------------------------ licences
-    def _apply(self, ctl: ControlState, buyer: int) -> list[float]:
-        """File a licence application for ``buyer``: draw its decision day and outcome."""
-        host = self.host
-        now = host.env.now
-        review = max(0.0, ctl.review.draw(host.event_rng))
-        approved = host.event_rng.random() < ctl.spec.approval_probability
-        app = [now + review, ctl.spec.approved_share if approved else -1.0]
-        ctl.applications[buyer] = app
-        name = f"{ctl.spec.id}:{host.net.facility_ids[buyer]}"
-        host.log.append((now, "licence_applied", name))
-
-        def decide() -> None:
-            outcome = "licence_approved" if app[1] >= 0 else "licence_refused"
-            host.log.append((host.env.now, outcome, name))
-            if app[1] < 0:
-                host.at(host.env.now + ctl.spec.reapply_days, lambda: self._reapply(ctl, buyer))
-            host.request(replan=True)
-
-        host.at(now + review, decide)
-        return app
-
-    def _reapply(self, ctl: ControlState, buyer: int) -> None:
-        if ctl.applications.get(buyer, [0, 0])[1] < 0:
-            del ctl.applications[buyer]
-        self.host.request(replan=True)

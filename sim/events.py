@@ -55,6 +55,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 import numpy as np
 import pandas as pd
 from pydantic import (
+    AllowInfNan,
     BaseModel,
     ConfigDict,
     Field,
@@ -236,6 +237,95 @@ class GeneralLicence(GeneralLicenceFields[DateLike], _Built):
     """A general licence: the selected buyers import freely from ``date`` on."""
 
 
+class SchedulePoint(EventModel):
+    """One dated value of a :class:`Schedule`."""
+
+    date: DateLike = Field(description="Date of the value (YYYY-MM-DD, +Nd or a day number).")
+    value: Annotated[float, AllowInfNan(False)] = Field(description="Value from this date.")
+
+
+class Schedule(EventModel):
+    """A parameter that changes over time: dated points, as steps or linear between them.
+
+    Before the first point the first value holds, after the last point the last one.
+    ``step``: the value of the latest point on or before the day; ``linear``: straight
+    lines between the points. In a scenario file::
+
+        approval_probability:
+          interpolate: linear
+          points: [{date: 2025-05-01, value: 0.1}, {date: 2025-06-30, value: 0.6}]
+    """
+
+    points: tuple[SchedulePoint, ...] = Field(min_length=1, description="Dated values.")
+    interpolate: Literal["step", "linear"] = Field(
+        default="step", description="step (hold each value) or linear (between points)."
+    )
+
+    def days(self, start: dt.date, where: str, field_name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Return the points as (days after ``start``, values), checked to ascend."""
+        days = np.array(
+            [
+                to_day(p.date, start, where, f"{field_name}.points[{i}].date")
+                for i, p in enumerate(self.points)
+            ]
+        )
+        if (np.diff(days) <= 0).any():
+            i = int(np.flatnonzero(np.diff(days) <= 0)[0]) + 1
+            raise InputError(
+                where,
+                f"{field_name}.points[{i}].date",
+                "is not after the point before it",
+                "give the points in ascending date order, one per date",
+            )
+        return days, np.array([p.value for p in self.points])
+
+
+def value_at(days: np.ndarray, values: np.ndarray, interpolate: str, day: float) -> float:
+    """Value of a schedule given as ``(days, values)`` on ``day`` (see :class:`Schedule`)."""
+    if interpolate == "linear":
+        return float(np.interp(day, days, values))
+    i = int(np.searchsorted(days, day, side="right")) - 1
+    return float(values[max(i, 0)])
+
+
+class DestinationGroup(EventModel):
+    """Licensing parameters of one group of destinations inside a control.
+
+    A covered buyer takes the parameters of the first group whose ``destinations``
+    cover its country; a field left out keeps the control's own value. Groups refine the
+    terms (e.g. slower reviews for US buyers); they do not widen coverage.
+    """
+
+    destinations: Destinations = Field(description="Destinations of this group.")
+    regime: Literal["ban", "license"] | None = Field(default=None, description="See control.")
+    review_days: Annotated[float, AllowInfNan(False)] | None = Field(
+        default=None, description="Review time in calendar days (a number)."
+    )
+    review_working_days: Annotated[float, AllowInfNan(False)] | None = Field(
+        default=None, description="Review time in working days, Monday-Friday (a number)."
+    )
+    approval_probability: Annotated[float, AllowInfNan(False)] | Schedule | None = Field(
+        default=None, description="Approval probability (0-1), or a schedule of it."
+    )
+    approved_share: Annotated[float, AllowInfNan(False)] | Schedule | None = Field(
+        default=None, description="Share of a licensed flow allowed (0-1), or a schedule."
+    )
+    covered_share: Annotated[float, AllowInfNan(False)] | None = Field(
+        default=None, description="Share of each covered flow the control covers (0-1)."
+    )
+
+
+#: Fields of a destination group that override the control's own.
+GROUP_FIELDS = (
+    "regime",
+    "review_days",
+    "review_working_days",
+    "approval_probability",
+    "approved_share",
+    "covered_share",
+)
+
+
 # ----------------------------------------------------------------------------- disruptions
 
 
@@ -255,36 +345,67 @@ class ExportControlFields(EventModel, Generic[NumT, DrawnT, DateT, LicenceT]):
         default=None,
         description="Announcement date; covered buyers front-run between it and start.",
     )
-    front_running_share: NumT = Field(
+    front_running_share: NumT | dict[Name, NumT] = Field(
         default=_shared(0.0),
         description="Extra stock covered buyers target before start, as a share of their "
-        "target cover (0.5 = 50 % more days of cover).",
+        "target cover (0.5 = 50 % more days of cover); a mapping gives it per commodity "
+        "({gallium: 0.5, germanium: 0.2}; commodities left out: 0).",
     )
     regime: Literal["ban", "license"] = Field(
         default="ban",
-        description="ban stops every covered flow; license stops each covered buyer's flows "
-        "until its licence application is decided (one application per buyer facility).",
+        description="ban stops every covered flow; license lets each covered buyer's flow "
+        "through as its licence applications are approved (see application_interval_days).",
+    )
+    covered_share: NumT = Field(
+        default=_shared(1.0),
+        description="Share of each covered flow the control applies to (0-1); the rest "
+        "passes untouched (0.4: 60 % of each flow is outside the rules).",
     )
     review_days: DrawnT = Field(
         default=_shared(45.0),
-        description="Licence review time in days; a distribution is drawn per application by "
-        "the engine.",
+        description="Licence review time in calendar days; a distribution is drawn per "
+        "application by the engine.",
     )
-    approval_probability: NumT = Field(
-        default=_shared(1.0),
-        description="Probability that a licence application is approved (0-1).",
+    review_working_days: DrawnT | None = Field(
+        default=None,
+        description="Licence review time in working days (Monday-Friday), rounded to whole "
+        "days; replaces review_days when given. Drawn per application.",
     )
-    approved_share: NumT = Field(
+    approval_probability: NumT | Schedule = Field(
         default=_shared(1.0),
-        description="Share of the requested volume an approved licence allows (0-1).",
+        description="Probability that a licence application is approved (0-1), or a schedule "
+        "of it; an application takes the value in force on its decision date.",
+    )
+    approved_share: NumT | Schedule = Field(
+        default=_shared(1.0),
+        description="Share of the buyer's covered flow an approved licence allows (0-1), or "
+        "a schedule of it (the value on the decision date).",
+    )
+    application_interval_days: NumT | None = Field(
+        default=None,
+        description="Days between a buyer's applications: each is for its orders of one "
+        "interval and licenses its flow for that many days from the decision; null: one "
+        "application for the whole flow, valid for licence_valid_days.",
+    )
+    licence_valid_days: NumT | None = Field(
+        default=None,
+        description="Days a licence holds from its decision; then the buyer applies again "
+        "(flows wait for the new decision). null: for good. With application_interval_days, "
+        "a licence holds for the lesser of the two.",
     )
     reapply_days: NumT = Field(
-        default=_shared(30.0), description="Days after a refusal before the buyer applies again."
+        default=_shared(30.0),
+        description="Days after a refusal before the buyer applies again (single "
+        "applications; a stream of applications goes on at its interval).",
     )
     quota_share: NumT | None = Field(
         default=None,
         description="Cap on the total covered flow, as a share of the covered flow just before "
         "start (0-1); null: no quota.",
+    )
+    groups: tuple[DestinationGroup, ...] = Field(
+        default=(),
+        description="Destination groups with their own licensing terms (first match wins).",
     )
     general_licences: tuple[LicenceT, ...] = Field(
         default=(), description="Buyers exempted from named dates."
@@ -295,10 +416,14 @@ class ExportControl(ExportControlFields[float, EngineDrawn, DateLike, GeneralLic
     """An export control: the issuer restricts exports of commodities to destinations.
 
     Under ``regime="ban"`` every covered flow stops from ``start`` to ``end``. Under
-    ``regime="license"`` each covered buyer facility applies once; its flows stop until
-    the application is decided after ``review_days``, and an approved licence allows
-    ``approved_share`` of the requested volume. ``quota_share`` caps the total covered
-    flow on top. Buyers front-run between ``announced`` and ``start``.
+    ``regime="license"`` each covered buyer facility applies for licences (see
+    :mod:`sim.licences`): once for its whole flow, or every ``application_interval_days``
+    for the orders of one interval. A flow waits until its application is decided after
+    its review (``review_days`` or ``review_working_days``); an approved licence allows
+    ``approved_share`` of the buyer's covered flow until it expires. ``covered_share``
+    leaves part of each covered flow outside the rules, ``groups`` give destination
+    groups their own terms, and ``quota_share`` caps the total covered flow on top.
+    Buyers front-run between ``announced`` and ``start``.
     """
 
 

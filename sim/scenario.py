@@ -78,7 +78,7 @@ from pydantic import Field, PrivateAttr, Strict, ValidationError
 
 from sim.engine import Settings, simulate
 from sim.errors import InputError
-from sim.events import Event, Name, Selector, to_day
+from sim.events import Event, Name, Schedule, Selector, to_day
 from sim.scenario_errors import convert
 from sim.scenario_events import (
     BOUNDS,
@@ -358,11 +358,27 @@ class Scenario(StrictModel):
             )
         return day
 
-    def _check_param(self, path: tuple[str | int, ...], value: ParamValue | None) -> None:
+    def _check_param(
+        self, path: tuple[str | int, ...], value: ParamValue | Schedule | Mapping | None
+    ) -> None:
         if value is None:
             return
+        if isinstance(value, Mapping):  # a share per commodity
+            for key, v in value.items():
+                self._check_param_as(path[-1], (*path, key), v)
+            return
+        if isinstance(value, Schedule):
+            value.days(self.start, self._owner(path), yaml_path(path))  # dates ascend
+            for i, point in enumerate(value.points):
+                self._check_param_as(path[-1], (*path, "points", i, "value"), point.value)
+            return
         name = str(path[-1]) if path[-2] != "qualification_days" else "qualification_days"
-        lo, hi = BOUNDS[name]
+        self._check_param_as(name, path, value)
+
+    def _check_param_as(
+        self, name: str | int, path: tuple[str | int, ...], value: ParamValue
+    ) -> None:
+        lo, hi = BOUNDS[str(name)]
         if isinstance(value, float):
             if not lo <= value <= hi:
                 wanted = f">= {lo:g}" if hi == math.inf else f"in [{lo:g}, {hi:g}]"

@@ -22,7 +22,8 @@ from sim.scenario_events import EVENT_KINDS
 from sim.scenario_text import Doc, one_line, owner, show, show_text, yaml_path
 from sim.scenario_types import DIST_KINDS, MAX_HORIZON_DAYS, MAX_REPLICATIONS
 
-_TAGS = {"number", "distribution", *EVENT_KINDS, *DIST_KINDS}
+_UNION_TAGS = ("number", "distribution", "schedule")  # of Param and ScheduledParam
+_TAGS = {*_UNION_TAGS, *EVENT_KINDS, *DIST_KINDS}
 
 
 def _data_path(loc: Sequence[str | int], data: Any) -> list[str | int]:
@@ -73,7 +74,7 @@ def _allowed_keys(root: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
                 fields = {f.alias or n: f for n, f in tp.model_fields.items()}
                 if isinstance(el, str) and el in fields:
                     nxt.append(fields[el].annotation)
-                elif el in ("number", "distribution") or (el in _TAGS and _model_tag(tp) == el):
+                elif el in _UNION_TAGS or (el in _TAGS and _model_tag(tp) == el):
                     nxt.append(tp)
             elif get_origin(tp) is tuple and isinstance(el, int):
                 nxt.append(get_args(tp)[0])

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, Field, create_model
@@ -45,11 +45,20 @@ from sim.events import (
     GeneralLicence,
     GeneralLicenceFields,
     MembershipChangeFields,
+    Schedule,
     SourcingPolicyFields,
     StockpileReleaseFields,
     to_day,
 )
-from sim.scenario_types import BernoulliDist, DistModel, EventDate, Param, ParamValue, StrictModel
+from sim.scenario_types import (
+    BernoulliDist,
+    DistModel,
+    EventDate,
+    Param,
+    ParamValue,
+    ScheduledParam,
+    StrictModel,
+)
 
 #: Event kinds, as in scenario files (``kind:``), in the order of :data:`sim.events.KIND_OF`.
 EVENT_KINDS: tuple[str, ...] = tuple(KIND_OF.values())
@@ -66,6 +75,9 @@ DRAW_ORDER: dict[str, tuple[str, ...]] = {
         "approved_share",
         "reapply_days",
         "quota_share",
+        "covered_share",
+        "application_interval_days",
+        "licence_valid_days",
     ),
     "export_control_change": (
         "front_running_share",
@@ -73,6 +85,9 @@ DRAW_ORDER: dict[str, tuple[str, ...]] = {
         "approved_share",
         "reapply_days",
         "quota_share",
+        "covered_share",
+        "application_interval_days",
+        "licence_valid_days",
     ),
     "facility_outage": ("capacity_factor", "duration_days"),
     "stockpile_release": ("rate_per_day", "threshold_share"),
@@ -92,6 +107,10 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "duration_days": (0.0, math.inf),
     "front_running_share": (0.0, math.inf),
     "review_days": (0.0, math.inf),
+    "review_working_days": (0.0, math.inf),
+    "covered_share": (0.0, 1.0),
+    "application_interval_days": (0.0, math.inf),
+    "licence_valid_days": (0.0, math.inf),
     "approval_probability": (0.0, 1.0),
     "approved_share": (0.0, 1.0),
     "reapply_days": (0.0, math.inf),
@@ -121,6 +140,15 @@ class ExportControlSpec(ExportControlFields[Param, Param, EventDate, GeneralLice
     """
 
     kind: Literal["export_control"]
+    # Numbers, distributions or schedules, told apart by their keys (for clear errors).
+    approval_probability: ScheduledParam = Field(
+        default=ExportControlFields.model_fields["approval_probability"].default,
+        description=ExportControlFields.model_fields["approval_probability"].description,
+    )
+    approved_share: ScheduledParam = Field(
+        default=ExportControlFields.model_fields["approved_share"].default,
+        description=ExportControlFields.model_fields["approved_share"].description,
+    )
     duration_days: Param | None = Field(
         default=None, description="Days in force (instead of end); drawn once per replication."
     )
@@ -259,9 +287,16 @@ def engine_number(value: ParamValue) -> float | Distribution:
     return value if isinstance(value, float) else value.to_distribution()
 
 
-def _number(value: ParamValue, path: str, draw: Draw) -> float:
-    """Return a plain number as is, and draw a distribution with ``draw``."""
-    return value if isinstance(value, float) else draw(path, value)
+def _number(value: ParamValue | Schedule | Mapping[str, ParamValue], path: str, draw: Draw) -> Any:
+    """Return a plain number or a schedule as is, and draw a distribution with ``draw``.
+
+    A mapping (a front-running share per commodity) is drawn value by value, in its order.
+    """
+    if isinstance(value, float | Schedule):
+        return value
+    if isinstance(value, Mapping):
+        return {k: _number(v, f"{path}.{k}", draw) for k, v in value.items()}
+    return draw(path, value)
 
 
 def _engine_part(value: object) -> object:

@@ -30,7 +30,7 @@ from pydantic import (
 )
 
 from sim.distributions import Distribution
-from sim.events import StrictBool
+from sim.events import Schedule, StrictBool
 from sim.scenario_text import show
 
 #: An offset from the run start in days, e.g. ``+90d`` (the syntax of :func:`sim.events.to_day`).
@@ -286,3 +286,22 @@ Param = Annotated[
     Discriminator(_param_tag),
 ]
 ParamValue = float | DistModel
+
+
+def _scheduled_tag(value: Any) -> str:
+    """Tell schedules (``{points: ...}``) from numbers and distributions."""
+    if isinstance(value, Schedule) or (isinstance(value, dict) and "points" in value):
+        return "schedule"
+    return _param_tag(value)
+
+
+#: A parameter that may also change over time: a number, a distribution or a
+#: :class:`~sim.events.Schedule` ``{points: [{date, value}, ...], interpolate}``.
+ScheduledParam = Annotated[
+    Union[  # noqa: UP007
+        Annotated[Number, Tag("number")],
+        Annotated[DistSpec, Tag("distribution")],
+        Annotated[Schedule, Tag("schedule")],
+    ],
+    Discriminator(_scheduled_tag),
+]

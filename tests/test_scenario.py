@@ -242,8 +242,9 @@ def test_draw_order_covers_every_parameter() -> None:
     models["export_control_change"] = ControlChangesSpec
     assert set(models) == set(DRAW_ORDER) == set(KIND_OF.values())
     for kind, model in models.items():
-        # review_days is handed to the engine, which draws it per licence application.
-        assert set(DRAW_ORDER[kind]) == params(model) - {"review_days"}, kind
+        # The reviews are handed to the engine, which draws them per licence application.
+        reviews = {"review_days", "review_working_days"}
+        assert set(DRAW_ORDER[kind]) == params(model) - reviews, kind
         assert params(model) <= set(BOUNDS)
 
 
@@ -270,7 +271,8 @@ def test_scenario_events_are_the_engine_events_in_file_form() -> None:
 
 
 def test_draw_order_is_pinned() -> None:
-    # Changing the order changes the draws, and so every result at a given seed.
+    # Changing the order changes the draws, and so every result at a given seed. New
+    # parameters go last (issue 11 added the last three of the controls).
     assert DRAW_ORDER == {
         "export_control": (
             "duration_days",
@@ -279,6 +281,9 @@ def test_draw_order_is_pinned() -> None:
             "approved_share",
             "reapply_days",
             "quota_share",
+            "covered_share",
+            "application_interval_days",
+            "licence_valid_days",
         ),
         "export_control_change": (
             "front_running_share",
@@ -286,6 +291,9 @@ def test_draw_order_is_pinned() -> None:
             "approved_share",
             "reapply_days",
             "quota_share",
+            "covered_share",
+            "application_interval_days",
+            "licence_valid_days",
         ),
         "facility_outage": ("capacity_factor", "duration_days"),
         "stockpile_release": ("rate_per_day", "threshold_share"),
