@@ -12,15 +12,30 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 import typer
 
 from sim import plot as plots
 from sim.cli_common import Debug, _errors
 from sim.ensemble import replay as replay_replication
 from sim.errors import InputError
-from sim.replay import compare_observed, monthly_exports, read_observed
+from sim.events import ExportControl, to_day
+from sim.replay import (
+    BY,
+    WORLD,
+    all_levels,
+    match_observed,
+    read_observed,
+    replay_scores,
+    replay_table,
+    significant,
+)
 from sim.results import read_results
 from sim.scenario import load_scenario
+from sim.standing import StandingControl
+
+#: Quantiles of the replay band over replications.
+BAND = (0.05, 0.95)
 
 # --- figure files ---------------------------------------------------------------------
 
@@ -67,17 +82,93 @@ def _choices(values: list[str], most: int = 12) -> str:
     return text + (", ..." if len(shown) > most else "")
 
 
+#: Table files ``paxsim replay --output`` may name.
+TABLE_SUFFIXES = (".csv", ".parquet")
+
+
+def _write_table(frame: Any, path: Path) -> None:
+    """Write a table in one step (CSV or Parquet by suffix), like :func:`_save_figure`."""
+    tmp = path.parent / f".{path.name}.partial-{os.getpid()}-{os.urandom(6).hex()}"
+    try:
+        if path.suffix.lower() == ".csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _check_table_path(path: Path, where: str) -> None:
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        raise InputError(
+            where,
+            "--output",
+            f"'{path.name}' is not a .csv or .parquet file name",
+            "give a file name ending in .csv or .parquet",
+        )
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise InputError(
+            where, "--output", f"{path} exists and is not a file", "remove it, or give another name"
+        )
+    if not path.parent.is_dir():
+        raise InputError(
+            where, "--output", f"the folder {path.parent} does not exist", "create it first"
+        )
+
+
+def _shock_month(events: list[Any], start: Any) -> str:
+    """Month of the first announcement or start of a scenario's export controls."""
+    days = [
+        to_day(d, start, "replay", "start")
+        for ev in events
+        if isinstance(ev, ExportControl) and not isinstance(ev, StandingControl)
+        for d in (ev.start, ev.announced)
+        if d is not None
+    ]
+    if not days:
+        return ""
+    first = pd.Timestamp(start) + pd.Timedelta(days=min(days))
+    return str(first.strftime("%Y-%m"))
+
+
 def replay(
     scenario_file: Annotated[Path, typer.Argument(help="A (historical) scenario YAML file.")],
     origin: Annotated[str, typer.Option(help="Exporting country (ISO3).")] = "CHN",
     commodity: Annotated[str, typer.Option(help="Commodity shipped.")] = "ndfeb_magnet",
-    by: Annotated[str, typer.Option(help="Group destinations by bloc or country.")] = "bloc",
+    by: Annotated[
+        str,
+        typer.Option(
+            help="Group destinations by bloc, by country, or into the world total "
+            "(destination 'all'); observed rows match at their own level."
+        ),
+    ] = "bloc",
     observed: Annotated[
         Path | None, typer.Option(help="Observed monthly flows (CSV; format in README).")
     ] = None,
     replication: Annotated[
         int, typer.Option(help="Replication to replay (below the scenario's replications).", min=0)
     ] = 0,
+    replications: Annotated[
+        int | None,
+        typer.Option(
+            help="Replay replications 0..N-1 and show their median with a p05-p95 band "
+            "(instead of --replication).",
+            min=1,
+            max=1000,
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed (default: the scenario's).", min=0, max=2**63 - 1)
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the table to this .csv or .parquet file (and the scores, with "
+            "observed flows, to NAME_scores next to it)."
+        ),
+    ] = None,
     plot: Annotated[
         Path | None,
         typer.Option(
@@ -90,16 +181,21 @@ def replay(
 ) -> None:
     """Replay a scenario with its dates and print simulated monthly exports by destination.
 
-    With --observed, prints them next to the observed series with an error score (RMSE
-    in the commodity's unit per month, and MAPE over months with observed > 0). With
-    --plot, draws the simulated monthly exports by destination, and the observed
-    points of the same origin and commodity inside the run (a destination 'all' is
-    drawn against the simulated total).
+    Prints per month the simulated exports (the median over --replications, with a
+    p05-p95 band) and their ratio to the pre-shock level: the mean of the 12 months
+    before the month of the first export control's announcement or start. With
+    --observed, only the observed flows, next to the observed values, and scores per
+    flow: RMSE and MAPE on levels (the commodity's unit per month; MAPE over months
+    with observed > 0) and on the ratios, the trough (lowest ratio from the shock
+    month on) and its month, and the first month back above 90 % of the pre-shock
+    level, observed and simulated. An observed row of this origin and commodity that
+    matches no simulated flow (a month outside the run, a destination never shipped to)
+    is an error. Numbers are shown to 4 significant digits.
     """
     with _errors(debug):
         scenario = load_scenario(scenario_file)
         where = str(scenario_file)
-        if replication >= scenario.replications:
+        if replications is None and replication >= scenario.replications:
             raise InputError(
                 where,
                 "--replication",
@@ -112,7 +208,7 @@ def replay(
         for option, value, known, what in (
             ("--origin", origin, countries, "country"),
             ("--commodity", commodity, commodities, "commodity"),
-            ("--by", by, ["bloc", "country"], "grouping"),
+            ("--by", by, list(BY), "grouping"),
         ):
             if value not in known:
                 raise InputError(
@@ -121,37 +217,91 @@ def replay(
         frames = None if observed is None else read_observed(observed)
         if plot is not None:
             _check_figure_path(plot, where, "--plot")
+        if output is not None:
+            _check_table_path(output, where)
         settings = replace(scenario.settings(), record_trade=True)
-        _, _, actual, _ = replay_replication(
-            world,
-            scenario.sample,
-            start=scenario.start,
-            horizon_days=scenario.horizon_days,
-            seed=scenario.seed,
-            replication=replication,
-            settings=settings,
+        runs = range(replications) if replications is not None else [replication]
+        stacked: list[pd.DataFrame] = []
+        events: list[Any] = []
+        for r in runs:
+            sampled, _, actual, _ = replay_replication(
+                world,
+                scenario.sample,
+                start=scenario.start,
+                horizon_days=scenario.horizon_days,
+                seed=scenario.seed if seed is None else seed,
+                replication=r,
+                settings=settings,
+            )
+            events = events or sampled
+            try:
+                flows = all_levels(actual, origin, commodity)
+            except InputError as err:
+                if err.where != "replay":
+                    raise
+                raise InputError(where, f"--{err.field}", err.problem, err.fix) from None
+            stacked.append(flows.assign(replication=r))
+        simulated = pd.concat(stacked, ignore_index=True)
+        months = list(
+            pd.period_range(scenario.start, periods=scenario.horizon_days, freq="D")
+            .strftime("%Y-%m")
+            .unique()
         )
-        try:
-            flows = monthly_exports(actual, origin, commodity, by=by)
-        except InputError as err:
-            if err.where != "replay":
-                raise
-            raise InputError(where, f"--{err.field}", err.problem, err.fix) from None
+        shock = _shock_month(events, scenario.start) or months[0]
+        matched = None
+        if frames is not None:
+            matched = match_observed(
+                frames,
+                simulated,
+                origin=origin,
+                commodity=commodity,
+                months=months,
+                where=str(observed),
+            )
+        else:
+            simulated = simulated[simulated["destination"].isin(_level(simulated, by, world))]
+        table = replay_table(simulated, matched, months=months, shock=shock, band=BAND)
+        unit = world.unit_of().get(commodity, "")
+        label = "replication " + (
+            str(replication) if replications is None else f"0-{replications - 1}"
+        )
         if plot is not None:
-            months = set(flows["month"])
-            shown = None if frames is None else frames[frames["month"].isin(months)]
-            unit = world.unit_of().get(commodity, "")
-            title = f"{scenario.name}: {origin} exports of {commodity}, replication {replication}"
-            _save_figure(plots.replay(flows, shown, unit=unit, title=title), plot)
+            shown = simulated[simulated["destination"].isin(set(table["destination"]))]
+            title = f"{scenario.name}: {origin} exports of {commodity}, {label}"
+            obs_shown = None if matched is None else matched
+            _save_figure(plots.replay(shown, obs_shown, unit=unit, title=title), plot)
             typer.echo(f"{scenario.name}: replay figure -> {plot}")
-        if frames is None:
-            wide = flows.pivot(index="month", columns="destination", values="quantity")
-            typer.echo(f"{origin} exports of {commodity} by destination {by} (per month)")
-            typer.echo(wide.fillna(0.0).to_string(float_format=lambda v: f"{v:.1f}"))
-            return
-        table, score = compare_observed(flows, frames)
-        typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
-        typer.echo(f"n={score['n']:.0f}  rmse={score['rmse']:.3f}  mape={score['mape']:.3f}")
+        typer.echo(
+            f"{origin} exports of {commodity} ({unit} per month), {label}; ratios to the "
+            f"pre-shock level (mean of the 12 months before {shock})"
+        )
+        shown_cols = ["month", "destination", "simulated", "low", "high", "simulated_ratio"]
+        if matched is not None:
+            shown_cols += ["observed", "observed_ratio"]
+        typer.echo(table[shown_cols].to_string(index=False, float_format=significant, na_rep=""))
+        scores = None
+        if matched is not None:
+            scores = replay_scores(table, shock)
+            typer.echo("")
+            typer.echo(
+                scores.drop(columns=["origin", "commodity"]).to_string(
+                    index=False, float_format=significant, na_rep=""
+                )
+            )
+        if output is not None:
+            _write_table(table, output)
+            if scores is not None:
+                _write_table(scores, output.with_name(f"{output.stem}_scores{output.suffix}"))
+            typer.echo(f"{scenario.name}: replay table -> {output}")
+
+
+def _level(simulated: Any, by: str, world: Any) -> set[str]:
+    """Destinations of one grouping among the stacked levels of :func:`all_levels`."""
+    if by == "world":
+        return {WORLD}
+    countries = set(world["countries"]["country"].astype(str))
+    names = set(simulated["destination"]) - {WORLD}
+    return names & countries if by == "country" else names - countries
 
 
 # --- plot -----------------------------------------------------------------------------

@@ -26,6 +26,14 @@ from sim.errors import InputError
 from sim.record import RunRecord
 
 OBSERVED_COLUMNS = ["month", "origin", "destination", "commodity", "quantity", "source"]
+#: Destination groupings, and the name of the world total (as in observed files).
+BY = ("bloc", "country", "world")
+WORLD = "all"
+KEYS = ["month", "origin", "destination", "commodity"]
+#: Share of the pre-shock level a flow must regain to count as back.
+BACK_SHARE = 0.9
+#: Months before the shock month whose mean is the pre-shock level.
+PRE_SHOCK_MONTHS = 12
 
 
 def monthly_exports(
@@ -41,8 +49,9 @@ def monthly_exports(
         ISO3 code of the exporting country.
     commodity : str
         Commodity id.
-    by : {"bloc", "country"}
-        Group destinations by bloc (at the start of the run) or by country.
+    by : {"bloc", "country", "world"}
+        Group destinations by bloc (at the start of the run), by country, or into one
+        world total (destination ``all``).
 
     Returns
     -------
@@ -52,8 +61,8 @@ def monthly_exports(
     """
     if record.trade is None:
         raise InputError("replay", "record_trade", "the run kept no trade flows", "run with it on")
-    if by not in ("bloc", "country"):
-        raise InputError("replay", "by", f"unknown grouping '{by}'", "use bloc or country")
+    if by not in BY:
+        raise InputError("replay", "by", f"unknown grouping '{by}'", "use bloc, country or world")
     trade = record.trade
     rows = trade[
         (trade["origin"] == origin)
@@ -77,6 +86,8 @@ def monthly_exports(
     if by == "bloc":
         bloc = dict(zip(record.facilities["country"], record.facilities["bloc"], strict=False))
         rows["destination"] = rows["destination"].map(lambda c: bloc.get(c, c))
+    elif by == "world":
+        rows["destination"] = WORLD
     dates = pd.Timestamp(record.start) + pd.to_timedelta(rows["day"], unit="D")
     rows["month"] = dates.dt.strftime("%Y-%m")
     keys = ["month", "origin", "destination", "commodity"]
@@ -110,32 +121,207 @@ def read_observed(path: str | Path) -> pd.DataFrame:
     return frame.assign(quantity=quantity)[OBSERVED_COLUMNS]
 
 
-def compare_observed(
-    simulated: pd.DataFrame, observed: pd.DataFrame
-) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Join simulated and observed monthly flows and score the fit.
+def all_levels(record: RunRecord, origin: str, commodity: str) -> pd.DataFrame:
+    """Monthly exports by country, by bloc and as the world total (``all``), stacked.
+
+    Columns as :func:`monthly_exports`; a destination name is a country code, a bloc
+    name or ``all`` (names of the three kinds do not clash in a valid world).
+    """
+    return pd.concat(
+        [monthly_exports(record, origin, commodity, by=by) for by in BY], ignore_index=True
+    )
+
+
+def match_observed(
+    observed: pd.DataFrame,
+    simulated: pd.DataFrame,
+    *,
+    origin: str,
+    commodity: str,
+    months: list[str],
+    where: str,
+) -> pd.DataFrame:
+    """Return the observed rows of ``origin`` and ``commodity``, each matched to a flow.
+
+    A row matches when its month lies in the run (``months``) and its destination (a
+    country, a bloc or ``all``) is one the run ships to in some month; a month without
+    shipments then counts as 0. Any other row of this origin and commodity is an error
+    naming the row (its line in the file), since a silent zero would score as a miss.
+
+    Raises
+    ------
+    InputError
+        If a row matches nothing, or if no row is of this origin and commodity.
+    """
+    mine = observed[(observed["origin"] == origin) & (observed["commodity"] == commodity)]
+    if mine.empty:
+        raise InputError(
+            where,
+            "--observed",
+            f"has no rows of {commodity} from {origin}",
+            "give --origin and --commodity of the observed series",
+        )
+    destinations = set(simulated["destination"])
+    for index, row in mine.iterrows():
+        line = int(str(index)) + 2  # header is line 1
+        if row["month"] not in months:
+            raise InputError(
+                where,
+                f"month (line {line})",
+                f"{row['month']} is outside the run ({months[0]} to {months[-1]})",
+                "drop the row, or extend the scenario's horizon",
+            )
+        if row["destination"] not in destinations:
+            raise InputError(
+                where,
+                f"destination (line {line})",
+                f"'{row['destination']}' matches no simulated flow of {commodity} from {origin}",
+                f"give a country, a bloc or '{WORLD}' the run ships to",
+            )
+    return mine
+
+
+def _pre_shock(series: pd.Series, shock: str) -> float:
+    """Mean of the months before ``shock`` (at most :data:`PRE_SHOCK_MONTHS`); NaN if none."""
+    before = series[series.index < shock].sort_index().tail(PRE_SHOCK_MONTHS)
+    return float(before.mean()) if len(before) else float("nan")
+
+
+def _trough(ratio: pd.Series, shock: str) -> tuple[float, str, str]:
+    """Depth and month of the lowest ratio from the shock on, and the first month back."""
+    after = ratio[(ratio.index >= shock) & ratio.notna()].sort_index()
+    if after.empty:
+        return float("nan"), "", ""
+    month = str(after.idxmin())
+    back = after[(after.index > month) & (after >= BACK_SHARE)]
+    return float(after.min()), month, str(back.index[0]) if len(back) else ""
+
+
+def replay_table(
+    simulated: pd.DataFrame,
+    observed: pd.DataFrame | None,
+    *,
+    months: list[str],
+    shock: str,
+    band: tuple[float, float],
+) -> pd.DataFrame:
+    """Return simulated bands next to observed flows, as levels and pre-shock ratios.
+
+    Parameters
+    ----------
+    simulated : DataFrame
+        :func:`all_levels` of each replication, with a ``replication`` column.
+    observed : DataFrame or None
+        Matched observed rows (:func:`match_observed`); None: every simulated flow.
+    months : list of str
+        The run's months (``YYYY-MM``); a flow's month without shipments counts as 0.
+    shock : str
+        Month (``YYYY-MM``) of the first disruption: the ratios divide by the mean of the
+        months before it.
+    band : (low, high)
+        Quantiles of the band over replications (0.05, 0.95).
 
     Returns
     -------
-    table : DataFrame
-        ``month, origin, destination, commodity, simulated, observed`` for every
-        observed row (simulated 0 where the run shipped nothing).
-    score : dict
-        ``rmse`` (commodity units per month), ``mape`` (mean absolute percentage
-        error over months with observed > 0, as a share) and ``n`` (rows compared).
+    DataFrame
+        ``month, origin, destination, commodity``, ``simulated`` (median over
+        replications), ``low``, ``high``, ``observed`` (NaN without one), and
+        ``simulated_ratio``, ``low_ratio``, ``high_ratio``, ``observed_ratio``; in the
+        commodity's unit per month.
     """
-    keys = ["month", "origin", "destination", "commodity"]
-    table = observed.merge(
-        simulated.rename(columns={"quantity": "simulated"}), on=keys, how="left"
-    ).rename(columns={"quantity": "observed"})
-    table["simulated"] = table["simulated"].fillna(0.0)
-    err = table["simulated"] - table["observed"]
-    positive = table["observed"] > 0
-    score = {
-        "n": float(len(table)),
-        "rmse": float(np.sqrt((err**2).mean())) if len(table) else float("nan"),
-        "mape": float((err[positive].abs() / table.loc[positive, "observed"]).mean())
-        if positive.any()
-        else float("nan"),
-    }
-    return table[[*keys, "simulated", "observed"]], score
+    grid = simulated.pivot_table(
+        index=[*KEYS[1:], "month"], columns="replication", values="quantity", fill_value=0.0
+    )
+    # Every run month of every flow (zeros where a replication shipped nothing).
+    flows = list(dict.fromkeys(key[:-1] for key in grid.index))
+    full = pd.MultiIndex.from_tuples(
+        [(*flow, m) for flow in flows for m in months], names=grid.index.names
+    )
+    grid = grid.reindex(full, fill_value=0.0)
+    out = pd.DataFrame(
+        {
+            "simulated": grid.median(axis=1),
+            "low": grid.quantile(band[0], axis=1),
+            "high": grid.quantile(band[1], axis=1),
+        }
+    ).reset_index()
+    if observed is not None:
+        obs = pd.DataFrame(observed.groupby(KEYS, as_index=False)["quantity"].sum())
+        out = out.merge(obs.rename(columns={"quantity": "observed"}), on=KEYS, how="left")
+        seen = set(zip(obs["origin"], obs["destination"], obs["commodity"], strict=True))
+        keep = [
+            f in seen for f in zip(out["origin"], out["destination"], out["commodity"], strict=True)
+        ]
+        out = out[keep]
+    else:
+        out["observed"] = np.nan
+    for _, rows in out.groupby(KEYS[1:]):
+        by_month = rows.set_index("month")
+        sim_level = _pre_shock(by_month["simulated"], shock)
+        obs_level = _pre_shock(by_month["observed"].dropna(), shock)
+        for col, level in (
+            ("simulated", sim_level),
+            ("low", sim_level),
+            ("high", sim_level),
+            ("observed", obs_level),
+        ):
+            ratio = rows[col] / level if level > 0 else np.nan
+            out.loc[rows.index, f"{col}_ratio"] = ratio
+    columns = [*KEYS, "simulated", "low", "high", "observed"]
+    columns += [f"{c}_ratio" for c in ("simulated", "low", "high", "observed")]
+    return out[columns].sort_values(KEYS[1:] + ["month"]).reset_index(drop=True)
+
+
+def replay_scores(table: pd.DataFrame, shock: str) -> pd.DataFrame:
+    """Scores of the simulated median against the observed rows, per flow.
+
+    Levels: ``rmse`` (unit per month) and ``mape`` (share, months with observed > 0);
+    ratios to the pre-shock level: ``rmse_ratio`` and ``mape_ratio``; and, for the
+    observed and the simulated series alike, the trough (lowest ratio from the shock
+    month on), its month, and the first month after it back above
+    :data:`BACK_SHARE` of the pre-shock level (empty if never).
+    """
+    rows = []
+    for (origin, destination, commodity), flow in table.groupby(KEYS[1:]):
+        seen = flow[flow["observed"].notna()]
+        err = seen["simulated"] - seen["observed"]
+        pos = seen["observed"] > 0
+        rerr = (seen["simulated_ratio"] - seen["observed_ratio"]).dropna()
+        rpos = seen["observed_ratio"] > 0
+        sim_t = _trough(flow.set_index("month")["simulated_ratio"], shock)
+        obs_t = _trough(seen.set_index("month")["observed_ratio"], shock)
+        rows.append(
+            {
+                "origin": origin,
+                "destination": destination,
+                "commodity": commodity,
+                "n": len(seen),
+                "rmse": float(np.sqrt((err**2).mean())) if len(seen) else np.nan,
+                "mape": float((err[pos].abs() / seen.loc[pos, "observed"]).mean())
+                if pos.any()
+                else np.nan,
+                "rmse_ratio": float(np.sqrt((rerr**2).mean())) if len(rerr) else np.nan,
+                "mape_ratio": float(
+                    (
+                        (seen["simulated_ratio"] - seen["observed_ratio"])[rpos].abs()
+                        / seen.loc[rpos, "observed_ratio"]
+                    ).mean()
+                )
+                if rpos.any()
+                else np.nan,
+                "trough_observed": obs_t[0],
+                "trough_month_observed": obs_t[1],
+                "back_observed": obs_t[2],
+                "trough_simulated": sim_t[0],
+                "trough_month_simulated": sim_t[1],
+                "back_simulated": sim_t[2],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def significant(value: float, digits: int = 4) -> str:
+    """Format a number to ``digits`` significant digits (0.0023 t and 5,784 t alike)."""
+    if value != value:  # NaN
+        return ""
+    return f"{value:.{digits}g}"

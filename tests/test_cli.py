@@ -184,23 +184,70 @@ def test_replay_prints_monthly_flows_and_scores_them(tmp_path: Path) -> None:
         "2025-01,CHN,allied,ndpr_oxide,320,test figure\n"
         "2025-05,CHN,allied,ndpr_oxide,10,test figure\n"
     )
+    table_file = tmp_path / "replay.csv"
     args = ["replay", str(BAN), "--commodity", "ndpr_oxide", "--observed", str(observed)]
-    scored = runner.invoke(app, args)
+    scored = runner.invoke(app, [*args, "--output", str(table_file)])
     assert scored.exit_code == 0, scored.output
+    table = pd.read_csv(table_file, dtype={"month": str}).set_index("month")
+    scores = pd.read_csv(tmp_path / "replay_scores.csv").set_index("destination")
     # Simulated: January as printed above (jp_magnet's Chinese oxide, which grows with
-    # compute demand: 359.2 t at one decimal); May 0 t (the ban began on 4 April and the
+    # compute demand: 359.2 t at four digits); May 0 t (the ban began on 4 April and the
     # lane takes 7 days). Errors +39.2 and -10: RMSE = sqrt((39.2^2 + 10^2) / 2) = 28.6;
-    # MAPE = (39.2 / 320 + 10 / 10) / 2 = 0.561 (to the printed rounding).
-    simulated_jan = float(
-        next(line for line in result.stdout.splitlines() if line.startswith("2025-01")).split()[1]
-    )
-    assert simulated_jan == pytest.approx(359.2, abs=0.05)
-    last = scored.stdout.strip().splitlines()[-1]
-    assert last.startswith("n=2")
-    rmse = float(last.split("rmse=")[1].split()[0])
-    mape = float(last.split("mape=")[1])
-    assert rmse == pytest.approx(np.sqrt(((simulated_jan - 320) ** 2 + 100) / 2), abs=0.05)
-    assert mape == pytest.approx(((simulated_jan - 320) / 320 + 1) / 2, abs=1e-3)
+    # MAPE = (39.2 / 320 + 10 / 10) / 2 = 0.561.
+    jan = float(table.loc["2025-01", "simulated"])
+    assert jan == pytest.approx(359.2, abs=0.05)
+    assert float(table.loc["2025-05", "simulated"]) == 0.0
+    row = scores.loc["allied"]
+    assert row["n"] == 2
+    assert row["rmse"] == pytest.approx(np.sqrt(((jan - 320) ** 2 + 100) / 2), rel=1e-9)
+    assert row["mape"] == pytest.approx(((jan - 320) / 320 + 1) / 2, rel=1e-9)
+    # Ratios to the pre-shock level (the shock month is 2025-04): observed, January alone
+    # (320 t): 1 and 10/320; simulated, the mean of January-March.
+    pre = table.loc[["2025-01", "2025-02", "2025-03"], "simulated"].mean()
+    assert table.loc["2025-01", "observed_ratio"] == pytest.approx(1.0)
+    assert table.loc["2025-05", "observed_ratio"] == pytest.approx(10 / 320)
+    assert table.loc["2025-01", "simulated_ratio"] == pytest.approx(jan / pre)
+    expected = np.sqrt(((jan / pre - 1.0) ** 2 + (0.0 - 10 / 320) ** 2) / 2)
+    assert row["rmse_ratio"] == pytest.approx(expected, rel=1e-9)
+    # Troughs: both at their lowest in May (simulated: 0 t from May until the ban, of a
+    # drawn length, ends); back: the first month after it at >= 90 % of the level.
+    assert row["trough_month_observed"] == "2025-05" and pd.isna(row["back_observed"])
+    assert row["trough_simulated"] == 0.0 and row["trough_month_simulated"] == "2025-05"
+    ratio = table["simulated_ratio"]
+    assert row["back_simulated"] == ratio[(ratio.index > "2025-05") & (ratio >= 0.9)].index[0]
+
+
+def test_replay_bands_over_replications_and_world_totals(tmp_path: Path) -> None:
+    # Three replications of the licence example: the band holds the median, and the world
+    # total is the bloc total here (every importer of Chinese oxide is allied).
+    out = tmp_path / "bands.parquet"
+    args = ["replay", str(LICENCE), "--commodity", "ndpr_oxide", "--replications", "3"]
+    result = runner.invoke(app, [*args, "--by", "world", "--output", str(out), "--seed", "5"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_parquet(out)
+    assert set(table["destination"]) == {"all"}
+    assert (table["low"] <= table["simulated"]).all() and (
+        table["simulated"] <= table["high"]
+    ).all()
+    assert (table["high"] > table["low"]).any()  # replications differ
+    again = runner.invoke(app, [*args, "--by", "world", "--seed", "5"])
+    assert again.stdout.splitlines()[1:] == result.stdout.splitlines()[1:-1]
+
+
+def test_replay_refuses_an_observed_row_that_matches_nothing(tmp_path: Path) -> None:
+    observed = tmp_path / "observed.csv"
+    for row, field in (
+        ("2025-01,CHN,nowhere,ndpr_oxide,3,test", "destination (line 3)"),
+        ("2031-01,CHN,allied,ndpr_oxide,3,test", "month (line 3)"),
+    ):
+        observed.write_text(
+            "month,origin,destination,commodity,quantity,source\n"
+            f"2025-01,CHN,allied,ndpr_oxide,320,test\n{row}\n"
+        )
+        args = ["replay", str(BAN), "--commodity", "ndpr_oxide", "--observed", str(observed)]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2
+        assert field in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
 def test_replay_refuses_a_bad_observed_file(tmp_path: Path) -> None:
