@@ -136,7 +136,13 @@ def _shock_month(events: list[Any], start: Any) -> str:
 def replay(
     scenario_file: Annotated[Path, typer.Argument(help="A (historical) scenario YAML file.")],
     origin: Annotated[str, typer.Option(help="Exporting country (ISO3).")] = "CHN",
-    commodity: Annotated[str, typer.Option(help="Commodity shipped.")] = "ndfeb_magnet",
+    commodity: Annotated[
+        str,
+        typer.Option(
+            help="Commodity shipped; ids joined by + are summed (observed rows of any of "
+            "them are compared with the sum), e.g. ndfeb_magnet+ndfeb_magnet_lowdy."
+        ),
+    ] = "ndfeb_magnet",
     by: Annotated[
         str,
         typer.Option(
@@ -205,9 +211,17 @@ def replay(
         world = scenario.world()
         countries = [str(c) for c in world["countries"]["country"]]
         commodities = [str(c) for c in world["commodities"]["commodity"]]
+        units = {world.unit_of().get(c) for c in commodity.split("+")}
+        if len(units) > 1:
+            raise InputError(
+                where,
+                "--commodity",
+                f"sums commodities of different units ({', '.join(sorted(map(str, units)))})",
+                "join only commodities of one unit",
+            )
         for option, value, known, what in (
             ("--origin", origin, countries, "country"),
-            ("--commodity", commodity, commodities, "commodity"),
+            *(("--commodity", c, commodities, "commodity") for c in commodity.split("+")),
             ("--by", by, list(BY), "grouping"),
         ):
             if value not in known:
@@ -261,7 +275,7 @@ def replay(
         else:
             simulated = simulated[simulated["destination"].isin(_level(simulated, by, world))]
         table = replay_table(simulated, matched, months=months, shock=shock, band=BAND)
-        unit = world.unit_of().get(commodity, "")
+        unit = world.unit_of().get(commodity.split("+")[0], "")
         label = "replication " + (
             str(replication) if replications is None else f"0-{replications - 1}"
         )

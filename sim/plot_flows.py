@@ -201,8 +201,8 @@ def replay(
         :func:`sim.replay.monthly_exports` or :func:`replay_table` returns.
     observed : DataFrame, optional
         Observed flows as :func:`sim.replay.read_observed` returns. A destination
-        ``all`` is compared with the sum of the simulated exports to every
-        destination.
+        ``all`` is compared with the simulated rows of destination ``all`` if there
+        are any, else with the sum of the simulated exports to every destination.
     band : (float, float)
         Quantiles of the band over replications.
     unit : str
@@ -219,7 +219,8 @@ def replay(
     if observed is not None and len(observed):
         obs = observed[observed["commodity"].isin(sim_rows["commodity"].unique())]
         obs = obs[obs["origin"].isin(sim_rows["origin"].unique())]
-        if (obs["destination"].astype(str).str.lower() == "all").any():
+        has_total = (sim_rows["destination"] == "all").any()  # e.g. from replay --by world
+        if (obs["destination"].astype(str).str.lower() == "all").any() and not has_total:
             total = sim_rows.groupby(["replication", "month", "origin", "commodity"])[
                 "quantity"
             ].sum()

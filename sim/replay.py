@@ -125,11 +125,14 @@ def all_levels(record: RunRecord, origin: str, commodity: str) -> pd.DataFrame:
     """Monthly exports by country, by bloc and as the world total (``all``), stacked.
 
     Columns as :func:`monthly_exports`; a destination name is a country code, a bloc
-    name or ``all`` (names of the three kinds do not clash in a valid world).
+    name or ``all`` (names of the three kinds do not clash in a valid world). A
+    ``commodity`` of ids joined by ``+`` (``ndfeb_magnet+ndfeb_magnet_lowdy``: both
+    grades, as customs count them) sums their flows, in their common unit.
     """
-    return pd.concat(
-        [monthly_exports(record, origin, commodity, by=by) for by in BY], ignore_index=True
-    )
+    parts = commodity.split("+")
+    frames = [monthly_exports(record, origin, c, by=by) for by in BY for c in parts]
+    stacked = pd.concat(frames, ignore_index=True).assign(commodity=commodity)
+    return pd.DataFrame(stacked.groupby(KEYS, as_index=False, sort=True)["quantity"].sum())
 
 
 def match_observed(
@@ -145,15 +148,20 @@ def match_observed(
 
     A row matches when its month lies in the run (``months``) and its destination (a
     country, a bloc or ``all``) is one the run ships to in some month; a month without
-    shipments then counts as 0. Any other row of this origin and commodity is an error
-    naming the row (its line in the file), since a silent zero would score as a miss.
+    shipments then counts as 0. A row before the run is kept for the observed series'
+    pre-shock level only (it has no simulated month to score against). Any other row
+    of this origin and commodity (after the run, or to a destination the run never
+    ships to) is an error naming the row (its line in the file), since a silent zero
+    would score as a miss.
 
     Raises
     ------
     InputError
         If a row matches nothing, or if no row is of this origin and commodity.
     """
-    mine = observed[(observed["origin"] == origin) & (observed["commodity"] == commodity)]
+    parts = commodity.split("+")  # rows of any part count toward the sum
+    mine = observed[(observed["origin"] == origin) & observed["commodity"].isin(parts)]
+    mine = mine.assign(commodity=commodity)
     if mine.empty:
         raise InputError(
             where,
@@ -164,11 +172,11 @@ def match_observed(
     destinations = set(simulated["destination"])
     for index, row in mine.iterrows():
         line = int(str(index)) + 2  # header is line 1
-        if row["month"] not in months:
+        if row["month"] not in months and row["month"] > months[-1]:
             raise InputError(
                 where,
                 f"month (line {line})",
-                f"{row['month']} is outside the run ({months[0]} to {months[-1]})",
+                f"{row['month']} is after the run ({months[0]} to {months[-1]})",
                 "drop the row, or extend the scenario's horizon",
             )
         if row["destination"] not in destinations:
@@ -245,8 +253,10 @@ def replay_table(
             "high": grid.quantile(band[1], axis=1),
         }
     ).reset_index()
+    early = pd.DataFrame(columns=[*KEYS, "quantity"])
     if observed is not None:
         obs = pd.DataFrame(observed.groupby(KEYS, as_index=False)["quantity"].sum())
+        early = obs[obs["month"] < months[0]]  # for the pre-shock level only
         out = out.merge(obs.rename(columns={"quantity": "observed"}), on=KEYS, how="left")
         seen = set(zip(obs["origin"], obs["destination"], obs["commodity"], strict=True))
         keep = [
@@ -258,7 +268,9 @@ def replay_table(
     for _, rows in out.groupby(KEYS[1:]):
         by_month = rows.set_index("month")
         sim_level = _pre_shock(by_month["simulated"], shock)
-        obs_level = _pre_shock(by_month["observed"].dropna(), shock)
+        flow = rows.iloc[0][KEYS[1:]].tolist()
+        before = early[(early[KEYS[1:]] == flow).all(axis=1)].set_index("month")["quantity"]
+        obs_level = _pre_shock(pd.concat([before, by_month["observed"].dropna()]), shock)
         for col, level in (
             ("simulated", sim_level),
             ("low", sim_level),
