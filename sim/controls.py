@@ -15,6 +15,7 @@ from sim.events import ExportControl, ExportControlChange, field_names, to_day, 
 from sim.lanes import RATE_FLOOR
 from sim.licences import Licensing, Terms, resolve_terms
 from sim.network import Network
+from sim.quotas import VolumeQuota, close_exhausted
 
 #: Shares a control lets through (``allow``, 0-1) closer than this are equal: a quota
 #: factor recomputed from the same orders must not reopen a lane or close it to
@@ -35,6 +36,7 @@ class ControlState:
         self.where = where
         self.suspended = False
         self.licensing: Licensing | None = None  # set by Controls.add (needs the run)
+        self.volume: VolumeQuota | None = None  # a volume quota, set by Controls.add
         self.pre_volume: np.ndarray | None = None  # covered flow per commodity at start
         self._covered_key: object = None
         self._covered = np.zeros(0, dtype=bool)
@@ -204,6 +206,8 @@ class Controls:
                     "check the selector",
                 )
         ctl.licensing = Licensing(ctl, host)
+        if ev.quota_t is not None or ev.quota_batches:
+            ctl.volume = VolumeQuota(ctl, host, where)
         self.by_id[ev.id] = ctl
         for day in (ctl.announced, ctl.start, ctl.end, *(g for g, _ in ctl.general)):
             host.at(day, lambda: host.request(replan=True))
@@ -230,7 +234,8 @@ class Controls:
             raise InputError(
                 where, "changes", f"'{ev.action}' needs changes", "give the new parameters"
             )
-        bad = set(ev.changes) - (set(field_names(ExportControl)) - {"id", "issuer"})
+        fixed = {"id", "issuer", "quota_t", "quota_batches"}  # allocations are scheduled once
+        bad = set(ev.changes) - (set(field_names(ExportControl)) - fixed)
         if bad:
             raise InputError(
                 where,
@@ -244,6 +249,22 @@ class Controls:
         self._changed_specs.append(new_spec)
         day = to_day(ev.date, net.start, where, "date")
         host.at(day, lambda c=ctl, e=ev, s=new_spec: self._change(c, e, s))
+
+    def __bool__(self) -> bool:
+        """Whether any control has a volume quota (a state that moves between events)."""
+        return any(c.volume is not None for c in self.by_id.values())
+
+    def advance(self, days: float) -> None:
+        """Consume the volume quotas by ``days`` of the current covered shipments."""
+        for ctl in self.by_id.values():
+            if ctl.volume is not None:
+                ctl.volume.advance(days)
+
+    def settled(self) -> None:
+        """After the flows settle: schedule the day each volume quota runs out."""
+        for ctl in self.by_id.values():
+            if ctl.volume is not None:
+                ctl.volume.schedule()
 
     def mark_restricted(self, memberships: list[list[str]]) -> None:
         """Mark the links any control may cover under any membership (for substitution)."""
@@ -322,6 +343,7 @@ class Controls:
                     share[cov & self.licensed_links[key]] = 1.0
             passed = outside[cov] + (1.0 - outside[cov]) * share[cov]
             allow[cov] = np.minimum(allow[cov], passed)
+            close_exhausted(allow, cov, ctl.volume)
             host.targeted[net.link_buyer[cov & (allow < 1)]] = True
         self.allow_before_quota = allow.copy()
         scale = np.ones(net.l)

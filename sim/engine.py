@@ -141,7 +141,9 @@ class _Run:
         # a durable input limits capacity through its installed base, not as a flow.
         self.coef = net.slot_coef * (net.slot_substitute_of < 0) * ~self.installed.mask
         self._setup_events(events)
-        self._moving = [m for m in (self.stockpiles, self.installed, self.finished) if m]
+        self._moving = [
+            m for m in (self.stockpiles, self.installed, self.finished, self.controls) if m
+        ]
         self._no_base = np.zeros(0)
 
     # ------------------------------------------------------------------ events
@@ -223,7 +225,7 @@ class _Run:
             s[neg] = 0.0
         self.s = s
         self.lanes.advance(self.x, dt_)
-        for mechanism in self._moving:  # stockpiles, installed bases, finished goods
+        for mechanism in self._moving:  # stockpiles, installed bases, finished goods, quotas
             mechanism.advance(dt_)
         self.t_last = now
 
@@ -364,6 +366,7 @@ class _Run:
         if not record:
             return
         self.lanes.send(self.x)
+        self.controls.settled()  # volume quotas: the day each runs out
         self.stock_events.schedule()
         self._record()
 

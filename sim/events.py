@@ -288,6 +288,15 @@ def value_at(days: np.ndarray, values: np.ndarray, interpolate: str, day: float)
     return float(values[max(i, 0)])
 
 
+class QuotaBatch(EventModel):
+    """One dated allocation of a volume quota (:class:`ExportControl` ``quota_batches``)."""
+
+    date: DateLike = Field(description="Date of the allocation (YYYY-MM-DD, +Nd or a day).")
+    quantity: Annotated[float, AllowInfNan(False)] = Field(
+        description="Quantity allocated, in the covered commodities' unit (e.g. t)."
+    )
+
+
 class DestinationGroup(EventModel):
     """Licensing parameters of one group of destinations inside a control.
 
@@ -402,6 +411,17 @@ class ExportControlFields(EventModel, Generic[NumT, DrawnT, DateT, LicenceT]):
         default=None,
         description="Cap on the total covered flow, as a share of the covered flow just before "
         "start (0-1); null: no quota.",
+    )
+    quota_t: NumT | None = Field(
+        default=None,
+        description="Volume quota per calendar year, in the covered commodities' unit (t): "
+        "shipments to the covered destinations consume it; when it is used up the covered "
+        "flows stop until the next allocation (1 January); null: none.",
+    )
+    quota_batches: tuple[QuotaBatch, ...] = Field(
+        default=(),
+        description="Dated allocations of a volume quota (instead of quota_t): each adds its "
+        "quantity on its date; what is left lapses on 1 January.",
     )
     groups: tuple[DestinationGroup, ...] = Field(
         default=(),

@@ -78,6 +78,7 @@ DRAW_ORDER: dict[str, tuple[str, ...]] = {
         "covered_share",
         "application_interval_days",
         "licence_valid_days",
+        "quota_t",
     ),
     "export_control_change": (
         "front_running_share",
@@ -88,6 +89,7 @@ DRAW_ORDER: dict[str, tuple[str, ...]] = {
         "covered_share",
         "application_interval_days",
         "licence_valid_days",
+        "quota_t",
     ),
     "facility_outage": ("capacity_factor", "duration_days"),
     "stockpile_release": ("rate_per_day", "threshold_share"),
@@ -111,6 +113,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "covered_share": (0.0, 1.0),
     "application_interval_days": (0.0, math.inf),
     "licence_valid_days": (0.0, math.inf),
+    "quota_t": (0.0, math.inf),
     "approval_probability": (0.0, 1.0),
     "approved_share": (0.0, 1.0),
     "reapply_days": (0.0, math.inf),

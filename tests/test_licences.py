@@ -350,3 +350,51 @@ def test_a_bad_schedule_in_a_file_names_the_file_and_the_path(tmp_path) -> None:
     assert "flow.yaml" in result.output
     assert "approval_probability.points[1].date" in result.output
     assert "Traceback" not in result.output
+
+
+# ---------------------------------------------------------------- volume quotas
+def test_annual_quota_is_consumed_exactly_and_refilled_on_1_january() -> None:
+    # A quota of 2,000 t a year from day 0 (1 Jan 2025), licences granted at once: the
+    # buyer orders its steady 10 t/day, so the quota runs out on day 200. Nothing ships
+    # then until 1 Jan 2026 (day 365); the stock (200 t) lasts to day 220, so output is
+    # 0 on days 220..364: loss 10 x 145 = 1,450 by day 400. Shipped in 2025: 2,000 t.
+    lic = control(regime="license", review_days=0, start=0, quota_t=2000.0)
+    actual, _, m = run_pair(supplier_consumer_world(), [lic], horizon=400)
+    supply = actual.supply[:, ORE_SLOT]
+    assert supply[:365].sum() == pytest.approx(2000.0, rel=1e-9)
+    assert np.allclose(supply[:200], D) and np.allclose(supply[200:365], 0.0)
+    assert supply[365] > D  # refilled: the buyer restocks
+    assert log_days(actual, "quota_used_up") == [200.0]
+    assert log_days(actual, "quota_allocated") == [0.0, 365.0]
+    assert zero_days(actual) == list(range(220, 365))
+    assert metric(m, "output_loss") == pytest.approx(D * 145, rel=1e-9)
+
+
+def test_quota_batches_allocate_by_date() -> None:
+    # Two batches, 500 t on day 0 and 500 t on 1 Jul 2025 (day 181): the first lasts 50
+    # days; nothing ships on days 50..180 (output 0 from day 70, when the stock is out,
+    # to day 180 included); the second batch restocks and serves the buyer from day 181
+    # until it is used up as well.
+    from sim.events import QuotaBatch
+
+    batches = (QuotaBatch(date=0, quantity=500.0), QuotaBatch(date="2025-07-01", quantity=500.0))
+    lic = control(regime="license", review_days=0, start=0, quota_batches=batches)
+    actual, _, _ = run_pair(supplier_consumer_world(), [lic], horizon=300)
+    supply = actual.supply[:, ORE_SLOT]
+    assert np.allclose(supply[:50], D) and np.allclose(supply[50:181], 0.0)
+    assert supply.sum() == pytest.approx(1000.0, rel=1e-9)
+    zero = zero_days(actual)
+    assert zero[:111] == list(range(70, 181)) and 181 not in zero
+    assert log_days(actual, "quota_allocated") == [0.0, 181.0]
+
+
+def test_volume_quota_errors() -> None:
+    from sim.events import QuotaBatch
+
+    both = control(
+        regime="license", quota_t=10.0, quota_batches=(QuotaBatch(date=0, quantity=1.0),)
+    )
+    with pytest.raises(InputError, match="quota_batches"):
+        run_pair(supplier_consumer_world(), [both], horizon=30)
+    with pytest.raises(InputError, match="quota_t"):
+        run_pair(supplier_consumer_world(), [control(quota_t=-1.0)], horizon=30)

@@ -272,7 +272,7 @@ def test_scenario_events_are_the_engine_events_in_file_form() -> None:
 
 def test_draw_order_is_pinned() -> None:
     # Changing the order changes the draws, and so every result at a given seed. New
-    # parameters go last (issue 11 added the last three of the controls).
+    # parameters go last (issue 11 added the last four of the controls).
     assert DRAW_ORDER == {
         "export_control": (
             "duration_days",
@@ -284,6 +284,7 @@ def test_draw_order_is_pinned() -> None:
             "covered_share",
             "application_interval_days",
             "licence_valid_days",
+            "quota_t",
         ),
         "export_control_change": (
             "front_running_share",
@@ -294,6 +295,7 @@ def test_draw_order_is_pinned() -> None:
             "covered_share",
             "application_interval_days",
             "licence_valid_days",
+            "quota_t",
         ),
         "facility_outage": ("capacity_factor", "duration_days"),
         "stockpile_release": ("rate_per_day", "threshold_share"),
