@@ -12,6 +12,7 @@ import numpy as np
 
 from sim.errors import InputError
 from sim.events import ExportControl, ExportControlChange, field_names, to_day, with_changes
+from sim.held import HeldCargo
 from sim.lanes import RATE_FLOOR
 from sim.licences import Licensing, Terms, resolve_terms
 from sim.network import Network
@@ -83,6 +84,13 @@ class ControlState:
                 raise InputError(
                     where, f"front_running_share.{c}", f"{v} is negative", "give a share >= 0"
                 )
+        if not 0 <= spec.hold_release_share <= 1:
+            raise InputError(
+                where,
+                "hold_release_share",
+                f"{spec.hold_release_share} is out of range",
+                "give a share of the held cargo per day in [0, 1]",
+            )
         if not spec.reapply_days >= 0:
             raise InputError(
                 where, "reapply_days", f"{spec.reapply_days} is negative", "give days >= 0"
@@ -177,6 +185,7 @@ class Controls:
         self.front = np.ones(m)
         self.restricted = np.zeros(nl, dtype=bool)
         self.unrestricted = np.ones(nl)
+        self.cargo = HeldCargo(host)
         self._changed_specs: list[ExportControl] = []
 
     # ------------------------------------------------------------------ setup
@@ -206,6 +215,8 @@ class Controls:
                     "check the selector",
                 )
         ctl.licensing = Licensing(ctl, host)
+        if "hold" in (ev.regime, *(g.regime for g in ev.groups)):
+            self.cargo.enabled = True
         if ev.quota_t is not None or ev.quota_batches:
             ctl.volume = VolumeQuota(ctl, host, where)
         self.by_id[ev.id] = ctl
@@ -246,19 +257,31 @@ class Controls:
         ctl = self.by_id[ev.control]
         new_spec = with_changes(ctl.spec, ev.changes) if ev.changes else ctl.spec
         ControlState(new_spec, net, net.start, where)
+        if "hold" in (new_spec.regime, *(g.regime for g in new_spec.groups)):
+            self.cargo.enabled = True
         self._changed_specs.append(new_spec)
         day = to_day(ev.date, net.start, where, "date")
         host.at(day, lambda c=ctl, e=ev, s=new_spec: self._change(c, e, s))
 
     def __bool__(self) -> bool:
-        """Whether any control has a volume quota (a state that moves between events)."""
-        return any(c.volume is not None for c in self.by_id.values())
+        """Whether any control has a state that moves between events (quotas, holds)."""
+        return bool(self.cargo) or any(c.volume is not None for c in self.by_id.values())
 
     def advance(self, days: float) -> None:
-        """Consume the volume quotas by ``days`` of the current covered shipments."""
+        """Consume the volume quotas and move held cargo by ``days`` at current rates."""
         for ctl in self.by_id.values():
             if ctl.volume is not None:
                 ctl.volume.advance(days)
+        if self.cargo:
+            self.cargo.advance(days)
+
+    def export(self, links: np.ndarray, sales: np.ndarray) -> np.ndarray:
+        """Return the cleared shipments of ``links`` (sales less held cargo, plus releases)."""
+        return self.cargo.export(links, sales) if self.cargo else sales
+
+    def sales(self, x: np.ndarray) -> np.ndarray:
+        """Return what suppliers sell per link, given the cleared shipments ``x``."""
+        return self.cargo.sales(x) if self.cargo else x
 
     def settled(self) -> None:
         """After the flows settle: schedule the day each volume quota runs out."""
@@ -305,6 +328,7 @@ class Controls:
         allow = np.ones(net.l)
         front = np.ones(net.m)
         quota: list[tuple[ControlState, np.ndarray]] = []
+        hold_share, hold_rate = np.zeros(net.l), np.zeros(net.l)
         world_fac = host.world.facilities
         bloc_of = dict(zip(net.countries, host.country_bloc, strict=True))
         for ctl in self.by_id.values():
@@ -328,6 +352,10 @@ class Controls:
                 outside[links] = 1.0 - terms.covered_share
                 if terms.regime == "license":
                     share[links] = ctl.licensing.share(int(buyer), terms)
+                elif terms.regime == "hold":  # sales go on; customs hold the cargo
+                    share[links] = 1.0
+                    hold_share[links] = terms.covered_share
+                    hold_rate[links] = ctl.spec.hold_release_share
             if ctl.spec.quota_share is not None:
                 if ctl.pre_volume is None:  # per commodity, in its own unit per day
                     ctl.pre_volume = np.bincount(
@@ -345,6 +373,9 @@ class Controls:
             allow[cov] = np.minimum(allow[cov], passed)
             close_exhausted(allow, cov, ctl.volume)
             host.targeted[net.link_buyer[cov & (allow < 1)]] = True
+        if self.cargo:
+            self.cargo.set_holds(hold_share, hold_rate)
+            host.targeted[net.link_buyer[hold_share > 0]] = True
         self.allow_before_quota = allow.copy()
         scale = np.ones(net.l)
         for _, cov in quota:

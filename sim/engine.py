@@ -141,9 +141,8 @@ class _Run:
         # a durable input limits capacity through its installed base, not as a flow.
         self.coef = net.slot_coef * (net.slot_substitute_of < 0) * ~self.installed.mask
         self._setup_events(events)
-        self._moving = [
-            m for m in (self.stockpiles, self.installed, self.finished, self.controls) if m
-        ]
+        movers = (self.stockpiles, self.installed, self.finished, self.controls)
+        self._moving = [m for m in movers if m]
         self._no_base = np.zeros(0)
 
     # ------------------------------------------------------------------ events
@@ -427,6 +426,7 @@ class _Run:
                     x[lk] += self.allocate(available, self.orders[lk] * ~first, ci.link_sup)
                 else:
                     x[lk] = self.allocate(available, self.orders[lk], ci.link_sup)
+                x[lk] = self.controls.export(lk, x[lk])  # held cargo waits, released goes
                 zl = ci.zero_lag_links
                 if len(zl):
                     np.add.at(inflow, net.link_slot[zl], x[zl] - self.lanes.arr[zl])
@@ -439,7 +439,7 @@ class _Run:
             else np.zeros(0)
         )
         if self.finished:
-            sold = delivered + np.bincount(net.link_sup, x, minlength=net.n)
+            sold = delivered + np.bincount(net.link_sup, self.controls.sales(x), minlength=net.n)
             self.finished.set_slope(p, sold)
         use = coef * p[net.slot_fac]
         if switched:

@@ -306,7 +306,9 @@ class DestinationGroup(EventModel):
     """
 
     destinations: Destinations = Field(description="Destinations of this group.")
-    regime: Literal["ban", "license"] | None = Field(default=None, description="See control.")
+    regime: Literal["ban", "license", "hold"] | None = Field(
+        default=None, description="See control."
+    )
     review_days: Annotated[float, AllowInfNan(False)] | None = Field(
         default=None, description="Review time in calendar days (a number)."
     )
@@ -360,10 +362,17 @@ class ExportControlFields(EventModel, Generic[NumT, DrawnT, DateT, LicenceT]):
         "target cover (0.5 = 50 % more days of cover); a mapping gives it per commodity "
         "({gallium: 0.5, germanium: 0.2}; commodities left out: 0).",
     )
-    regime: Literal["ban", "license"] = Field(
+    regime: Literal["ban", "license", "hold"] = Field(
         default="ban",
         description="ban stops every covered flow; license lets each covered buyer's flow "
-        "through as its licence applications are approved (see application_interval_days).",
+        "through as its licence applications are approved (see application_interval_days); "
+        "hold (a customs slowdown) keeps covered shipments at the border until released "
+        "(see hold_release_share).",
+    )
+    hold_release_share: NumT = Field(
+        default=_shared(0.0),
+        description="Under hold: share of the held cargo released per day while the hold is "
+        "in force (0-1); whatever is still held is released when the hold ends.",
     )
     covered_share: NumT = Field(
         default=_shared(1.0),

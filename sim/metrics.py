@@ -314,8 +314,9 @@ def material_balance(record: RunRecord) -> pd.DataFrame:
     durable inputs, the installed base and installation pipeline at the start, and
     ``uses = delivered + consumed + final_stock + final_transit + rounding`` plus the
     final installed base, final pipeline and retirements must agree; make-to-stock
-    facilities add their finished-goods stocks at the start and at the end, and joint
-    products their unsold output.
+    facilities add their finished-goods stocks at the start and at the end, joint
+    products their unsold output, and a hold (:mod:`sim.held`) the cargo still held at
+    the border at the end (``held_final``, per link).
     """
     bal = record.balance
     fac_com = record.facilities["commodity"].to_numpy()
@@ -344,6 +345,7 @@ def material_balance(record: RunRecord) -> pd.DataFrame:
             + bal["retired"][s].sum()
             + bal["finished_final"][f].sum()
             + bal["unsold"][f].sum()
+            + bal.get("held_final", np.zeros(len(link_com)))[link].sum()
         )
         rows.append((com, sources, uses, bal["rounding"][s].sum()))
     return pd.DataFrame(rows, columns=["commodity", "sources", "uses", "rounding"])

@@ -238,6 +238,7 @@ class RunFacts:
     finished_initial: np.ndarray
     finished_final: np.ndarray
     unsold: np.ndarray
+    held_final: np.ndarray
     log: list[tuple[float, str, str]]
 
     @classmethod
@@ -269,6 +270,7 @@ class RunFacts:
             finished_initial=run.finished_initial,
             finished_final=finished.stock.copy(),
             unsold=finished.unsold.copy(),
+            held_final=run.controls.cargo.held.copy(),
             log=run.log,
         )
 
@@ -356,6 +358,7 @@ def build_record(epochs: EpochLog, facts: RunFacts) -> RunRecord:
             "finished_initial": facts.finished_initial,
             "finished_final": facts.finished_final,
             "unsold": facts.unsold,
+            "held_final": facts.held_final,
         },
         installed=end_of_day(
             times,

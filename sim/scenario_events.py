@@ -79,6 +79,7 @@ DRAW_ORDER: dict[str, tuple[str, ...]] = {
         "application_interval_days",
         "licence_valid_days",
         "quota_t",
+        "hold_release_share",
     ),
     "export_control_change": (
         "front_running_share",
@@ -90,6 +91,7 @@ DRAW_ORDER: dict[str, tuple[str, ...]] = {
         "application_interval_days",
         "licence_valid_days",
         "quota_t",
+        "hold_release_share",
     ),
     "facility_outage": ("capacity_factor", "duration_days"),
     "stockpile_release": ("rate_per_day", "threshold_share"),
@@ -114,6 +116,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "application_interval_days": (0.0, math.inf),
     "licence_valid_days": (0.0, math.inf),
     "quota_t": (0.0, math.inf),
+    "hold_release_share": (0.0, 1.0),
     "approval_probability": (0.0, 1.0),
     "approved_share": (0.0, 1.0),
     "reapply_days": (0.0, math.inf),

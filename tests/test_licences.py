@@ -17,6 +17,7 @@ from sim.distributions import Distribution
 from sim.ensemble import run_scenario
 from sim.errors import InputError
 from sim.events import DestinationGroup, Destinations, ExportControl, Schedule, SchedulePoint
+from sim.metrics import material_balance
 from sim.world import World
 from tests.event_worlds import (
     CON,
@@ -398,3 +399,44 @@ def test_volume_quota_errors() -> None:
         run_pair(supplier_consumer_world(), [both], horizon=30)
     with pytest.raises(InputError, match="quota_t"):
         run_pair(supplier_consumer_world(), [control(quota_t=-1.0)], horizon=30)
+
+
+# ---------------------------------------------------------------- held cargo
+def test_hold_keeps_cargo_at_the_border_and_releases_it_all_at_the_end() -> None:
+    # A customs hold from day 10 to day 40, nothing released meanwhile: the supplier
+    # keeps selling (the buyer even orders more as its stock falls), but nothing is
+    # cleared, so the buyer's supply is 0 on days 10..39 and its stock (200 t) runs out
+    # on day 30. On day 40 everything held is released within a day (a zero-day lane):
+    # far more than the buyer lacks, so output is back at once. Loss 10 x 10 = 100.
+    hold = control(regime="hold", end=40)
+    actual, _, m = run_pair(supplier_consumer_world(), [hold], horizon=120)
+    supply = actual.supply[:, ORE_SLOT]
+    assert np.allclose(supply[10:40], 0.0)
+    assert supply[40] > 300.0  # 30 days of sales, released in one day
+    assert zero_days(actual) == list(range(30, 40))
+    assert metric(m, "output_loss") == pytest.approx(D * 10, rel=1e-9)
+    # Conserved: nothing is left at the border, and the balance closes.
+    assert actual.balance["held_final"].sum() == pytest.approx(0.0, abs=1e-9)
+    balance = material_balance(actual)
+    assert np.allclose(balance["sources"], balance["uses"], rtol=1e-9, atol=1e-6)
+
+
+def test_cargo_still_held_at_the_horizon_is_its_own_balance_term() -> None:
+    # An open-ended hold releasing 5 % of the held cargo a day: at the horizon cargo is
+    # still at the border, counted as held_final, and the material balance closes.
+    hold = control(regime="hold", hold_release_share=0.05)
+    actual, _, _ = run_pair(supplier_consumer_world(noise_cv=0.2), [hold], horizon=90)
+    assert actual.balance["held_final"].sum() > 10.0
+    balance = material_balance(actual)
+    assert np.allclose(balance["sources"], balance["uses"], rtol=1e-9, atol=1e-6)
+    assert (actual.supply[11:, ORE_SLOT] > 0).all()  # the daily releases arrive
+
+
+def test_a_longer_hold_never_loses_less() -> None:
+    losses = []
+    for days in (15, 25, 35, 50, 70):
+        hold = control(regime="hold", end=10 + days, hold_release_share=0.02)
+        _, _, m = run_pair(supplier_consumer_world(), [hold], horizon=150)
+        losses.append(metric(m, "output_loss"))
+    assert losses == sorted(losses)
+    assert losses[0] == pytest.approx(0.0, abs=1e-9) and losses[-1] > 0

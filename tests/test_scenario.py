@@ -272,7 +272,7 @@ def test_scenario_events_are_the_engine_events_in_file_form() -> None:
 
 def test_draw_order_is_pinned() -> None:
     # Changing the order changes the draws, and so every result at a given seed. New
-    # parameters go last (issue 11 added the last four of the controls).
+    # parameters go last (issue 11 added the last five of the controls).
     assert DRAW_ORDER == {
         "export_control": (
             "duration_days",
@@ -285,6 +285,7 @@ def test_draw_order_is_pinned() -> None:
             "application_interval_days",
             "licence_valid_days",
             "quota_t",
+            "hold_release_share",
         ),
         "export_control_change": (
             "front_running_share",
@@ -296,6 +297,7 @@ def test_draw_order_is_pinned() -> None:
             "application_interval_days",
             "licence_valid_days",
             "quota_t",
+            "hold_release_share",
         ),
         "facility_outage": ("capacity_factor", "duration_days"),
         "stockpile_release": ("rate_per_day", "threshold_share"),
