@@ -35,16 +35,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
 from sim.distributions import Distribution
 from sim.errors import InputError
 from sim.events import GROUP_FIELDS, DestinationGroup, ExportControl, Schedule, value_at
-
-if TYPE_CHECKING:
-    from sim.controls import ControlState
 
 
 @dataclass
@@ -159,14 +156,14 @@ class Licensing:
 
     Parameters
     ----------
-    ctl : ControlState
+    ctl : sim.controls.ControlState
         The control (its spec in force, ``active(now)`` and ``terms_of(buyer)``).
     host : engine run
         Provides ``env``, ``event_rng``, ``log``, ``net``, ``at(day, action)`` and
         ``request(replan)``.
     """
 
-    def __init__(self, ctl: ControlState, host) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, ctl: Any, host) -> None:  # type: ignore[no-untyped-def]
         self.ctl = ctl
         self.host = host
         self.applications: dict[int, list[Application]] = {}

@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
 from sim.errors import InputError
 from sim.events import ExportControl, to_day
-
-if TYPE_CHECKING:
-    from sim.controls import ControlState
 
 #: A quota with less than this share of its largest allocation left counts as used up
 #: (float residue of the consumption must not leave a sliver that reopens the flows).
@@ -71,7 +68,7 @@ class VolumeQuota:
 
     Parameters
     ----------
-    ctl : ControlState
+    ctl : sim.controls.ControlState
         The control (``active(now)``, ``covered(net, blocs)``).
     host : engine run
         Provides ``net``, ``world``, ``env``, ``x``, ``country_bloc``, ``log``, ``horizon``,
@@ -80,7 +77,7 @@ class VolumeQuota:
         Names the control in errors.
     """
 
-    def __init__(self, ctl: ControlState, host, where: str) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, ctl: Any, host, where: str) -> None:  # type: ignore[no-untyped-def]
         self.ctl = ctl
         self.host = host
         net = host.net
