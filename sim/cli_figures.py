@@ -119,13 +119,17 @@ def _check_table_path(path: Path, where: str) -> None:
 
 
 def _shock_month(events: list[Any], start: Any) -> str:
-    """Month of the first announcement or start of a scenario's export controls."""
+    """Month of the first announcement or start of a scenario's export controls.
+
+    Controls in force from day 0 (a quota regime already running) are passed over:
+    their month has nothing before it to compare with.
+    """
     days = [
-        to_day(d, start, "replay", "start")
+        day
         for ev in events
         if isinstance(ev, ExportControl) and not isinstance(ev, StandingControl)
         for d in (ev.start, ev.announced)
-        if d is not None
+        if d is not None and (day := to_day(d, start, "replay", "start")) > 0
     ]
     if not days:
         return ""
@@ -168,6 +172,13 @@ def replay(
     seed: Annotated[
         int | None, typer.Option(help="Seed (default: the scenario's).", min=0, max=2**63 - 1)
     ] = None,
+    shock: Annotated[
+        str | None,
+        typer.Option(
+            help="Month (YYYY-MM) the ratios' pre-shock level ends before (default: that of "
+            "the first export control announced or starting after day 0)."
+        ),
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -189,7 +200,8 @@ def replay(
 
     Prints per month the simulated exports (the median over --replications, with a
     p05-p95 band) and their ratio to the pre-shock level: the mean of the 12 months
-    before the month of the first export control's announcement or start. With
+    before the month of the first export control's announcement or start after day 0
+    (or --shock). With
     --observed, only the observed flows, next to the observed values, and scores per
     flow: RMSE and MAPE on levels (the commodity's unit per month; MAPE over months
     with observed > 0) and on the ratios, the trough (lowest ratio from the shock
@@ -261,7 +273,11 @@ def replay(
             .strftime("%Y-%m")
             .unique()
         )
-        shock = _shock_month(events, scenario.start) or months[0]
+        if shock is not None and shock not in months:
+            raise InputError(
+                where, "--shock", f"'{shock}' is not a month of the run", "give YYYY-MM in the run"
+            )
+        shock = shock or _shock_month(events, scenario.start) or months[0]
         matched = None
         if frames is not None:
             matched = match_observed(
