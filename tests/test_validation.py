@@ -276,7 +276,9 @@ def test_events_are_checked_when_built() -> None:
     # references to the world when it is run (above).
     with pytest.raises(InputError) as err:
         control(regime="embargo")
-    assert_one_line(err.value, "ExportControl", "regime", "'embargo' is not 'ban' or 'license'")
+    assert_one_line(
+        err.value, "ExportControl", "regime", "'embargo' is not 'ban', 'license' or 'hold'"
+    )
     with pytest.raises(InputError) as err:
         control(speed=3)
     assert_one_line(err.value, "ExportControl", "speed", "unknown field")
