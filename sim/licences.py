@@ -168,6 +168,7 @@ class Licensing:
         self.host = host
         self.applications: dict[int, list[Application]] = {}
         self.next_filing: dict[int, float] = {}  # stream: day of the buyer's next filing
+        self.reapply_at: dict[int, float] = {}  # single: day a refused buyer files again
 
     def share(self, buyer: int, terms: Terms) -> float:
         """Return the buyer's licensed share of its covered flow now (filing what is due)."""
@@ -188,7 +189,7 @@ class Licensing:
 
     def _waiting(self, buyer: int) -> bool:
         """Whether a refused single application waits out ``reapply_days``."""
-        return self.next_filing.get(buyer, -math.inf) > self.host.env.now
+        return self.reapply_at.get(buyer, -math.inf) > self.host.env.now
 
     def _file(self, buyer: int, terms: Terms) -> None:
         host = self.host
@@ -206,8 +207,8 @@ class Licensing:
             outcome = "licence_approved" if share >= 0 else "licence_refused"
             host.log.append((host.env.now, outcome, name))
             if share < 0 and terms.interval is None:
-                self.next_filing[buyer] = host.env.now + terms.reapply
-                host.at(self.next_filing[buyer], lambda: host.request(replan=True))
+                self.reapply_at[buyer] = host.env.now + terms.reapply
+                host.at(self.reapply_at[buyer], lambda: host.request(replan=True))
             host.request(replan=True)
 
         host.at(decision, decide)

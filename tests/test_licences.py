@@ -440,3 +440,24 @@ def test_a_longer_hold_never_loses_less() -> None:
         losses.append(metric(m, "output_loss"))
     assert losses == sorted(losses)
     assert losses[0] == pytest.approx(0.0, abs=1e-9) and losses[-1] > 0
+
+
+def test_a_refused_buyer_joins_a_stream_when_the_control_is_eased_to_one() -> None:
+    # One application from day 10, reviewed in 5 days and refused (approval 0); the buyer
+    # would file again on day 45. Eased on day 20 to a stream of applications every 10
+    # days, approved: the stream starts that day (filed 20, 30, 40, ...; decided 25,
+    # 35, 45, ...), and the pending re-application does not hold it back.
+    from sim.events import ExportControlChange
+
+    lic = control(regime="license", review_days=5, approval_probability=0.0, reapply_days=30)
+    ease = ExportControlChange(
+        control="ctl",
+        date=20,
+        action="ease",
+        changes={"application_interval_days": 10.0, "approval_probability": 1.0},
+    )
+    actual, _, _ = run_pair(supplier_consumer_world(), [lic, ease], horizon=60)
+    assert log_days(actual, "licence_refused") == [15.0]
+    assert log_days(actual, "licence_approved")[:3] == [25.0, 35.0, 45.0]
+    assert np.allclose(actual.supply[10:25, ORE_SLOT], 0.0)
+    assert actual.supply[25, ORE_SLOT] > D
