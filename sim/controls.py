@@ -247,6 +247,14 @@ class Controls:
             )
         fixed = {"id", "issuer", "quota_t", "quota_batches"}  # allocations are scheduled once
         bad = set(ev.changes) - (set(field_names(ExportControl)) - fixed)
+        if bad & {"quota_t", "quota_batches"}:
+            raise InputError(
+                where,
+                f"changes.{sorted(bad & {'quota_t', 'quota_batches'})[0]}",
+                "a volume quota cannot be changed: its allocations are scheduled when the "
+                "control is set up",
+                "give the allocations in the export_control (quota_batches by date)",
+            )
         if bad:
             raise InputError(
                 where,

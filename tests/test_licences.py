@@ -461,3 +461,15 @@ def test_a_refused_buyer_joins_a_stream_when_the_control_is_eased_to_one() -> No
     assert log_days(actual, "licence_approved")[:3] == [25.0, 35.0, 45.0]
     assert np.allclose(actual.supply[10:25, ORE_SLOT], 0.0)
     assert actual.supply[25, ORE_SLOT] > D
+
+
+def test_a_volume_quota_cannot_be_changed_later() -> None:
+    from sim.events import ExportControlChange
+
+    lic = control(regime="license", review_days=0, quota_t=100.0)
+    change = ExportControlChange(
+        control="ctl", date=20, action="tighten", changes={"quota_t": 50.0}
+    )
+    with pytest.raises(InputError) as err:
+        run_pair(supplier_consumer_world(), [lic, change], horizon=30)
+    assert err.value.field == "changes.quota_t" and "quota_batches" in err.value.fix
