@@ -87,6 +87,19 @@ def _categorical(values: np.ndarray | pd.Series) -> pd.Series:
     return text.astype(pd.CategoricalDtype(sorted(set(text))))
 
 
+def _repeated_categorical(values: np.ndarray, times: int) -> pd.Categorical[str]:
+    """Each of ``values`` repeated ``times``, as :func:`_categorical` makes it, from codes.
+
+    The categories are the sorted distinct values; building the codes per value and
+    repeating them avoids hashing every one of the repeated strings.
+    """
+    text = [str(v) for v in values]
+    categories = sorted(set(text))
+    index = {c: i for i, c in enumerate(categories)}
+    codes = np.repeat(np.array([index[t] for t in text], dtype=np.int32), times)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(categories))
+
+
 def _concat_categorical(frames: list[pd.DataFrame], labels: Sequence[str]) -> pd.DataFrame:
     """Concatenate per-replication tables whose text columns are categoricals."""
     out = pd.concat(frames, ignore_index=True)
@@ -158,19 +171,17 @@ def reduce_series(
         {
             "replication": np.full(g * horizon, replication, dtype=np.int64),
             "seed": np.full(g * horizon, seed, dtype=np.int64),
-            "series": np.repeat(text[:, 0], horizon),
-            "bloc": np.repeat(text[:, 1], horizon),
-            "stage": np.repeat(text[:, 2], horizon),
-            "commodity": np.repeat(text[:, 3], horizon),
-            "unit": np.repeat(text[:, 4], horizon),
+            "series": _repeated_categorical(text[:, 0], horizon),
+            "bloc": _repeated_categorical(text[:, 1], horizon),
+            "stage": _repeated_categorical(text[:, 2], horizon),
+            "commodity": _repeated_categorical(text[:, 3], horizon),
+            "unit": _repeated_categorical(text[:, 4], horizon),
             "day": np.tile(days, g),
             "date": np.tile(dates.to_numpy(), g),
             "actual": np.concatenate(columns_a) if g else np.zeros(0),
             "baseline": np.concatenate(columns_b) if g else np.zeros(0),
         }
     )
-    for column in _LABEL_COLUMNS:
-        frame[column] = _categorical(frame[column])
     return frame
 
 
@@ -235,20 +246,22 @@ def reduce_trade(
         {
             "replication": np.full(g * n_m, replication, dtype=np.int64),
             "seed": np.full(g * n_m, seed, dtype=np.int64),
-            "origin": np.repeat(keys["origin"].to_numpy(), n_m),
-            "destination": np.repeat(keys["destination"].to_numpy(), n_m),
-            "origin_bloc": np.repeat(keys["origin"].map(bloc).to_numpy(), n_m),
-            "destination_bloc": np.repeat(keys["destination"].map(bloc).to_numpy(), n_m),
-            "commodity": np.repeat(keys["commodity"].to_numpy(), n_m),
-            "unit": np.repeat(keys["commodity"].map(unit_of).fillna("").to_numpy(), n_m),
+            "origin": _repeated_categorical(keys["origin"].to_numpy(), n_m),
+            "destination": _repeated_categorical(keys["destination"].to_numpy(), n_m),
+            "origin_bloc": _repeated_categorical(keys["origin"].map(bloc).to_numpy(), n_m),
+            "destination_bloc": _repeated_categorical(
+                keys["destination"].map(bloc).to_numpy(), n_m
+            ),
+            "commodity": _repeated_categorical(keys["commodity"].to_numpy(), n_m),
+            "unit": _repeated_categorical(
+                keys["commodity"].map(unit_of).fillna("").to_numpy(), n_m
+            ),
             "month": np.tile(months, g),
             "days": np.tile(days, g),
             "actual": monthly_a.T.reshape(-1),
             "baseline": monthly_b.T.reshape(-1),
         }
     )
-    for column in _TRADE_LABELS:
-        frame[column] = _categorical(frame[column])
     return frame
 
 
