@@ -108,11 +108,10 @@ class ControlState:
             [net.commodities.index(c) for c in spec.commodities], dtype=np.int64
         )
         self.issuer = net.countries.index(spec.issuer)
-        self._group_key: object = None
 
     def terms_of(self, buyer: int) -> Terms:
         """Return the licensing terms of a covered buyer: its group's, or the control's."""
-        return self.terms[int(self._group_of_country[self.net.fac_country[buyer]])]
+        return self.terms[int(self.group_of_country[self.net.fac_country[buyer]])]
 
     def covers_buyer(self, buyer: int) -> bool:
         """Whether the control covers any link of ``buyer`` under the current blocs."""
@@ -131,7 +130,7 @@ class ControlState:
                     if group.destinations.covers(c, country_bloc[ci]):
                         groups[ci] = gi
                         break
-            self._group_of_country = groups
+            self.group_of_country = groups
         return self._covered
 
     def _compute_covered(self, net: Network, country_bloc: list[str]) -> np.ndarray:
@@ -352,18 +351,21 @@ class Controls:
                 continue
             cov = ctl.covered(net, host.country_bloc)
             share = np.zeros(net.l)
+            # Terms per covered link, from its buyer's group: only licensed buyers loop.
+            group = ctl.group_of_country[net.fac_country[net.link_buyer[cov]]]
+            terms = ctl.terms
+            covered = np.array([t.covered_share for t in terms])[group]
+            regime = np.array([t.regime for t in terms])[group]
             outside = np.zeros(net.l)  # the part of each covered flow outside the rules
+            outside[cov] = 1.0 - covered
+            held_links = np.flatnonzero(cov)[regime == "hold"]  # sales go on; customs hold
+            share[held_links] = 1.0
+            hold_share[held_links] = covered[regime == "hold"]
+            hold_rate[held_links] = ctl.spec.hold_release_share
             assert ctl.licensing is not None
-            for buyer in np.unique(net.link_buyer[cov]):
-                terms = ctl.terms_of(int(buyer))
+            for buyer in np.unique(net.link_buyer[cov][regime == "license"]):
                 links = cov & (net.link_buyer == buyer)
-                outside[links] = 1.0 - terms.covered_share
-                if terms.regime == "license":
-                    share[links] = ctl.licensing.share(int(buyer), terms)
-                elif terms.regime == "hold":  # sales go on; customs hold the cargo
-                    share[links] = 1.0
-                    hold_share[links] = terms.covered_share
-                    hold_rate[links] = ctl.spec.hold_release_share
+                share[links] = ctl.licensing.share(int(buyer), ctl.terms_of(int(buyer)))
             if ctl.spec.quota_share is not None:
                 if ctl.pre_volume is None:  # per commodity, in its own unit per day
                     ctl.pre_volume = np.bincount(

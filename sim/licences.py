@@ -173,18 +173,19 @@ class Licensing:
     def share(self, buyer: int, terms: Terms) -> float:
         """Return the buyer's licensed share of its covered flow now (filing what is due)."""
         now = self.host.env.now
-        apps = self.applications.setdefault(buyer, [])
+        # Keep the applications still pending or licensing: the rest is history.
+        apps = self.applications[buyer] = [
+            a
+            for a in self.applications.get(buyer, [])
+            if a.decision > now or (a.share >= 0 and now < a.until)
+        ]
         if terms.interval is None:
-            live = [a for a in apps if a.decision > now or (a.share >= 0 and now < a.until)]
-            if not live and not self._waiting(buyer):
+            if not apps and not self._waiting(buyer):
                 self._file(buyer, terms)
-                live = apps[-1:]
-            decided = [a for a in live if a.decision <= now and a.share >= 0]
-            return max((a.share for a in decided), default=0.0)
-        if buyer not in self.next_filing:  # the stream starts (or restarts) now
+        elif buyer not in self.next_filing:  # the stream starts (or restarts) now
             self._file(buyer, terms)
             self._schedule_filing(buyer, now + terms.interval)
-        in_force = [a for a in apps if a.share >= 0 and a.decision <= now < a.until]
+        in_force = [a for a in apps if a.decision <= now and a.share >= 0]
         return max((a.share for a in in_force), default=0.0)
 
     def _waiting(self, buyer: int) -> bool:

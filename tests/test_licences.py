@@ -20,7 +20,6 @@ from sim.events import DestinationGroup, Destinations, ExportControl, Schedule, 
 from sim.metrics import material_balance
 from sim.world import World
 from tests.event_worlds import (
-    CON,
     ORE_SLOT,
     SRC,
     control,
@@ -275,7 +274,6 @@ def test_stream_stops_when_the_control_ends() -> None:
     assert log_days(actual, "licence_applied") == [10.0, 30.0]
     assert np.allclose(actual.supply[10:15, ORE_SLOT], 0.0)
     assert actual.supply[15, ORE_SLOT] > D
-    assert CON == 1
 
 
 # ---------------------------------------------------------------- scenario files
