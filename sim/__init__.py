@@ -8,7 +8,7 @@ and compute metrics with :func:`compute_metrics`.
 from sim.compare import paired_differences
 from sim.distributions import Distribution
 from sim.engine import Settings, simulate, simulate_pair
-from sim.ensemble import Ensemble, run_ensemble
+from sim.ensemble import Ensemble, run_ensemble, run_scenario
 from sim.errors import InputError, PaxsimError
 from sim.events import (
     Destinations,
@@ -25,6 +25,7 @@ from sim.record import RunRecord
 from sim.response import pro_rata
 from sim.results import read_results, write_results
 from sim.scenario import Scenario, load_scenario
+from sim.sink import write_scenario
 from sim.version import __version__
 from sim.world import World, load_world
 
@@ -55,7 +56,9 @@ __all__ = [
     "pro_rata",
     "read_results",
     "run_ensemble",
+    "run_scenario",
     "simulate",
     "simulate_pair",
     "write_results",
+    "write_scenario",
 ]

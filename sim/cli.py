@@ -38,17 +38,18 @@ from sim.cli_common import BUNDLED, HEADLINE, Debug, _errors, _OneLineErrors, _r
 from sim.cli_figures import _check_figure_path, _save_figure, plot, replay
 from sim.cli_info import dictionary, example, list_, plausibility, schema, version
 from sim.compare import paired_differences
-from sim.ensemble import Ensemble, peak_memory_bytes, run_scenario
+from sim.ensemble import Ensemble
 from sim.errors import InputError
 from sim.headline import headline_csv, headline_json, headline_table, onset_summary, print_headline
+from sim.memory import streamed_peak_bytes
 from sim.results import (
     check_folder_name,
     read_results,
     result_folder,
-    write_results,
     write_text_atomic,
 )
 from sim.scenario import MAX_REPLICATIONS, MAX_SEED, Scenario, load_scenario
+from sim.sink import Written, write_scenario
 
 __all__ = ["BUNDLED", "app", "main"]
 
@@ -86,7 +87,7 @@ class OutputFormat(StrEnum):
 
 
 def _headline(
-    ensemble: Ensemble, folder: Path, output_format: OutputFormat, first: bool
+    ensemble: Ensemble | Written, folder: Path, output_format: OutputFormat, first: bool
 ) -> pd.DataFrame:
     """Print the line naming the result folder and the headline table of one run.
 
@@ -129,7 +130,37 @@ Replications = Annotated[
     int | None,
     typer.Option(help="Replications (default: the scenario's).", min=1, max=MAX_REPLICATIONS),
 ]
-Jobs = Annotated[int, typer.Option(help="Worker processes.", min=1)]
+Jobs = Annotated[
+    int,
+    typer.Option(
+        help="Worker processes (with --executor dask and no --scheduler: of the local cluster).",
+        min=1,
+    ),
+]
+
+
+class Executor(StrEnum):
+    """Where ``paxsim run`` and ``compare`` run replications (:func:`sim.run_ensemble`)."""
+
+    processes = "processes"
+    dask = "dask"
+
+
+ExecutorOption = Annotated[
+    Executor,
+    typer.Option(
+        "--executor",
+        help="Where replications run: processes (this machine, --jobs worker processes) or "
+        "dask (a dask.distributed cluster: --scheduler, or a local one). Results are identical.",
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="With --executor dask: address of a running scheduler, e.g. tcp://host:8786.",
+    ),
+]
 Overwrite = Annotated[bool, typer.Option(help="Replace existing result folders (in --out only).")]
 
 
@@ -165,7 +196,7 @@ def _check_memory(
     world, horizon = scenario.world(), scenario.horizon_days
 
     def need(reps: int) -> int:
-        return peak_memory_bytes(
+        return streamed_peak_bytes(
             world, start=scenario.start, horizon_days=horizon, replications=reps, jobs=jobs
         )
 
@@ -288,30 +319,48 @@ def _prepare(
         _check_memory(scenario, path, replications, jobs)
 
 
+@dataclass(frozen=True)
+class _Where:
+    """How a command runs replications: worker processes or a Dask cluster."""
+
+    jobs: int = 1
+    executor: Executor = Executor.processes
+    scheduler: str | None = None
+
+
+def _check_where(where: _Where) -> None:
+    if where.scheduler is not None and where.executor is not Executor.dask:
+        raise InputError(
+            "--scheduler",
+            where.scheduler,
+            "is only used with --executor dask",
+            "add --executor dask, or leave out --scheduler",
+        )
+
+
 def _run_one(
     scenario: Scenario,
     path: Path,
     out: Path,
     replications: int | None,
     seed: int | None,
-    jobs: int,
+    where: _Where,
     overwrite: bool,
-) -> tuple[Ensemble, Path]:
+) -> tuple[Written, Path]:
     update, stop = _progress(scenario.name)
-    try:
-        ensemble = run_scenario(
-            scenario, replications=replications, seed=seed, jobs=jobs, progress=update
-        )
-    finally:
-        stop()
     folder = out / scenario.name
     try:
-        write_results(
-            ensemble,
+        written = write_scenario(
+            scenario,
             folder,
             command=shlex.join(["paxsim", *sys.argv[1:]]),
             scenario_files=[path],
-            world=scenario.world(),
+            replications=replications,
+            seed=seed,
+            jobs=where.jobs,
+            executor=where.executor.value,
+            scheduler=where.scheduler,
+            progress=update,
             overwrite=overwrite,
             out=out,
         )
@@ -323,7 +372,9 @@ def _run_one(
             "(this run's results were not written)",
             "pass --overwrite to replace it, or give another --out",
         ) from None
-    return ensemble, folder
+    finally:
+        stop()
+    return written, folder
 
 
 # --- commands ---------------------------------------------------------------------------
@@ -335,6 +386,8 @@ def run(
     replications: Replications = None,
     seed: Seed = None,
     jobs: Jobs = 1,
+    executor: ExecutorOption = Executor.processes,
+    scheduler: SchedulerOption = None,
     out: Annotated[Path, typer.Option(help="Folder for the result folders.")] = Path("results"),
     overwrite: Overwrite = False,
     output_format: Annotated[
@@ -369,14 +422,15 @@ def run(
     (unless --overwrite) and that the run fits in memory.
     """
     with _errors(debug):
+        where = _Where(jobs, executor, scheduler)
+        _check_where(where)
         _check_files_once(scenarios)
         loaded = [(load_scenario(p), p) for p in scenarios]
         _prepare(loaded, out, replications, jobs, overwrite)
         tables = []
         for i, (scenario, path) in enumerate(loaded):
-            ensemble, folder = _run_one(scenario, path, out, replications, seed, jobs, overwrite)
-            tables.append(_headline(ensemble, folder, output_format, first=i == 0))
-            del ensemble
+            written, folder = _run_one(scenario, path, out, replications, seed, where, overwrite)
+            tables.append(_headline(written, folder, output_format, first=i == 0))
         if output_format is OutputFormat.json:
             typer.echo(headline_json(pd.concat(tables, ignore_index=True)), nl=False)
 
@@ -463,6 +517,8 @@ def compare(
         ),
     ] = None,
     jobs: Jobs = 1,
+    executor: ExecutorOption = Executor.processes,
+    scheduler: SchedulerOption = None,
     out: Annotated[Path, typer.Option(help="Folder for results and the comparison.")] = Path(
         "results"
     ),
@@ -487,6 +543,8 @@ def compare(
     before any scenario file is run.
     """
     with _errors(debug):
+        where = _Where(jobs, executor, scheduler)
+        _check_where(where)
         if len(inputs) < 2:
             raise InputError("compare", "inputs", "needs at least two", "give two or more")
         files = [p for p in inputs if not p.is_dir()]
@@ -529,9 +587,9 @@ def compare(
                 runs.append((r.name, r.metrics, int(str(r.replications)), r.stages))
                 continue
             scenario, path = loaded[i]
-            ensemble, _ = _run_one(scenario, path, out, replications, seed, jobs, overwrite)
-            runs.append((scenario.name, ensemble.metrics, ensemble.replications, ensemble.stages))
-            del ensemble
+            written, folder = _run_one(scenario, path, out, replications, seed, where, overwrite)
+            r = _read_run(folder)  # every scope's metrics, from the folder just written
+            runs.append((scenario.name, r.metrics, written.replications, written.stages))
         name_a, metrics_a, reps_a, stages_a = runs[0]
         for (name_b, metrics_b, reps_b, stages_b), target, figure in zip(
             runs[1:], targets, figures, strict=True

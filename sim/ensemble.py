@@ -62,13 +62,14 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from sim.dask_runner import run_dask
 from sim.engine import Settings
 from sim.errors import InputError
 from sim.events import Event
@@ -98,6 +99,7 @@ from sim.reduce import (
 )
 from sim.replication import _RESERVED_PARAMS, Sample, _draw, _Job, _Reduced, _replicate, _run_pool
 from sim.scenario import MAX_SEED
+from sim.summary import SUMMARY_COLUMNS, summarise
 from sim.world import World
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -138,23 +140,6 @@ HEADLINE_METRICS: tuple[str, ...] = (
     "time_to_survive_days",
     "time_to_recover_days",
 )
-
-#: Columns of :meth:`Ensemble.summary`.
-SUMMARY_COLUMNS = [
-    "scenario",
-    "scope_kind",
-    "scope",
-    "stage",
-    "commodity",
-    "metric",
-    "unit",
-    "n",
-    "mean",
-    "p05",
-    "p50",
-    "p95",
-    "reached_share",
-]
 
 
 @dataclass(frozen=True, eq=False)
@@ -274,94 +259,58 @@ class Ensemble:
             ``bloc/<bloc>/<stage>/<commodity>/<metric>``. A censored or absent metric
             is NaN (see :attr:`metrics` for which).
         """
-        params = self.parameters.rename(
-            columns={c: f"param/{c}" for c in self.parameters.columns if c not in _RESERVED_PARAMS}
-        )
-        m = self.metrics
-        sel = m[m["scope_kind"].isin(["world", "bloc"]) & m["metric"].isin(HEADLINE_METRICS)]
-        if sel.empty:
-            return params.reset_index(drop=True)
-        metric_rank = {name: i for i, name in enumerate(HEADLINE_METRICS)}
-        keys = (
-            sel[["scope_kind", "scope", "stage", "commodity", "metric"]]
-            .drop_duplicates()
-            .assign(
-                _kind=lambda f: f["scope_kind"].map({"world": 0, "bloc": 1}),
-                _metric=lambda f: f["metric"].map(metric_rank),
-            )
-            .sort_values(["_kind", "scope", "stage", "commodity", "_metric"], kind="stable")
-        )
-
-        def column_name(kind: str, scope: str, stage: str, commodity: str, metric: str) -> str:
-            head = "world" if kind == "world" else f"{kind}/{scope}"
-            return f"{head}/{stage}/{commodity}/{metric}"
-
-        kind = sel["scope_kind"].astype("str")
-        head = kind.where(kind == "world", kind + "/" + sel["scope"].astype("str"))
-        names = (
-            head
-            + "/"
-            + sel["stage"].astype("str")
-            + "/"
-            + sel["commodity"].astype("str")
-            + "/"
-            + sel["metric"].astype("str")
-        )
-        values = sel["value"].where(~sel["censored"].astype(bool))
-        wide = (
-            pd.DataFrame({"replication": sel["replication"], "column": names, "value": values})
-            .pivot(index="replication", columns="column", values="value")
-            .reindex(index=params["replication"])
-        )
-        order = [column_name(*k) for k in keys.iloc[:, :5].itertuples(index=False, name=None)]
-        wide = wide.reindex(columns=order).reset_index(drop=True)
-        wide.columns.name = None
-        return pd.concat([params.reset_index(drop=True), wide.astype(float)], axis=1)
+        return replication_table(self.parameters, self.metrics)
 
 
-def summarise(metrics: pd.DataFrame, scenario: str) -> pd.DataFrame:
-    """Summarise a long metrics table over replications (see :meth:`Ensemble.summary`).
+def replication_table(parameters: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
+    """One row per replication of ``parameters``, with the headline metrics of ``metrics``.
 
-    Parameters
-    ----------
-    metrics : DataFrame
-        Columns ``scope_kind, scope, stage, commodity, metric, value, unit, censored``
-        and one row per replication and metric.
-    scenario : str
-        Value of the ``scenario`` column.
-
-    Returns
-    -------
-    DataFrame
-        Columns :data:`SUMMARY_COLUMNS`, sorted.
+    See :meth:`Ensemble.replication_table`; ``metrics`` need only hold the world and
+    bloc rows.
     """
-    keys = ["scope_kind", "scope", "stage", "commodity", "metric", "unit"]
-    if metrics.empty:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in SUMMARY_COLUMNS})
-    censored = metrics["censored"].astype(bool)
-    frame = metrics[keys].assign(_reached=(~censored).astype(np.int64))
-    counts = frame.groupby(keys, sort=False)["_reached"].agg(["size", "sum"])
-    reached = metrics.loc[~censored & metrics["value"].notna(), [*keys, "value"]]
-    grouped = reached.groupby(keys, sort=False)["value"]
-    stats = pd.concat(
-        [
-            grouped.mean().rename("mean"),
-            grouped.quantile(0.05).rename("p05"),
-            grouped.quantile(0.5).rename("p50"),
-            grouped.quantile(0.95).rename("p95"),
-        ],
-        axis=1,
+    params = parameters.rename(
+        columns={c: f"param/{c}" for c in parameters.columns if c not in _RESERVED_PARAMS}
     )
-    out = counts.join(stats, how="left").reset_index()
-    out["n"] = out["size"].astype(np.int64)
-    out["reached_share"] = out["sum"] / out["size"]
-    out["scenario"] = scenario
-    kind_rank = {kind: i for i, kind in enumerate(SCOPES)}
-    out["_kind"] = out["scope_kind"].map(kind_rank).fillna(len(SCOPES))
-    out = out.sort_values(
-        ["_kind", "scope_kind", "scope", "stage", "commodity", "metric", "unit"], kind="stable"
+    m = metrics
+    sel = m[m["scope_kind"].isin(["world", "bloc"]) & m["metric"].isin(HEADLINE_METRICS)]
+    if sel.empty:
+        return params.reset_index(drop=True)
+    metric_rank = {name: i for i, name in enumerate(HEADLINE_METRICS)}
+    keys = (
+        sel[["scope_kind", "scope", "stage", "commodity", "metric"]]
+        .drop_duplicates()
+        .assign(
+            _kind=lambda f: f["scope_kind"].map({"world": 0, "bloc": 1}),
+            _metric=lambda f: f["metric"].map(metric_rank),
+        )
+        .sort_values(["_kind", "scope", "stage", "commodity", "_metric"], kind="stable")
     )
-    return out[SUMMARY_COLUMNS].reset_index(drop=True)
+
+    def column_name(kind: str, scope: str, stage: str, commodity: str, metric: str) -> str:
+        head = "world" if kind == "world" else f"{kind}/{scope}"
+        return f"{head}/{stage}/{commodity}/{metric}"
+
+    kind = sel["scope_kind"].astype("str")
+    head = kind.where(kind == "world", kind + "/" + sel["scope"].astype("str"))
+    names = (
+        head
+        + "/"
+        + sel["stage"].astype("str")
+        + "/"
+        + sel["commodity"].astype("str")
+        + "/"
+        + sel["metric"].astype("str")
+    )
+    values = sel["value"].where(~sel["censored"].astype(bool))
+    wide = (
+        pd.DataFrame({"replication": sel["replication"], "column": names, "value": values})
+        .pivot(index="replication", columns="column", values="value")
+        .reindex(index=params["replication"])
+    )
+    order = [column_name(*k) for k in keys.iloc[:, :5].itertuples(index=False, name=None)]
+    wide = wide.reindex(columns=order).reset_index(drop=True)
+    wide.columns.name = None
+    return pd.concat([params.reset_index(drop=True), wide.astype(float)], axis=1)
 
 
 # --- the ensemble ---------------------------------------------------------------------
@@ -433,6 +382,8 @@ def run_ensemble(
     progress: Callable[[int, int], None] | None = None,
     theta: float = 0.95,
     k: int = 7,
+    executor: str = "processes",
+    scheduler: str | None = None,
 ) -> Ensemble:
     """Run a scenario many times with sampled parameters, each against its baseline.
 
@@ -466,6 +417,14 @@ def run_ensemble(
         finishes.
     theta, k : float, int
         Threshold and persistence days of the metrics (:func:`sim.compute_metrics`).
+    executor : {"processes", "dask"}
+        Where replications run: this process and ``jobs`` worker processes, or a
+        ``dask.distributed`` cluster (see :func:`replications_in_order`). Results do
+        not depend on it.
+    scheduler : str, optional
+        With ``executor="dask"``: the address of a running scheduler
+        (``tcp://host:8786``); without it a local cluster of ``jobs`` worker processes
+        is started for the run.
 
     Returns
     -------
@@ -479,9 +438,44 @@ def run_ensemble(
         the replication).
     """
     began = time.perf_counter()
-    for label, value, low in (("replications", replications, 1), ("jobs", jobs, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise InputError("ensemble", label, f"{value!r} is not a positive integer", "give >= 1")
+    job = make_job(
+        world,
+        sample,
+        start=start,
+        horizon_days=horizon_days,
+        seed=seed,
+        settings=settings,
+        theta=theta,
+        k=k,
+    )
+    reduced = list(
+        replications_in_order(
+            job,
+            replications,
+            jobs=jobs,
+            executor=executor,
+            scheduler=scheduler,
+            progress=progress,
+        )
+    )
+    return _assemble(name, job, reduced, replications, time.perf_counter() - began, jobs)
+
+
+def make_job(
+    world: World,
+    sample: Sample,
+    *,
+    start: dt.date | str,
+    horizon_days: int,
+    seed: int,
+    settings: Settings | None,
+    theta: float = 0.95,
+    k: int = 7,
+) -> _Job:
+    """Check an ensemble's arguments and return what every replication shares.
+
+    Arguments as in :func:`run_ensemble`.
+    """
     if (
         isinstance(seed, bool)
         or not isinstance(seed, int | np.integer)
@@ -492,47 +486,87 @@ def run_ensemble(
         raise InputError(
             "ensemble", "horizon_days", f"{horizon_days} is not positive", "give at least 1 day"
         )
-    seed = int(seed)
-    job = _Job(
+    return _Job(
         world=world,
         sample=sample,
         start=_as_date(start),
         horizon_days=int(horizon_days),
         # The trade record feeds Ensemble.trade; it changes no result.
         settings=replace(settings or Settings(), record_trade=True),
-        seed=seed,
+        seed=int(seed),
         theta=float(theta),
         k=int(k),
     )
-    seqs = np.random.SeedSequence(seed).spawn(replications)
-    if jobs == 1 or replications == 1:
-        reduced = []
+
+
+#: Values of ``executor`` (:func:`run_ensemble`).
+EXECUTORS = ("processes", "dask")
+
+
+def replications_in_order(
+    job: _Job,
+    replications: int,
+    *,
+    jobs: int = 1,
+    executor: str = "processes",
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Generator[_Reduced, None, None]:
+    """Run ``replications`` replications of ``job`` and yield them reduced, in order.
+
+    With ``executor="processes"`` and ``jobs == 1`` they run one after the other in this
+    process, with ``jobs > 1`` in a pool of worker processes (module docstring). With
+    ``executor="dask"`` they run as tasks on a ``dask.distributed`` cluster
+    (:mod:`sim.dask_runner`). Either way each replication's random numbers depend only
+    on ``(seed, r)``, so the tables are identical bit for bit; a few replications run
+    ahead of the one yielded next, so memory does not grow with ``replications``.
+    """
+    for label, value in (("replications", replications), ("jobs", jobs)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InputError("ensemble", label, f"{value!r} is not a positive integer", "give >= 1")
+    if executor not in EXECUTORS:
+        raise InputError(
+            "ensemble", "executor", f"{executor!r} is not known", f"give one of {EXECUTORS}"
+        )
+    if scheduler is not None and executor != "dask":
+        raise InputError(
+            "ensemble", "scheduler", "is only used with the dask executor", "give executor='dask'"
+        )
+    seqs = np.random.SeedSequence(job.seed).spawn(replications)
+    if executor == "dask":
+        yield from run_dask(job, seqs, jobs, scheduler, progress)
+    elif jobs == 1 or replications == 1:
         for r, seq in enumerate(seqs):
-            reduced.append(_replicate(job, world, r, seq))
+            yield _replicate(job, job.world, r, seq)
             if progress is not None:
                 progress(r + 1, replications)
     else:
-        reduced = _run_pool(job, seqs, jobs, progress)
-    return _assemble(name, job, reduced, replications, time.perf_counter() - began, jobs)
+        yield from _run_pool(job, seqs, jobs, progress)
 
 
-def _assemble(
-    name: str, job: _Job, reduced: list[_Reduced], replications: int, wall: float, jobs: int
-) -> Ensemble:
-    reduced = sorted(reduced, key=lambda x: x.replication)
+def parameters_table(reduced: Sequence[_Reduced], seed: int) -> pd.DataFrame:
+    """Return the :attr:`Ensemble.parameters` table of replications ``reduced`` (in order)."""
     names: list[str] = []
     for item in reduced:
         names.extend(p for p in item.params if p not in names)
     parameters = pd.DataFrame(
         {
             "replication": np.array([x.replication for x in reduced], dtype=np.int64),
-            "seed": np.full(len(reduced), job.seed, dtype=np.int64),
+            "seed": np.full(len(reduced), seed, dtype=np.int64),
             "spawn_key": [".".join(str(v) for v in x.spawn_key) for x in reduced],
             "t0_day": np.array([x.t0 for x in reduced], dtype=float),
             **{p: np.array([x.params.get(p, np.nan) for x in reduced], dtype=float) for p in names},
         }
     )
     parameters["spawn_key"] = parameters["spawn_key"].astype("str")
+    return parameters
+
+
+def _assemble(
+    name: str, job: _Job, reduced: list[_Reduced], replications: int, wall: float, jobs: int
+) -> Ensemble:
+    reduced = sorted(reduced, key=lambda x: x.replication)
+    parameters = parameters_table(reduced, job.seed)
     metrics = pd.concat([x.metrics for x in reduced], ignore_index=True)
     series = _concat_categorical([x.series for x in reduced], _LABEL_COLUMNS)
     trade = _concat_categorical([x.trade for x in reduced], _TRADE_LABELS)
@@ -565,10 +599,13 @@ def run_scenario(
     seed: int | None = None,
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    executor: str = "processes",
+    scheduler: str | None = None,
 ) -> Ensemble:
     """Run a loaded scenario file as an ensemble (its world, dates, settings and sampler).
 
-    ``replications`` and ``seed`` default to the scenario's own.
+    ``replications`` and ``seed`` default to the scenario's own; the other arguments
+    are those of :func:`run_ensemble`.
     """
     return run_ensemble(
         scenario.name,
@@ -581,4 +618,6 @@ def run_scenario(
         jobs=jobs,
         settings=scenario.settings(),
         progress=progress,
+        executor=executor,
+        scheduler=scheduler,
     )

@@ -40,6 +40,11 @@ PEAK_FACTOR = 3.0
 #: pandas, the engine and the world (measured: 175 to 182 MB resident on the reference world).
 WORKER_PROCESS_BYTES = 200_000_000
 
+#: Bytes a streamed run keeps per metric row and replication for the summary: its row
+#: index, value and censored flag while running (17) and the grid the statistics are
+#: computed on (10) (:class:`sim.summary.MetricsSummary`).
+SUMMARY_CELL_BYTES = 27
+
 #: Output metrics per (scope, stage, commodity) group, at most (:mod:`sim.metrics`).
 _OUTPUT_METRICS = 9
 #: Substitution metrics per restricted input of a group.
@@ -183,3 +188,45 @@ def peak_memory_bytes(
     if workers <= 1:
         return int(PEAK_FACTOR * tables) + record
     return int(PEAK_FACTOR * tables) + workers * (record + WORKER_PROCESS_BYTES)
+
+
+def streamed_peak_bytes(
+    world: World,
+    *,
+    start: dt.date | str,
+    horizon_days: int,
+    replications: int,
+    jobs: int = 1,
+    window_per_worker: int = 2,
+) -> int:
+    """Estimate the peak memory of a run that streams its result folder (:mod:`sim.sink`).
+
+    Only the replications in flight hold their tables in this process: one with
+    ``jobs == 1``, else ``window_per_worker x jobs`` (:func:`sim.replication.in_order`),
+    each at :data:`PEAK_FACTOR` times its tables (:func:`ensemble_bytes` of one
+    replication). To these come :data:`SUMMARY_CELL_BYTES` per metric row and
+    replication, the run records and the worker processes as in
+    :func:`peak_memory_bytes`.
+
+    Parameters
+    ----------
+    world, start, horizon_days, replications, jobs
+        As for :func:`peak_memory_bytes`.
+    window_per_worker : int
+        Replications in flight per worker.
+
+    Returns
+    -------
+    int
+        Estimated bytes.
+    """
+    shape = _shape(world, start)
+    workers = min(int(jobs), int(replications))
+    in_flight = 1 if workers <= 1 else min(int(replications), window_per_worker * workers)
+    tables = _tables_bytes(shape, start, horizon_days, in_flight)
+    summary = shape.metric_rows * int(replications) * SUMMARY_CELL_BYTES
+    record = 2 * 8 * int(horizon_days) * (2 * shape.facilities + 5 * shape.slots)
+    fixed = int(PEAK_FACTOR * tables) + summary
+    if workers <= 1:
+        return fixed + record
+    return fixed + workers * (record + WORKER_PROCESS_BYTES)

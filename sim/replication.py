@@ -16,8 +16,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -184,32 +184,71 @@ def _pool_context() -> Any:
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
+#: Replications in flight per worker: enough to keep every worker busy, few enough that
+#: the results waiting for an earlier, slower replication stay a handful.
+WINDOW_PER_WORKER = 2
+
+
+def in_order(
+    submit: Callable[[int], Any],
+    total: int,
+    window: int,
+    first_done: Callable[[set[Any]], tuple[set[Any], set[Any]]],
+    progress: Callable[[int, int], None] | None,
+) -> Iterator[_Reduced]:
+    """Yield the replications ``0 .. total - 1`` in order, run ``window`` at a time.
+
+    ``submit(r)`` starts replication ``r`` and returns its future; ``first_done(pending)``
+    waits until at least one of ``pending`` is done and returns ``(done, not_done)``. At
+    most ``window`` replications are submitted and not yet yielded, so the results held
+    here while an earlier replication still runs are at most ``window``.
+    """
+    waiting: dict[int, _Reduced] = {}
+    pending: set[Any] = set()
+    submitted = yielded = finished = 0
+    while yielded < total:
+        while submitted < total and submitted - yielded < window:
+            pending.add(submit(submitted))
+            submitted += 1
+        done, pending = first_done(pending)
+        for future in done:
+            reduced = future.result()
+            waiting[reduced.replication] = reduced
+            finished += 1
+            if progress is not None:
+                progress(finished, total)
+        while yielded in waiting:
+            yield waiting.pop(yielded)
+            yielded += 1
+
+
+def _pool_first_done(pending: set[Future[_Reduced]]) -> tuple[set[Any], set[Any]]:
+    done, not_done = wait(pending, return_when=FIRST_COMPLETED)
+    return set(done), set(not_done)
+
+
 def _run_pool(
     job: _Job,
     seqs: Sequence[np.random.SeedSequence],
     jobs: int,
     progress: Callable[[int, int], None] | None,
-) -> list[_Reduced]:
+) -> Iterator[_Reduced]:
+    """Yield the replications in order, run in ``jobs`` worker processes."""
     total = len(seqs)
-    results: list[_Reduced | None] = [None] * total
     with ProcessPoolExecutor(
         max_workers=min(jobs, total),
         mp_context=_pool_context(),
         initializer=_init_worker,
         initargs=(job, os.getpid()),
     ) as pool:
-        pending: set[Future[_Reduced]] = {pool.submit(_work, r, seq) for r, seq in enumerate(seqs)}
-        done_count = 0
         try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for future in done:
-                    reduced = future.result()
-                    results[reduced.replication] = reduced
-                    done_count += 1
-                    if progress is not None:
-                        progress(done_count, total)
+            yield from in_order(
+                lambda r: pool.submit(_work, r, seqs[r]),
+                total,
+                WINDOW_PER_WORKER * jobs,
+                _pool_first_done,
+                progress,
+            )
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
-    return [r for r in results if r is not None]

@@ -13,14 +13,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from sim import cli, ensemble
+from sim import cli, ensemble, sink
 from sim.cli import BUNDLED, app
-from sim.scenario import MAX_REPLICATIONS, MAX_SEED, Scenario, load_scenario
+from sim.scenario import MAX_REPLICATIONS, MAX_SEED, load_scenario
 
 runner = CliRunner()
 
@@ -49,7 +50,7 @@ def no_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("a replication ran before the refusal")
 
-    monkeypatch.setattr(cli, "run_scenario", refuse)
+    monkeypatch.setattr(cli, "write_scenario", refuse)
 
 
 # --- options and arguments -------------------------------------------------------------
@@ -192,7 +193,7 @@ def test_a_second_run_fails_at_once_naming_overwrite(
     assert runner.invoke(app, args).exit_code == 0
     before = (tmp_path / "ndpr_ban" / "run.json").read_text()
     with monkeypatch.context() as patch:
-        patch.setattr(cli, "run_scenario", lambda *a, **k: pytest.fail("ran before refusing"))
+        patch.setattr(cli, "write_scenario", lambda *a, **k: pytest.fail("ran before refusing"))
         line = one_line(runner.invoke(app, args), "--overwrite", "ndpr_ban")
         assert "overwrite=True" not in line
         compare = ["compare", str(BAN), str(LICENCE), "--replications", "2", "--out", str(tmp_path)]
@@ -208,15 +209,14 @@ def test_a_result_folder_written_meanwhile_is_not_replaced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Another run writes the folder while this one computes: this one fails in one line.
-    real = cli.run_scenario
+    real = sink.replications_in_order
 
-    def run_and_race(scenario: Scenario, **kwargs: object) -> object:
-        ensemble = real(scenario, **kwargs)  # type: ignore[arg-type]
-        (tmp_path / scenario.name).mkdir()
-        (tmp_path / scenario.name / "run.json").write_text("the other run's\n")
-        return ensemble
+    def run_and_race(*args: object, **kwargs: object) -> Iterator[object]:
+        yield from real(*args, **kwargs)  # type: ignore[arg-type]
+        (tmp_path / "ndpr_ban").mkdir()
+        (tmp_path / "ndpr_ban" / "run.json").write_text("the other run's\n")
 
-    monkeypatch.setattr(cli, "run_scenario", run_and_race)
+    monkeypatch.setattr(sink, "replications_in_order", run_and_race)
     result = runner.invoke(app, ["run", str(BAN), "--replications", "1", "--out", str(tmp_path)])
     one_line(result, "--overwrite", "another run")
     assert (tmp_path / "ndpr_ban" / "run.json").read_text() == "the other run's\n"
@@ -228,7 +228,7 @@ def test_compare_refuses_unpaired_inputs_before_running(
 ) -> None:
     args = ["run", str(BAN), "--replications", "2", "--seed", "1", "--out", str(tmp_path)]
     assert runner.invoke(app, args).exit_code == 0
-    monkeypatch.setattr(cli, "run_scenario", lambda *a, **k: pytest.fail("ran before refusing"))
+    monkeypatch.setattr(cli, "write_scenario", lambda *a, **k: pytest.fail("ran before refusing"))
     folder = str(tmp_path / "ndpr_ban")
     other = ["compare", folder, str(LICENCE), "--replications", "2", "--seed", "2"]
     one_line(runner.invoke(app, [*other, "--out", str(tmp_path)]), "same --seed")

@@ -7,11 +7,12 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
 import sim
-from sim import results
+from sim import sink
 from sim.ensemble import Ensemble, run_ensemble
 from sim.examples import example_ban
 from sim.results import read_results, write_results
@@ -161,19 +162,19 @@ def test_failure_mid_write_leaves_no_folder(
     scenario: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real = results._write_parquet
+    real = sink.TableWriter.append
     calls: list[str] = []
 
-    def fail_on_series(frame: object, path: Path) -> None:
-        calls.append(path.name)
-        if path.name == "series.parquet":
+    def fail_on_series(self: sink.TableWriter, frame: pd.DataFrame) -> None:
+        calls.append(self.path.name)
+        if self.path.name == "series.parquet":
             raise OSError("disk full")
-        real(frame, path)  # type: ignore[arg-type]
+        real(self, frame)
 
-    monkeypatch.setattr(results, "_write_parquet", fail_on_series)
+    monkeypatch.setattr(sink.TableWriter, "append", fail_on_series)
     with pytest.raises(OSError, match="disk full"):
         write(ensemble, tmp_path / "out", world, scenario)
-    assert "replications.parquet" in calls  # something was written before the failure
+    assert "metrics.parquet" in calls  # something was written before the failure
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inputs"]
 
 
@@ -190,7 +191,7 @@ def test_failure_while_overwriting_keeps_the_old_folder(
     def fail(content: object, path: Path) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(results, "_write_json", fail)
+    monkeypatch.setattr(sink, "write_json", fail)
     with pytest.raises(KeyboardInterrupt):
         write(ensemble, folder, world, scenario, overwrite=True)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim import results
+from sim import folders
 from sim.ensemble import Ensemble, run_ensemble
 from sim.errors import InputError
 from sim.examples import example_ban
@@ -105,13 +105,13 @@ def _race(
 ) -> None:
     """Write ``ensemble`` to ``folder`` after meeting the other writer at ``where``."""
     if where == "rename":
-        real = results._move_into_place
+        real = folders.move_into_place
 
         def meet_then_move(tmp: Path, target: Path, overwrite: bool = False) -> None:
             barrier.wait(timeout=30)
             real(tmp, target, overwrite)
 
-        results._move_into_place = meet_then_move  # type: ignore[assignment]
+        folders.move_into_place = meet_then_move  # type: ignore[assignment]
     else:
         barrier.wait(timeout=30)
     try:
@@ -178,14 +178,14 @@ def test_the_final_rename_refuses_a_folder_that_appeared(
 ) -> None:
     # Between the first check and the rename another writer completes the folder.
     folder = tmp_path / "ban"
-    real = results._move_into_place
+    real = folders.move_into_place
 
     def other_writer_first(tmp: Path, target: Path, overwrite: bool = False) -> None:
-        monkeypatch.setattr(results, "_move_into_place", real)
+        monkeypatch.setattr(folders, "move_into_place", real)
         write(ensembles[2], target, world)
         real(tmp, target, overwrite)
 
-    monkeypatch.setattr(results, "_move_into_place", other_writer_first)
+    monkeypatch.setattr(folders, "move_into_place", other_writer_first)
     with pytest.raises(FileExistsError, match="another run"):
         write(ensembles[1], folder, world)
     assert consistent(folder) == 2
@@ -201,7 +201,7 @@ def test_overwrite_replaces_the_folder_in_place(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if not exchange:
-        monkeypatch.setattr(results, "_exchange", lambda a, b: False)
+        monkeypatch.setattr(folders, "_exchange", lambda a, b: False)
     folder = write(ensembles[1], tmp_path / "ban", world)
     write(ensembles[2], folder, world, overwrite=True)
     assert consistent(folder) == 2
@@ -214,7 +214,7 @@ def test_an_overwrite_interrupted_between_its_two_renames_keeps_the_old_folder(
     world: sim.World,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(results, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(folders, "_exchange", lambda a, b: False)
     folder = write(ensembles[1], tmp_path / "ban", world)
     real_rename = os.rename
     moves: list[str] = []
@@ -227,10 +227,10 @@ def test_an_overwrite_interrupted_between_its_two_renames_keeps_the_old_folder(
                 raise KeyboardInterrupt
         real_rename(src, dst)
 
-    monkeypatch.setattr(results.os, "rename", interrupt_second_move)
+    monkeypatch.setattr(folders.os, "rename", interrupt_second_move)
     with pytest.raises(KeyboardInterrupt):
         write(ensembles[2], folder, world, overwrite=True)
-    monkeypatch.setattr(results.os, "rename", real_rename)
+    monkeypatch.setattr(folders.os, "rename", real_rename)
     assert len(moves) == 2
     assert consistent(folder) == 1
     assert hidden(tmp_path) == []
@@ -244,7 +244,7 @@ KILLED_WRITER = textwrap.dedent(
     from pathlib import Path
     import numpy as np
     import sim
-    from sim import results
+    from sim import folders, results
     from sim.examples import example_ban
 
     def sample(rng):
@@ -258,7 +258,7 @@ KILLED_WRITER = textwrap.dedent(
         print(tmp.name, flush=True)
         time.sleep(120)
 
-    results._move_into_place = stall
+    folders.move_into_place = stall
     results.write_results(ensemble, Path(sys.argv[1]) / "ban", command="test",
                           scenario_files=[], world=world)
     """
