@@ -172,11 +172,42 @@ def _groups(facilities: pd.DataFrame, kind: str) -> Iterable[tuple[str, str, str
         yield s, st, c, np.asarray(idx, dtype=np.int64)
 
 
+@dataclass(frozen=True)
+class _Columns:
+    """The facility and slot columns the metrics read, as arrays (taken once per run)."""
+
+    slot_fac: np.ndarray
+    targeted: np.ndarray
+    restricted: np.ndarray
+    slot_input: np.ndarray
+    substitute_of: np.ndarray
+    coef: np.ndarray
+    durable: np.ndarray
+    qualification_done: np.ndarray
+    redirect_lane: np.ndarray
+
+    @classmethod
+    def of(cls, record: RunRecord) -> _Columns:
+        fac, slots = record.facilities, record.slots
+        slot_fac = fac.reset_index().set_index("facility").loc[slots["facility"], "index"]
+        return cls(
+            slot_fac=slot_fac.to_numpy(),
+            targeted=fac["targeted"].to_numpy(dtype=bool),
+            restricted=slots["restricted"].to_numpy(dtype=bool),
+            slot_input=slots["input"].to_numpy(dtype=object),
+            substitute_of=slots["substitute_of"].to_numpy(),
+            coef=slots["quantity_per_unit"].to_numpy(dtype=float),
+            durable=np.flatnonzero(slots["durable"].to_numpy(dtype=bool)),
+            qualification_done=slots["qualification_done_day"].to_numpy(dtype=float),
+            redirect_lane=slots["redirect_lane_days"].to_numpy(dtype=float),
+        )
+
+
 def _scope_metrics(
     actual: RunRecord,
     baseline: RunRecord,
     idx: np.ndarray,
-    slot_fac: np.ndarray,
+    cols: _Columns,
     commodity: str,
     t0: int,
     theta: float,
@@ -188,30 +219,28 @@ def _scope_metrics(
     b = baseline.output[:, idx].sum(axis=1)
     for name, (value, censored) in output_metrics(a, b, t0, theta, k).items():
         out.append((name, commodity, value, censored))
-    targeted = actual.facilities["targeted"].to_numpy()[idx]
+    targeted = cols.targeted[idx]
     for name, part in (("direct_loss", idx[targeted]), ("indirect_loss", idx[~targeted])):
         pa = actual.output[t0:, part].sum(axis=1)
         pb = baseline.output[t0:, part].sum(axis=1)
         out.append((name, commodity, float(np.maximum(pb - pa, 0.0).sum()), False))
-    slots = actual.slots
     if actual.installed is not None and baseline.installed is not None:
-        supported = _installed_shortfall(actual, baseline, idx, slot_fac, t0)
+        supported = _installed_shortfall(actual, baseline, idx, cols, t0)
         if supported is not None:
             out.append(("installed_shortfall_share", commodity, supported, False))
-    in_scope = np.isin(slot_fac, idx) & slots["restricted"].to_numpy()
-    for com in sorted(set(slots.loc[in_scope, "input"])):
-        sel = np.flatnonzero(in_scope & (slots["input"] == com).to_numpy())
+    in_scope = np.isin(cols.slot_fac, idx) & cols.restricted
+    for com in sorted(set(cols.slot_input[in_scope])):
+        sel = np.flatnonzero(in_scope & (cols.slot_input == com))
         supply = actual.supply_unrestricted[:, sel].sum(axis=1)
         # A recipe's substitute input counts too, in units of the input it replaces.
-        subs = np.flatnonzero(np.isin(slots["substitute_of"].to_numpy(), sel))
+        subs = np.flatnonzero(np.isin(cols.substitute_of, sel))
         if len(subs):
-            coef = slots["quantity_per_unit"].to_numpy()
-            ratio = coef[slots["substitute_of"].to_numpy()[subs]] / coef[subs]
+            ratio = cols.coef[cols.substitute_of[subs]] / cols.coef[subs]
             supply = supply + (actual.supply_unrestricted[:, subs] * ratio).sum(axis=1)
         need = baseline.consumption[:, sel].sum(axis=1)
         hit = first_sustained(supply >= theta * need, t0, k)
         subst = np.nan if hit is None else float(hit - t0)
-        qual, transit = _substitution_parts(slots, sel, t0, actual.horizon_days)
+        qual, transit = _substitution_parts(cols, sel, t0, actual.horizon_days)
         ramp = subst - qual - transit
         out.append(("substitution_time_days", com, subst, hit is None))
         out.append(("substitution_qualification_days", com, qual, bool(np.isnan(qual))))
@@ -221,41 +250,43 @@ def _scope_metrics(
 
 
 def _installed_shortfall(
-    actual: RunRecord, baseline: RunRecord, idx: np.ndarray, slot_fac: np.ndarray, t0: int
+    actual: RunRecord, baseline: RunRecord, idx: np.ndarray, cols: _Columns, t0: int
 ) -> float | None:
     """Worst shortfall of installed capacity of the facilities ``idx`` (None: no base)."""
-    durable = np.flatnonzero(actual.slots["durable"].to_numpy())
+    durable, slot_fac = cols.durable, cols.slot_fac
     keep = np.isin(slot_fac[durable], idx)
     if not keep.any():
         return None
-    coef = actual.slots["quantity_per_unit"].to_numpy()[durable[keep]]
-    fac = slot_fac[durable[keep]]
+    coef = cols.coef[durable[keep]]
+    facilities, which = np.unique(slot_fac[durable[keep]], return_inverse=True)
     supported = []
     for rec in (actual, baseline):
         assert rec.installed is not None
         per_slot = rec.installed[t0:, keep] / coef
-        limit = np.full((per_slot.shape[0], int(slot_fac.max()) + 1), np.inf)
-        for j, f in enumerate(fac):
+        # Per facility (in sorted order) the least over its durable inputs; column-major,
+        # so that the sum over facilities adds them one after another.
+        limit = np.full((per_slot.shape[0], len(facilities)), np.inf, order="F")
+        for j, f in enumerate(which):
             limit[:, f] = np.minimum(limit[:, f], per_slot[:, j])
-        supported.append(limit[:, np.unique(fac)].sum(axis=1))
+        supported.append(limit.sum(axis=1))
     q = ratio(supported[0], supported[1])
     return float(max(0.0, (1.0 - q).max())) if len(q) else 0.0
 
 
 def _substitution_parts(
-    slots: pd.DataFrame, sel: np.ndarray, t0: int, horizon: int
+    cols: _Columns, sel: np.ndarray, t0: int, horizon: int
 ) -> tuple[float, float]:
     """Qualification and transit parts of a scope's substitution, in days (NaN: censored).
 
     Qualification is the first completed by the horizon among the slots ``sel``;
     transit is the lane time of the first redirected orders of that slot.
     """
-    done = slots["qualification_done_day"].to_numpy()[sel]
+    done = cols.qualification_done[sel]
     done = np.where(done <= horizon, done, np.nan)  # finishing after T: not completed
     if not np.isfinite(done).any():
         return np.nan, np.nan
     first = int(np.nanargmin(done))
-    lane = float(slots["redirect_lane_days"].to_numpy()[sel][first])
+    lane = float(cols.redirect_lane[sel][first])
     return float(done[first] - t0), lane
 
 
@@ -291,15 +322,15 @@ def compute_metrics(
         raise ValueError("actual and baseline must come from the same world and horizon")
     t0 = int(np.floor(actual.t0 or 0.0))
     fac = actual.facilities
-    slots = actual.slots
-    slot_fac = fac.reset_index().set_index("facility").loc[slots["facility"], "index"].to_numpy()
+    cols = _Columns.of(actual)
+    units = fac["unit"].to_numpy(dtype=object)
     rows: list[tuple[object, ...]] = []
     for kind in by:
         if kind not in SCOPE_COLUMNS:
             raise ValueError(f"unknown scope kind '{kind}'; use one of {list(SCOPE_COLUMNS)}")
         for scope, stage, commodity, idx in _groups(fac, kind):
-            unit = str(fac["unit"].iloc[idx[0]])
-            facts = _scope_metrics(actual, baseline, idx, slot_fac, commodity, t0, theta, k)
+            unit = str(units[idx[0]])
+            facts = _scope_metrics(actual, baseline, idx, cols, commodity, t0, theta, k)
             for metric, com, value, censored in facts:
                 metric_unit = METRICS[metric].unit
                 shown = unit if metric_unit == "output unit" else metric_unit
