@@ -16,6 +16,15 @@ the ones whose process (``<pid>`` on this host) no longer exists.
 With ``out=``, the folder must be a direct child of ``out`` (after resolving ``..``
 and symbolic links), and nothing outside ``out`` is created, replaced or deleted.
 
+:func:`sim.sink.write_scenario` (what ``paxsim run`` uses) writes the same folder while
+the ensemble runs, appending each replication's rows to the Parquet files in
+replication order; :func:`write_results` feeds an ensemble held in memory through the
+same writer, so both give byte-identical files. The Parquet files hold one row group
+per replication, or per run of replications of at least
+:data:`sim.sink.ROW_GROUP_ROWS` rows; :func:`read_results` returns the categories of
+label columns sorted. The folder mechanics (names, temporary siblings, atomic moves)
+are in :mod:`sim.folders`.
+
 The format below is meant to be copied into the README as is.
 
 ## Results folder (format version 2)

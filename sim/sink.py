@@ -132,6 +132,9 @@ SCHEMAS: dict[str, pa.Schema] = {
 #: Scope kinds whose metric rows are kept in memory (headline and replications table).
 HEADLINE_SCOPES = ("world", "bloc")
 
+#: Replications whose kept metric rows are gathered into one frame.
+HEADLINE_BATCH = 64
+
 
 class TableWriter:
     """Append a table's per-replication chunks to one Parquet file."""
@@ -213,6 +216,8 @@ class ResultSink:
         self._writers: dict[str, TableWriter] = {}
         self._summary = MetricsSummary()
         self._kept: list[_Reduced] = []
+        self._headline: list[pd.DataFrame] = []  # world and bloc metric rows, in batches
+        self._pending: list[pd.DataFrame] = []  # the same of the latest replications
 
     def __enter__(self) -> ResultSink:
         target = self.target
@@ -245,10 +250,12 @@ class ResultSink:
         self._writers[TRADE].append(item.trade)
         self._writers[TIMELINE].append(item.timeline)
         self._summary.add(item.metrics)
-        headline = item.metrics[item.metrics["scope_kind"].isin(HEADLINE_SCOPES)]
-        self._kept.append(
-            replace(item, metrics=headline, series=_NONE, trade=_NONE, timeline=_NONE)
-        )
+        self._pending.append(item.metrics[item.metrics["scope_kind"].isin(HEADLINE_SCOPES)])
+        if len(self._pending) == HEADLINE_BATCH:
+            # One frame per batch: a frame per replication costs more than its rows.
+            self._headline.append(pd.concat(self._pending, ignore_index=True))
+            self._pending = []
+        self._kept.append(replace(item, metrics=_NONE, series=_NONE, trade=_NONE, timeline=_NONE))
 
     def finish(
         self, name: str, run: dict[str, Any]
@@ -273,7 +280,7 @@ class ResultSink:
             raise RuntimeError("ResultSink.finish outside its with block")
         summary = self._summary.table(name)
         parameters = parameters_table(self._kept, int(run["seed"]))
-        metrics = pd.concat([x.metrics for x in self._kept], ignore_index=True)
+        metrics = pd.concat([*self._headline, *self._pending], ignore_index=True)
         write_summary(summary, tmp / SUMMARY)
         write_parquet(replication_table(parameters, metrics), tmp / REPLICATIONS)
         for writer in self._writers.values():

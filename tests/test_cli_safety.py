@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from sim import cli, ensemble, sink
 from sim.cli import BUNDLED, app
+from sim.memory import streamed_peak_bytes
 from sim.scenario import MAX_REPLICATIONS, MAX_SEED, load_scenario
 
 runner = CliRunner()
@@ -292,18 +293,31 @@ def test_runs_that_do_not_fit_in_memory_are_refused_by_run_and_validate(
 ) -> None:
     limit, how = cli._memory_limit()  # a share of this machine's memory
     assert limit > 0 and "memory" in how
+    scenario = load_scenario(BAN)
+    world, start, horizon = scenario.world(), scenario.start, scenario.horizon_days
+
+    def peak(reps: int, jobs: int = 1) -> int:
+        return streamed_peak_bytes(
+            world, start=start, horizon_days=horizon, replications=reps, jobs=jobs
+        )
+
+    # Streamed results: 100,000 replications need ~1 GB (27 bytes per metric row and
+    # replication), not the ~400 GB their tables would take in memory.
+    assert 0.9e9 < peak(MAX_REPLICATIONS) < 1.1e9
     args = ["run", str(BAN), "--replications", str(MAX_REPLICATIONS), "--out", str(tmp_path)]
-    monkeypatch.setattr(cli, "_memory_limit", lambda: (2 * 10**9, "a test limit"))
+    monkeypatch.setattr(cli, "_memory_limit", lambda: (500_000_000, "a test limit"))
     huge = runner.invoke(app, args)
-    line = one_line(huge, "--replications", f"{MAX_REPLICATIONS} replications", "memory", "2 GB")
+    one_line(huge, "--replications", f"{MAX_REPLICATIONS} replications", "memory", "500 MB")
     assert list(tmp_path.iterdir()) == []
-    # A small limit: the scenario's own 20 replications do not fit, 2 do.
-    monkeypatch.setattr(cli, "_memory_limit", lambda: (10_000_000, "a test limit"))
-    line = one_line(runner.invoke(app, ["validate", str(BAN)]), "replications", "10 MB")
+    # A limit between the peaks of 2 and of 20 replications: the scenario's own 20 do
+    # not fit, fewer do.
+    small = (peak(2) + peak(20)) // 2
+    monkeypatch.setattr(cli, "_memory_limit", lambda: (small, "a test limit"))
+    line = one_line(runner.invoke(app, ["validate", str(BAN)]), "replications", "MB")
     assert "replications:" in line.split("fix:")[1]
-    line = one_line(runner.invoke(app, ["run", str(BAN), "--out", str(tmp_path)]), "10 MB")
+    line = one_line(runner.invoke(app, ["run", str(BAN), "--out", str(tmp_path)]), "MB")
     fits = int(line.split("give --replications ")[1].split()[0])
-    assert 1 <= fits < 20
+    assert 2 <= fits < 20 and peak(fits) <= small < peak(fits + 1)
     args = ["run", str(BAN), "--replications", str(fits), "--out", str(tmp_path)]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
