@@ -75,7 +75,19 @@ def _snp_versus(
         ],
         repeats,
     )
+    # Untimed: what each side delivered (the models differ; the cost is what is compared).
+    rec = _pax(world, events, settings, snp.HORIZON_DAYS)
+    retail = (world.facilities["type"] == "retailer").to_numpy()
+    demand = snp.N_RETAILERS * snp.ORDERS_PER_DAY * snp.UNITS_PER_ORDER * snp.HORIZON_DAYS
+    res = snp.supplynetpy_run(knockout=knockout, seed=1)
     how = {
+        "paxsim_retail_output_over_mean_demand": round(
+            float(rec.output[:, retail].sum()) / demand,
+            4,
+        ),
+        "supplynetpy_customer_orders_delivered_share": round(
+            res["fulfillment_received_by_customers"][0] / res["demand_by_customers"][0], 4
+        ),
         "repeats": repeats,
         "warmup": 1,
         "order": "interleaved: paxsim, SupplyNetPy, paxsim, ... in one process",
@@ -208,8 +220,8 @@ def facilities(quick: bool) -> dict[str, object]:
             }
         )
     sizes = [r["facilities"] for r in rows]
-    cpus = [float(r["best_cpu_s"]) for r in rows]  # type: ignore[arg-type]
-    walls = [float(r["best_wall_s"]) for r in rows]  # type: ignore[arg-type]
+    cpus = [float(r["best_cpu_s"]) for r in rows]
+    walls = [float(r["best_wall_s"]) for r in rows]
     exponent = fit_exponent(sizes, cpus)
     local = [
         round(fit_exponent(sizes[i : i + 2], cpus[i : i + 2]), 3) for i in range(len(rows) - 1)
@@ -256,8 +268,8 @@ def horizon(quick: bool) -> dict[str, object]:
         )
         rows.append({"years": years, "horizon_days": days, **t.as_dict()})
     years_ = [r["years"] for r in rows]
-    cpus = [float(r["best_cpu_s"]) for r in rows]  # type: ignore[arg-type]
-    walls = [float(r["best_wall_s"]) for r in rows]  # type: ignore[arg-type]
+    cpus = [float(r["best_cpu_s"]) for r in rows]
+    walls = [float(r["best_wall_s"]) for r in rows]
     exponent = fit_exponent(years_, cpus)
     return {
         "description": "sim.engine.simulate on synthetic_world(150, rng=default_rng(0)), no "
@@ -362,7 +374,7 @@ def memory(quick: bool) -> dict[str, object]:
                 f.stat().st_size for f in Path(out).rglob("*") if f.is_file()
             )
         rows.append({"replications": n, **r})
-    peaks = {r["replications"]: int(r["peak_tree_rss_bytes"]) for r in rows}  # type: ignore[call-overload]
+    peaks = {r["replications"]: int(r["peak_tree_rss_bytes"]) for r in rows}
     ok_runs = all(r["returncode"] == 0 for r in rows)
     targets = []
     if 1000 in peaks and ok_runs:

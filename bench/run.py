@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         rec["quick"] = args.quick
         rec["machine"] = line
         records[name] = rec
-        for tg in rec["targets"]:  # type: ignore[attr-defined]
+        for tg in rec["targets"]:
             verdict = "PASS" if tg["pass"] else "MISS"
             print(f"   {verdict} {tg['target']}: {tg['value']} (target {tg['limit']})", flush=True)
     total = round(time.perf_counter() - began, 1)
@@ -58,11 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.output.exists():
         old = json.loads(args.output.read_text()).get("figures", {})
     figures = {k: records.get(k, old.get(k)) for k in FIGURES if k in records or k in old}
-    summary = [
-        {"figure": k, **tg}
-        for k, rec in figures.items()
-        for tg in rec["targets"]  # type: ignore[index]
-    ]
+    summary = [{"figure": k, **tg} for k, rec in figures.items() for tg in rec["targets"]]
     out = {
         "machine": line,
         "command": "python bench/run.py " + " ".join(sys.argv[1:] if argv is None else argv),

@@ -144,7 +144,9 @@ def synthetic_world(
       every producer is loaded in proportion to its capacity (the stage's headroom
       holds at every producer) and an input with P producers and U buyers has at most
       P + U - 1 sourcing rows: on average at most 1 + P / U suppliers per buyer, and
-      about 2.4 rows per facility in total whatever the world's size. The first
+      about 1.55 rows per facility in total at the type shares, whatever the world's
+      size (against some 0.12 n per facility if every producer supplied every buyer).
+      The first
       magnet fab (allied) always orders NdPr oxide from the first refiner (at the
       refining hub). Producers not named in a buyer's rows are not qualified
       suppliers of it (see the ``sourcing`` table): the engine still knows them as
