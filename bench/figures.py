@@ -23,6 +23,7 @@ from sim.engine import simulate
 from sim.ensemble import run_scenario
 from sim.events import Event
 from sim.network import Network
+from sim.record import RunRecord
 from sim.scenario import load_scenario
 from sim.settings import Settings
 from sim.synthetic import synthetic_ban, synthetic_world
@@ -32,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 START = "2025-01-01"
 REFERENCE_SCENARIO = "scenarios/ree_controls_2025.yaml"
 #: The cheapest scenario of scenarios/ (the 8-facility example world, 1095 days): about
-#: 0.3 s a paired replication, so 1,000 replications take some 5 minutes on one core.
+#: 0.3 s a paired replication in process, 0.5 s through `paxsim run` with the result
+#: folder written, so 1,000 replications take some 8 minutes on one core.
 MEMORY_SCENARIO = "scenarios/example_ban.yaml"
 FACILITY_SIZES = (75, 150, 300, 600, 1200)
 HORIZON_YEARS = (1, 2, 5, 10, 20)
@@ -53,7 +55,7 @@ MEASURE = (
 
 def _pax(
     world: World, events: list[Event], settings: Settings, horizon_days: int, seed: int = 1
-) -> object:
+) -> RunRecord:
     return simulate(
         world,
         events,
@@ -82,8 +84,7 @@ def _snp_versus(
     res = snp.supplynetpy_run(knockout=knockout, seed=1)
     how = {
         "paxsim_retail_output_over_mean_demand": round(
-            float(rec.output[:, retail].sum()) / demand,
-            4,
+            float(rec.output[:, retail].sum()) / demand, 4
         ),
         "supplynetpy_customer_orders_delivered_share": round(
             res["fulfillment_received_by_customers"][0] / res["demand_by_customers"][0], 4
@@ -171,7 +172,8 @@ def ree_pair(quick: bool) -> dict[str, object]:
     return {
         "description": "one paired replication of scenarios/ree_controls_2025.yaml "
         "(sim.ensemble.run_scenario(load_scenario(path), replications=1): scenario and "
-        "baseline runs, reduced to the ensemble's tables; the scenario loaded beforehand) "
+        "baseline runs, reduced to the ensemble's tables; the scenario loaded and its world "
+        "built and cached by the warm-up call) "
         "against one SupplyNetPy run of its 50-site network over 1,095 days",
         "how": {
             "repeats": repeats,
