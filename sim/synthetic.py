@@ -5,8 +5,11 @@
 gallium chain into the chip fabs, spread over countries in three blocs. Final demand
 for compute sits on the data centers; every upstream stage gets 15-40 % more capacity
 than the demand that flows to it through the recipes, so the undisturbed network is
-feasible. :func:`synthetic_ban` gives a matching disruption: the largest refining
-country bans NdPr oxide and NdFeB magnet exports to the allied bloc for a year.
+feasible. Each buyer orders from a few suppliers of each input (a ``sourcing`` table),
+so the number of trading relationships grows linearly with the number of facilities,
+as in real supply networks. :func:`synthetic_ban` gives a matching disruption: the
+largest refining country bans NdPr oxide and NdFeB magnet exports to the allied bloc
+for a year.
 
 Every figure is drawn from the generator passed in and is labelled
 ``"synthetic (generated, not data)"`` in the ``source`` column: these worlds say
@@ -101,8 +104,8 @@ def synthetic_world(
     -------
     World
         The validated world. Tables: ``countries``, ``commodities``, ``facilities``,
-        ``recipes``, ``lanes``, ``inventory`` and ``demand``; every row's ``source``
-        is ``"synthetic (generated, not data)"``.
+        ``recipes``, ``lanes``, ``sourcing``, ``inventory`` and ``demand``; every row's
+        ``source`` is ``"synthetic (generated, not data)"``.
 
     Raises
     ------
@@ -131,6 +134,23 @@ def synthetic_world(
     * Lanes: a ``* -> *`` default of 20 days, a domestic row per country (0-5 days)
       and rows for about a third of the country pairs (0-40 days, both directions).
       All lane times are whole days.
+    * Sourcing (the supplier links): each buyer of an input orders from a few of its
+      producers, not from all of them. For each input, the producers and the buyers
+      are put in random order on two lines of the same length: each producer gets a
+      segment as long as its capacity, each buyer a segment as long as its share of
+      the input's flow (its planned output times the recipe coefficient). A buyer
+      orders from the producers whose segments overlap its own, with weight the
+      length of the overlap (a transport plan by the north-west corner rule). So
+      every producer is loaded in proportion to its capacity (the stage's headroom
+      holds at every producer) and an input with P producers and U buyers has at most
+      P + U - 1 sourcing rows: on average at most 1 + P / U suppliers per buyer, and
+      about 1.55 rows per facility in total at the type shares, whatever the world's
+      size (against some 0.12 n per facility if every producer supplied every buyer).
+      The first
+      magnet fab (allied) always orders NdPr oxide from the first refiner (at the
+      refining hub). Producers not named in a buyer's rows are not qualified
+      suppliers of it (see the ``sourcing`` table): the engine still knows them as
+      the alternatives it qualifies when a source is cut off.
     * Inventory: target cover of 10-60 whole days per facility type and input.
     """
     n_types = len(_TYPES)
@@ -239,6 +259,7 @@ def synthetic_world(
     demand = pd.DataFrame(
         {"commodity": "compute", "facility": dc_ids, "quantity_per_year": dc_demand}
     )
+    sourcing = _sourcing(facilities, dc_demand, rng)
 
     tables = {
         "countries": countries,
@@ -246,12 +267,70 @@ def synthetic_world(
         "facilities": facilities,
         "recipes": recipes,
         "lanes": lanes,
+        "sourcing": sourcing,
         "inventory": inventory,
         "demand": demand,
     }
     for frame in tables.values():
         frame["source"] = SYNTHETIC
     return World.from_tables(**tables)
+
+
+def _north_west(need: np.ndarray, capacity: np.ndarray) -> list[tuple[int, int, float]]:
+    """Transport plan from producers to buyers by the north-west corner rule.
+
+    Buyer and producer segments (``need`` scaled to the total ``capacity``, and
+    ``capacity``) are laid end to end in the order given; returns ``(buyer, producer,
+    overlap)`` for every positive overlap, at most ``len(need) + len(capacity) - 1``.
+    """
+    total = float(capacity.sum())
+    b_end = np.cumsum(need) * (total / float(need.sum()))
+    p_end = np.cumsum(capacity)
+    b_end[-1] = p_end[-1] = total
+    plan: list[tuple[int, int, float]] = []
+    b = p = 0
+    lo = 0.0
+    while b < len(need) and p < len(capacity):
+        hi = min(b_end[b], p_end[p])
+        if hi - lo > 1e-12 * total:
+            plan.append((b, p, float(hi - lo)))
+        lo = hi
+        if b_end[b] <= hi:
+            b += 1
+        if p_end[p] <= hi:
+            p += 1
+    return plan
+
+
+def _sourcing(
+    facilities: pd.DataFrame, dc_demand: np.ndarray, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Return sourcing rows: each buyer orders an input from the producers it overlaps.
+
+    A buyer's need for an input is its planned output (its demand for a data center,
+    its capacity otherwise: producers are loaded in proportion to capacity) times the
+    recipe coefficient. Buyers and producers are shuffled; the first magnet fab and the
+    first refiner are put first, so that the first magnet fab buys from the hub.
+    """
+    fac_type = facilities["type"].to_numpy()
+    fac_id = facilities["facility"].to_numpy()
+    com = facilities["commodity"].to_numpy()
+    planned = facilities["capacity_per_year"].to_numpy(dtype=float).copy()
+    planned[fac_type == "data_center"] = dc_demand
+    rows: list[tuple[str, str, str, float]] = []
+    for ftype, inp, q in _RECIPES:
+        buyers = np.flatnonzero(fac_type == ftype)
+        producers = np.flatnonzero(com == inp)
+        buyers = buyers[rng.permutation(len(buyers))]
+        producers = producers[rng.permutation(len(producers))]
+        if (ftype, inp) == ("magnet_fab", "ndpr_oxide"):
+            first_buyer = fac_id[buyers] == "magnet_fab_001"
+            first_producer = fac_id[producers] == "refiner_001"
+            buyers = np.concatenate([buyers[first_buyer], buyers[~first_buyer]])
+            producers = np.concatenate([producers[first_producer], producers[~first_producer]])
+        plan = _north_west(q * planned[buyers], planned[producers])
+        rows += [(str(fac_id[buyers[b]]), inp, str(fac_id[producers[p]]), w) for b, p, w in plan]
+    return pd.DataFrame(rows, columns=["buyer", "commodity", "supplier", "weight"])
 
 
 def _users(world: World, commodities: tuple[str, ...]) -> pd.Series:
@@ -267,6 +346,25 @@ def _users(world: World, commodities: tuple[str, ...]) -> pd.Series:
     fac_uses = set(own.loc[own["input"].isin(commodities), "facility"])
     has_own = fac["facility"].isin(set(own["facility"]))
     return (fac["facility"].isin(fac_uses) & has_own) | (fac["type"].isin(type_uses) & ~has_own)
+
+
+def _buys_from(world: World, buyer: str, commodity: str, country: str) -> bool:
+    """Whether ``buyer`` orders ``commodity`` from a producer in ``country`` at baseline.
+
+    Its suppliers are those with a positive weight in the most specific sourcing rows
+    that apply (buyer facility, then its country, then ``*``), as in the engine; every
+    producer if no row applies.
+    """
+    fac = world.facilities
+    where = dict(zip(fac["facility"], fac["country"], strict=True))
+    src = world["sourcing"]
+    src = src[src["commodity"] == commodity]
+    for key in (buyer, where[buyer], "*"):
+        rows = src[src["buyer"] == key]
+        if len(rows):
+            suppliers = rows.loc[rows["weight"] > 0, "supplier"]
+            return any(where[s] == country for s in suppliers)
+    return bool(((fac["commodity"] == commodity) & (fac["country"] == country)).any())
 
 
 def synthetic_ban(world: World) -> list[ExportControl]:
@@ -290,8 +388,10 @@ def synthetic_ban(world: World) -> list[ExportControl]:
     ------
     ValueError
         If the world has no ``ndpr_oxide`` producer, or if the ban would cut no trade
-        flow (no allied facility outside the issuer uses a banned commodity the
-        issuer produces). Worlds from :func:`synthetic_world` always pass.
+        flow (no allied facility outside the issuer orders a banned commodity from a
+        producer in the issuer country: one its sourcing rows give a positive weight,
+        or any producer if no sourcing row applies to it). Worlds from
+        :func:`synthetic_world` always pass.
     """
     banned = ("ndpr_oxide", "ndfeb_magnet")
     fac = world.facilities
@@ -301,11 +401,16 @@ def synthetic_ban(world: World) -> list[ExportControl]:
     by_country = refiners.groupby("country", sort=True)["capacity_per_year"].sum()
     issuer = str(by_country.idxmax())
 
-    # The engine links every producer of a commodity to every facility using it.
     bloc = fac["country"].map(world.bloc_of())
     made = tuple(sorted(set(fac.loc[fac["country"] == issuer, "commodity"]) & set(banned)))
-    buyers = _users(world, made) & (bloc == "allied") & (fac["country"] != issuer)
-    if not buyers.any():
+    allied = (bloc == "allied") & (fac["country"] != issuer)
+    cut = [
+        b
+        for com in made
+        for b in fac.loc[_users(world, (com,)) & allied, "facility"]
+        if _buys_from(world, b, com, issuer)
+    ]
+    if not cut:
         raise ValueError(
             f"synthetic_ban: a ban by {issuer} on {', '.join(banned)} to the allied bloc "
             "would cut no trade flow"
