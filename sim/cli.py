@@ -420,6 +420,12 @@ def run(
     Before the first replication it checks the scenario files (each once, each
     name once), --out (a writable folder), that no result folder exists yet
     (unless --overwrite) and that the run fits in memory.
+
+    Replications run in this process, in --jobs worker processes, or with
+    --executor dask on a Dask cluster (--scheduler ADDRESS, or a local cluster of
+    --jobs workers). Each is appended to the result folder as soon as it and all
+    before it are done, so memory stays flat in --replications; the files are
+    identical byte for byte whatever the executor and the number of workers.
     """
     with _errors(debug):
         where = _Where(jobs, executor, scheduler)
