@@ -19,9 +19,10 @@ from sim.network import Network
 from sim.reduce import _as_date
 from sim.world import World
 
-#: Bytes per row of :attr:`Ensemble.series`: six 8-byte columns (``replication, seed,
-#: day, date, actual, baseline``) and five categorical label columns of 1-byte codes.
-SERIES_ROW_BYTES = 6 * 8 + 5
+#: Bytes per row of :attr:`Ensemble.series`: four 8-byte columns (``replication, seed,
+#: day, date``), two 4-byte ones (``actual, baseline``) and five categorical label
+#: columns of 1-byte codes.
+SERIES_ROW_BYTES = 4 * 8 + 2 * 4 + 5
 
 #: Bytes per row of :attr:`Ensemble.trade`: six 8-byte columns (``replication, seed,
 #: month, days, actual, baseline``) and six categorical label columns of 1-byte codes.
@@ -133,7 +134,8 @@ def ensemble_bytes(
     Returns
     -------
     int
-        Estimated bytes (``3.1e6`` per replication on the reference world over 1095 days).
+        Estimated bytes (about ``1.06e7`` per replication on the reference world over 1095
+        days).
     """
     return _tables_bytes(_shape(world, start), start, horizon_days, replications)
 

@@ -45,6 +45,13 @@ SERIES_COLUMNS = [
 #: Text columns of :attr:`Ensemble.series`, held as categoricals to save memory.
 _LABEL_COLUMNS = ("series", "bloc", "stage", "commodity", "unit")
 
+#: Type of the ``actual`` and ``baseline`` columns of the series: single precision, 7
+#: significant digits (relative rounding error at most 6e-8), for figures and
+#: inspection. Every metric is computed from the double-precision run records, before
+#: this rounding.
+SERIES_FLOAT = np.float32
+_NO_VALUES = np.zeros(0, dtype=SERIES_FLOAT)
+
 #: Columns of :attr:`Ensemble.trade`.
 TRADE_COLUMNS = [
     "replication",
@@ -134,7 +141,8 @@ def reduce_series(
     -------
     DataFrame
         Columns :data:`SERIES_COLUMNS`: output per (bloc, stage, commodity), then
-        stock and use per (bloc, input commodity), each for every day.
+        stock and use per (bloc, input commodity), each for every day; ``actual``
+        and ``baseline`` in single precision (:data:`SERIES_FLOAT`).
     """
     fac = actual.facilities
     horizon = actual.horizon_days
@@ -178,8 +186,8 @@ def reduce_series(
             "unit": _repeated_categorical(text[:, 4], horizon),
             "day": np.tile(days, g),
             "date": np.tile(dates.to_numpy(), g),
-            "actual": np.concatenate(columns_a) if g else np.zeros(0),
-            "baseline": np.concatenate(columns_b) if g else np.zeros(0),
+            "actual": np.concatenate(columns_a).astype(SERIES_FLOAT) if g else _NO_VALUES,
+            "baseline": np.concatenate(columns_b).astype(SERIES_FLOAT) if g else _NO_VALUES,
         }
     )
     return frame

@@ -51,7 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from sim.scenario import Scenario
 
 #: Version of the folder format (see :mod:`sim.results`).
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 FORMAT = "paxsim-results"
 
 SUMMARY = "summary.csv"
@@ -95,8 +95,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             *((c, _LABEL) for c in ("series", "bloc", "stage", "commodity", "unit")),
             ("day", pa.int64()),
             ("date", _DAY),
-            ("actual", pa.float64()),
-            ("baseline", pa.float64()),
+            ("actual", pa.float32()),
+            ("baseline", pa.float32()),
         ]
     ),
     TRADE: pa.schema(

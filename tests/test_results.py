@@ -124,7 +124,7 @@ def test_other_seed_other_summary(
 def test_run_json(tmp_path: Path, ensemble: Ensemble, world: sim.World, scenario: Path) -> None:
     folder = write(ensemble, tmp_path / "out", world, scenario)
     meta = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-    assert meta["format"] == "paxsim-results" and meta["format_version"] == 2
+    assert meta["format"] == "paxsim-results" and meta["format_version"] == 3
     assert meta["paxsim_version"] == sim.__version__
     assert meta["scenario"] == "ban"
     assert meta["command"] == "paxsim ensemble ban.toml --seed 3"
