@@ -466,27 +466,32 @@ class Controls:
     def quota_allow(
         self,
         lk: np.ndarray,
-        commodity: int,
+        commodities: tuple[int, ...],
         base: np.ndarray,
         quota: list[tuple[ControlState, np.ndarray]],
     ) -> np.ndarray:
-        """Share of ``base`` orders on links ``lk`` (one commodity) that may ship.
+        """Share of ``base`` orders on links ``lk`` (of ``commodities``) that may ship.
 
-        Quotas scale their covered links down so that the covered orders fit the quota
-        (a share of the covered flow just before the control); the factor is kept for
-        the next plan.
+        Quotas scale their covered links of each commodity down so that the covered
+        orders fit the quota (a share of the covered flow of that commodity just before
+        the control); the factor is kept for the next plan.
         """
         if not quota:
             return self.allow[lk].copy()
         allow = self.allow_before_quota[lk].copy()
-        for ctl, cov in quota:
-            c = cov[lk]
-            want = (base * allow)[c].sum()
-            assert ctl.pre_volume is not None and ctl.spec.quota_share is not None
-            cap = ctl.spec.quota_share * ctl.pre_volume[commodity]
-            factor = min(1.0, cap / want) if want > 0 else 1.0
-            allow[c] *= factor
-            self.quota_scale[lk[c]] = factor
+        link_com = self.host.net.link_com[lk]
+        for k in commodities:
+            at = np.flatnonzero(link_com == k)
+            links, asked, passed = lk[at], base[at], allow[at]
+            for ctl, cov in quota:
+                c = cov[links]
+                want = (asked * passed)[c].sum()
+                assert ctl.pre_volume is not None and ctl.spec.quota_share is not None
+                cap = ctl.spec.quota_share * ctl.pre_volume[k]
+                factor = min(1.0, cap / want) if want > 0 else 1.0
+                passed[c] *= factor
+                self.quota_scale[links[c]] = factor
+            allow[at] = passed
         self.allow[lk] = allow  # what the quota lets through, for the next plan
         return allow
 

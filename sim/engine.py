@@ -246,10 +246,9 @@ class _Run:
     def _update_release(self) -> bool:
         """Set stockpile releases from the flows just settled; return whether they changed."""
         release = self.stockpiles.update()
-        if release is None:
-            return False
-        self.release = release
-        return True
+        if release is not None:
+            self.release = release
+        return release is not None
 
     # ------------------------------------------------------------------ passes
     def _plan(self, steady: bool = False) -> None:
@@ -292,15 +291,16 @@ class _Run:
         want = np.zeros(net.n)  # asked-for output within nameplate (for installed bases)
         joint = net.has_joint
         joint_need = np.zeros(net.n)  # per plant: own output its co-products ask for
-        for ci in reversed(net.by_commodity):
+        for ci in net.plan_levels:  # the commodities of a level do not order from each other
             lk, lslot, lsup = ci.links, ci.link_slot, ci.link_sup
             if len(lk):
                 wk = w[lk]
                 if restricting:
                     base = wk * slot_orders[lslot]
-                    allow = self.controls.quota_allow(lk, ci.commodities[0], base, quota)
+                    allow = self.controls.quota_allow(lk, ci.commodities, base, quota)
                     regular = self.substitution.redirect(
                         (lk, lslot, lsup),
+                        ci.commodities,
                         wk,
                         allow,
                         self.controls.held(lk),

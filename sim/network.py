@@ -384,7 +384,20 @@ class Network:
             np.concatenate([self.slot_com, self.fac_com[self.joint_parent[co]]]).astype(np.int64),
             len(self.commodities),
         )
-        self.by_commodity = [self._index([k], producers) for k in self.settle_order]
+        # Plan levels, final -> raw: a commodity is planned after every commodity made
+        # from it (their orders are its demand) and after its plants' co-products (their
+        # need sets the plant's output); a level lists its commodities in reverse settle
+        # order, the order in which they were planned one by one.
+        plan_level: dict[int, int] = {}
+        for k in reversed(self.settle_order):
+            made = self.fac_com[self.link_buyer[self.link_com == k]]
+            co_products = self.fac_com[np.isin(self.joint_parent, producers[k])]
+            after = set(made.tolist()) | set(co_products.tolist())
+            plan_level[k] = max([plan_level[j] + 1 for j in after], default=0)
+        self.plan_levels = [
+            self._index([k for k in reversed(self.settle_order) if plan_level[k] == lv], producers)
+            for lv in sorted(set(plan_level.values()))
+        ]
         # Commodities whose producers take no same-day (zero-lag) input from each other
         # are settled together: a level holds commodities whose zero-lag inputs all
         # come from lower levels.

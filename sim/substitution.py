@@ -94,6 +94,7 @@ class Substitution:
     def redirect(
         self,
         links: tuple[np.ndarray, np.ndarray, np.ndarray],
+        commodities: tuple[int, ...],
         wk: np.ndarray,
         allow: np.ndarray,
         held: np.ndarray,
@@ -101,7 +102,7 @@ class Substitution:
         slot_orders: np.ndarray,
         rho: np.ndarray,
     ) -> np.ndarray:
-        """Orders on one commodity's links under export controls, with substitution.
+        """Orders on the links of ``commodities`` under export controls, with substitution.
 
         ``links`` is ``(link ids, their slots, their suppliers)``, ``wk`` each link's
         share of its slot's orders and ``allow`` the share controls let through.
@@ -122,7 +123,11 @@ class Substitution:
         has_alternative = np.bincount(lslot, open_links, minlength=net.m) > 0
         cut = (blocked > 1e-12) & np.isnan(self.qual_start) & (slot_orders > 0) & has_alternative
         if cut.any():
-            self._qualify(np.flatnonzero(cut))
+            slots = np.flatnonzero(cut)
+            for k in commodities:  # in planning order: the draws come in that order
+                of_k = slots[net.slot_com[slots] == k]
+                if len(of_k):
+                    self._qualify(of_k)
         if held.any():
             closed = 1 - np.where(held, np.minimum(allow, held_allow), allow)
             blocked = np.bincount(lslot, wk * closed, minlength=net.m)
