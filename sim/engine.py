@@ -53,7 +53,7 @@ from sim.installed import InstalledBase
 from sim.investments import with_investments
 from sim.joint import joint_asked
 from sim.lanes import Lanes
-from sim.network import Network
+from sim.network import Network, network_of
 from sim.outages import Outages
 from sim.record import EpochLog, RunFacts, RunRecord, build_record
 from sim.response import AllocationRule, order_rate, pro_rata
@@ -570,7 +570,7 @@ def simulate(
         raise InputError("run", "horizon_days", f"{horizon_days} is not positive", "give 1 or more")
     world = with_investments(world, events, start)
     events = [*standing_controls(world.tables, start), *events]
-    net = Network(world, start)
+    net = network_of(world, start)
     run = _Run(net, world, events, int(horizon_days), rng, settings or Settings(), allocation)
     run.run()
     return run.record()

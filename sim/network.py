@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
+from sim.memo import PerWorld
 from sim.world import World
 
 
@@ -491,6 +492,17 @@ class Network:
             slot_cover_days=self.slot_cover_days[pslots.astype(np.int64)],
         )
 
+    def frozen(self) -> Network:
+        """Make every array of the network read-only (in place); return the network."""
+        for ci in (*self.plan_levels, *self.settle_levels):
+            for value in vars(ci).values():
+                if isinstance(value, np.ndarray):
+                    value.flags.writeable = False
+        for value in vars(self).values():
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+        return self
+
     def require_country(self, where: str, field: str, code: str) -> None:
         """Raise an :class:`InputError` unless ``code`` is a country of the world."""
         if code not in self.countries:
@@ -511,3 +523,15 @@ class Network:
     def facility_index(self) -> dict[str, int]:
         """Map facility id to index."""
         return {f: i for i, f in enumerate(self.facility_ids)}
+
+
+_NETWORKS: PerWorld[Network] = PerWorld()
+
+
+def network_of(world: World, start: dt.date) -> Network:
+    """Return the network of ``world`` for runs starting on ``start``, built once.
+
+    The network is kept while the world lives and shared by every run on it; its
+    arrays are read-only, so that no run can change what the next one reads.
+    """
+    return _NETWORKS.get(world, start, lambda: Network(world, start).frozen())
