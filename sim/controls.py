@@ -48,8 +48,10 @@ class Coverage:
     hold : int array (H,)
         Positions (in ``links``) of the covered links under a ``hold`` regime;
         ``hold_share`` their covered share.
-    licensed : list of (buyer, positions)
-        Each buyer under a ``license`` regime (ascending) and the positions of its links.
+    licensed : list of (buyer, terms)
+        Each buyer under a ``license`` regime (ascending) and its licensing terms;
+        ``licensed_at`` the positions of their links and ``licensed_buyer`` the index
+        (in ``licensed``) of each.
     front_slots : dict of commodity id -> int array
         Buyer slots of the covered links of each commodity (distinct, ascending).
     """
@@ -64,10 +66,9 @@ class Coverage:
         self.outside = 1.0 - covered
         self.hold = np.flatnonzero(regime == "hold")
         self.hold_share = covered[self.hold]
-        self.licensed = [
-            (int(b), np.flatnonzero(self.buyer == b))
-            for b in np.unique(self.buyer[regime == "license"])
-        ]
+        self.licensed_at = np.flatnonzero(regime == "license")
+        buyers, self.licensed_buyer = np.unique(self.buyer[self.licensed_at], return_inverse=True)
+        self.licensed = [(int(b), ctl.terms_of(int(b))) for b in buyers]
         com = net.link_com[self.links]
         self.front_slots = {
             int(k): np.unique(net.link_slot[self.links[com == k]]) for k in ctl.commodity_ids
@@ -420,8 +421,8 @@ class Controls:
             hold_share[held_links] = cov.hold_share
             hold_rate[held_links] = ctl.spec.hold_release_share
             assert ctl.licensing is not None
-            for buyer, at in cov.licensed:
-                share[at] = ctl.licensing.share(buyer, ctl.terms_of(buyer))
+            licensed = [ctl.licensing.share(buyer, terms) for buyer, terms in cov.licensed]
+            share[cov.licensed_at] = np.array(licensed)[cov.licensed_buyer]
             if ctl.spec.quota_share is not None:
                 if ctl.pre_volume is None:  # per commodity, in its own unit per day
                     ctl.pre_volume = np.bincount(
