@@ -416,13 +416,15 @@ class Controls:
             # Share licensed per covered link, from its buyer's group: only licensed
             # buyers loop; held links pass (sales go on, customs hold them).
             share = np.zeros(len(links))
-            share[cov.hold] = 1.0
-            held_links = links[cov.hold]
-            hold_share[held_links] = cov.hold_share
-            hold_rate[held_links] = ctl.spec.hold_release_share
+            if len(cov.hold):
+                share[cov.hold] = 1.0
+                held_links = links[cov.hold]
+                hold_share[held_links] = cov.hold_share
+                hold_rate[held_links] = ctl.spec.hold_release_share
             assert ctl.licensing is not None
-            licensed = [ctl.licensing.share(buyer, terms) for buyer, terms in cov.licensed]
-            share[cov.licensed_at] = np.array(licensed)[cov.licensed_buyer]
+            if cov.licensed:
+                licensed = [ctl.licensing.share(buyer, terms) for buyer, terms in cov.licensed]
+                share[cov.licensed_at] = np.array(licensed)[cov.licensed_buyer]
             if ctl.spec.quota_share is not None:
                 if ctl.pre_volume is None:  # per commodity, in its own unit per day
                     ctl.pre_volume = np.bincount(

@@ -176,7 +176,7 @@ class Licensing:
         # Keep the applications still pending or licensing: the rest is history.
         apps = self.applications[buyer] = [
             a
-            for a in self.applications.get(buyer, [])
+            for a in self.applications.get(buyer, ())
             if a.decision > now or (a.share >= 0 and now < a.until)
         ]
         if terms.interval is None:
@@ -185,8 +185,7 @@ class Licensing:
         elif buyer not in self.next_filing:  # the stream starts (or restarts) now
             self._file(buyer, terms)
             self._schedule_filing(buyer, now + terms.interval)
-        in_force = [a for a in apps if a.decision <= now and a.share >= 0]
-        return max((a.share for a in in_force), default=0.0)
+        return max((a.share for a in apps if a.decision <= now and a.share >= 0), default=0.0)
 
     def _waiting(self, buyer: int) -> bool:
         """Whether a refused single application waits out ``reapply_days``."""
