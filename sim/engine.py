@@ -414,8 +414,9 @@ class _Run:
                 limit, supply = self.finished.supply(prods, limit, requested)
             p[prods] = limit
             sell[prods] = supply
-            with np.errstate(over="ignore"):  # a co-product may supply more than asked
-                share = np.divide(supply, requested, out=np.zeros(len(prods)), where=requested > 0)
+            # Share of the requests supplied, at most 1 (a co-product may supply more).
+            served = np.minimum(supply, requested)
+            share = np.divide(served, requested, out=np.zeros(len(prods)), where=requested > 0)
             delivered[prods] = np.minimum(final, final * np.minimum(share, 1.0))
             if len(lk):
                 available = sell - delivered
