@@ -100,8 +100,8 @@ class ControlState:
         self.licensing: Licensing | None = None  # set by Controls.add (needs the run)
         self.volume: VolumeQuota | None = None  # a volume quota, set by Controls.add
         self.pre_volume: np.ndarray | None = None  # covered flow per commodity at start
-        self._coverage_key: object = None
         self._coverage: Coverage | None = None
+        self._coverage_of: tuple[ExportControl | None, list[str]] = (None, [])  # spec, blocs
         self.net = net
         self.set_spec(spec, start)
 
@@ -185,8 +185,8 @@ class ControlState:
 
     def coverage(self, net: Network, country_bloc: list[str]) -> Coverage:
         """Return what the control covers under the current blocs (kept until they change)."""
-        key = (id(self.spec), tuple(country_bloc))
-        if self._coverage is None or self._coverage_key != key:
+        spec, blocs = self._coverage_of
+        if self._coverage is None or spec is not self.spec or blocs != country_bloc:
             own = len(self.terms) - 1
             groups = np.full(len(net.countries), own)
             for ci, c in enumerate(net.countries):  # first group that covers the country
@@ -197,7 +197,7 @@ class ControlState:
             self.group_of_country = groups
             mask = self._compute_covered(net, country_bloc)
             self._coverage = Coverage(self, net, mask)
-            self._coverage_key = key
+            self._coverage_of = (self.spec, list(country_bloc))
         return self._coverage
 
     def _compute_covered(self, net: Network, country_bloc: list[str]) -> np.ndarray:
