@@ -414,8 +414,7 @@ class _Run:
                 limit, supply = self.finished.supply(prods, limit, requested)
             p[prods] = limit
             sell[prods] = supply
-            # Share of the requests supplied, at most 1 (a co-product may supply more).
-            served = np.minimum(supply, requested)
+            served = np.minimum(supply, requested)  # a co-product may supply more than asked
             share = np.divide(served, requested, out=np.zeros(len(prods)), where=requested > 0)
             delivered[prods] = np.minimum(final, final * np.minimum(share, 1.0))
             if len(lk):
