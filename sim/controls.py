@@ -9,9 +9,17 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 
 from sim.errors import InputError
-from sim.events import ExportControl, ExportControlChange, field_names, to_day, with_changes
+from sim.events import (
+    ExportControl,
+    ExportControlChange,
+    Selector,
+    field_names,
+    to_day,
+    with_changes,
+)
 from sim.held import HeldCargo
 from sim.lanes import RATE_FLOOR
 from sim.licences import Licensing, Terms, resolve_terms
@@ -22,6 +30,59 @@ from sim.quotas import VolumeQuota, close_exhausted
 #: factor recomputed from the same orders must not reopen a lane or close it to
 #: redirected orders by float residue.
 ALLOW_TOLERANCE = 1e-12
+
+
+class Coverage:
+    """The links one control covers under one bloc membership, as index arrays.
+
+    Built once per spec and membership, so that a plan only reads them.
+
+    Attributes (C covered links)
+    ----------------------------
+    mask : bool array (L,)
+        Whether each link is covered.
+    links, buyer : int arrays (C,)
+        Covered links, in link order, and their buyer facilities.
+    outside : float array (C,)
+        Share of each covered flow outside the rules (``1 - covered_share`` of its group).
+    hold : int array (H,)
+        Positions (in ``links``) of the covered links under a ``hold`` regime;
+        ``hold_share`` their covered share.
+    licensed : list of (buyer, terms)
+        Each buyer under a ``license`` regime (ascending) and its licensing terms;
+        ``licensed_at`` the positions of their links and ``licensed_buyer`` the index
+        (in ``licensed``) of each.
+    front_slots : dict of commodity id -> int array
+        Buyer slots of the covered links of each commodity (distinct, ascending).
+    """
+
+    def __init__(self, ctl: ControlState, net: Network, mask: np.ndarray) -> None:
+        self.mask = mask
+        self.links = np.flatnonzero(mask)
+        self.buyer = net.link_buyer[self.links]
+        group = ctl.group_of_country[net.fac_country[self.buyer]]
+        covered = np.array([t.covered_share for t in ctl.terms])[group]
+        regime = np.array([t.regime for t in ctl.terms])[group]
+        self.outside = 1.0 - covered
+        self.hold = np.flatnonzero(regime == "hold")
+        self.hold_share = covered[self.hold]
+        self.licensed_at = np.flatnonzero(regime == "license")
+        buyers, self.licensed_buyer = np.unique(self.buyer[self.licensed_at], return_inverse=True)
+        self.licensed = [(int(b), ctl.terms_of(int(b))) for b in buyers]
+        com = net.link_com[self.links]
+        self.front_slots = {
+            int(k): np.unique(net.link_slot[self.links[com == k]]) for k in ctl.commodity_ids
+        }
+        self._general: dict[int, np.ndarray] = {}
+
+    def general(
+        self, sel: Selector, facilities: pd.DataFrame, bloc_of: dict[str, str]
+    ) -> np.ndarray:
+        """Positions (in ``links``) of the covered links whose buyer ``sel`` selects."""
+        key = id(sel)
+        if key not in self._general:
+            self._general[key] = np.flatnonzero(sel.mask(facilities, bloc_of)[self.buyer])
+        return self._general[key]
 
 
 class ControlState:
@@ -39,8 +100,8 @@ class ControlState:
         self.licensing: Licensing | None = None  # set by Controls.add (needs the run)
         self.volume: VolumeQuota | None = None  # a volume quota, set by Controls.add
         self.pre_volume: np.ndarray | None = None  # covered flow per commodity at start
-        self._covered_key: object = None
-        self._covered = np.zeros(0, dtype=bool)
+        self._coverage: Coverage | None = None
+        self._coverage_of: tuple[ExportControl | None, list[str]] = (None, [])  # spec, blocs
         self.net = net
         self.set_spec(spec, start)
 
@@ -115,14 +176,17 @@ class ControlState:
 
     def covers_buyer(self, buyer: int) -> bool:
         """Whether the control covers any link of ``buyer`` under the current blocs."""
-        return bool(self._covered[self.net.link_buyer == buyer].any())
+        assert self._coverage is not None
+        return bool(self._coverage.mask[self.net.link_buyer == buyer].any())
 
     def covered(self, net: Network, country_bloc: list[str]) -> np.ndarray:
-        """Links the control covers under the current bloc membership."""
-        key = (id(self.spec), tuple(country_bloc))
-        if self._covered_key != key:
-            self._covered = self._compute_covered(net, country_bloc)
-            self._covered_key = key
+        """Links the control covers under the current bloc membership (a mask)."""
+        return self.coverage(net, country_bloc).mask
+
+    def coverage(self, net: Network, country_bloc: list[str]) -> Coverage:
+        """Return what the control covers under the current blocs (kept until they change)."""
+        spec, blocs = self._coverage_of
+        if self._coverage is None or spec is not self.spec or blocs != country_bloc:
             own = len(self.terms) - 1
             groups = np.full(len(net.countries), own)
             for ci, c in enumerate(net.countries):  # first group that covers the country
@@ -131,7 +195,10 @@ class ControlState:
                         groups[ci] = gi
                         break
             self.group_of_country = groups
-        return self._covered
+            mask = self._compute_covered(net, country_bloc)
+            self._coverage = Coverage(self, net, mask)
+            self._coverage_of = (self.spec, list(country_bloc))
+        return self._coverage
 
     def _compute_covered(self, net: Network, country_bloc: list[str]) -> np.ndarray:
         dest = self.spec.destinations
@@ -174,8 +241,6 @@ class Controls:
         self.host = host
         nl, m = host.net.l, host.net.m
         self.by_id: dict[str, ControlState] = {}
-        #: Buyer links of each general licence's selector, per bloc membership.
-        self.licensed_links: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
         self.allow = np.ones(nl)
         self.allow_held = np.ones(nl)
         self.hold_until = np.full(nl, -np.inf)
@@ -336,60 +401,52 @@ class Controls:
         front = np.ones(net.m)
         quota: list[tuple[ControlState, np.ndarray]] = []
         hold_share, hold_rate = np.zeros(net.l), np.zeros(net.l)
-        world_fac = host.world.facilities
-        bloc_of = dict(zip(net.countries, host.country_bloc, strict=True))
         for ctl in self.by_id.values():
             if ctl.suspended:
                 continue
             if ctl.announced <= now < ctl.start:
-                cov = ctl.covered(net, host.country_bloc)
+                slots = ctl.coverage(net, host.country_bloc).front_slots
                 for c, extra in ctl.front_by_commodity.items():
                     if extra > 0:
-                        k = net.commodities.index(c)
-                        front[np.unique(net.link_slot[cov & (net.link_com == k)])] = 1.0 + extra
+                        front[slots[net.commodities.index(c)]] = 1.0 + extra
             if not ctl.active(now):
                 continue
-            cov = ctl.covered(net, host.country_bloc)
-            share = np.zeros(net.l)
-            # Terms per covered link, from its buyer's group: only licensed buyers loop.
-            group = ctl.group_of_country[net.fac_country[net.link_buyer[cov]]]
-            terms = ctl.terms
-            covered = np.array([t.covered_share for t in terms])[group]
-            regime = np.array([t.regime for t in terms])[group]
-            outside = np.zeros(net.l)  # the part of each covered flow outside the rules
-            outside[cov] = 1.0 - covered
-            held_links = np.flatnonzero(cov)[regime == "hold"]  # sales go on; customs hold
-            share[held_links] = 1.0
-            hold_share[held_links] = covered[regime == "hold"]
-            hold_rate[held_links] = ctl.spec.hold_release_share
+            cov = ctl.coverage(net, host.country_bloc)
+            links = cov.links
+            # Share licensed per covered link, from its buyer's group: only licensed
+            # buyers loop; held links pass (sales go on, customs hold them).
+            share = np.zeros(len(links))
+            if len(cov.hold):
+                share[cov.hold] = 1.0
+                held_links = links[cov.hold]
+                hold_share[held_links] = cov.hold_share
+                hold_rate[held_links] = ctl.spec.hold_release_share
             assert ctl.licensing is not None
-            for buyer in np.unique(net.link_buyer[cov][regime == "license"]):
-                links = cov & (net.link_buyer == buyer)
-                share[links] = ctl.licensing.share(int(buyer), ctl.terms_of(int(buyer)))
+            if cov.licensed:
+                licensed = [ctl.licensing.share(buyer, terms) for buyer, terms in cov.licensed]
+                share[cov.licensed_at] = np.array(licensed)[cov.licensed_buyer]
             if ctl.spec.quota_share is not None:
                 if ctl.pre_volume is None:  # per commodity, in its own unit per day
                     ctl.pre_volume = np.bincount(
-                        net.link_com[cov], host.x[cov], len(net.commodities)
+                        net.link_com[links], host.x[links], len(net.commodities)
                     )
-                quota.append((ctl, cov))
-                host.targeted[net.link_buyer[cov]] = True
+                quota.append((ctl, cov.mask))
+                host.targeted[cov.buyer] = True
             for day, sel in ctl.general:  # exempt buyers, under either regime
                 if day <= now:
-                    key = (id(sel), tuple(host.country_bloc))
-                    if key not in self.licensed_links:  # memo: a selector's links per blocs
-                        self.licensed_links[key] = sel.mask(world_fac, bloc_of)[net.link_buyer]
-                    share[cov & self.licensed_links[key]] = 1.0
-            passed = outside[cov] + (1.0 - outside[cov]) * share[cov]
-            allow[cov] = np.minimum(allow[cov], passed)
-            close_exhausted(allow, cov, ctl.volume)
-            host.targeted[net.link_buyer[cov & (allow < 1)]] = True
+                    bloc_of = dict(zip(net.countries, host.country_bloc, strict=True))
+                    share[cov.general(sel, host.world.facilities, bloc_of)] = 1.0
+            passed = cov.outside + (1.0 - cov.outside) * share
+            allow[links] = np.minimum(allow[links], passed)
+            close_exhausted(allow, links, ctl.volume)
+            host.targeted[cov.buyer[allow[links] < 1]] = True
         if self.cargo:
             self.cargo.set_holds(hold_share, hold_rate)
             host.targeted[net.link_buyer[hold_share > 0]] = True
         self.allow_before_quota = allow.copy()
         scale = np.ones(net.l)
-        for _, cov in quota:
-            scale[cov] = self.quota_scale[cov]
+        for _, mask in quota:
+            scale[mask] = self.quota_scale[mask]
         self.quota_scale = scale
         allow = allow * scale
         # A reopened lane delivers again only after its transport time: until then the
@@ -412,27 +469,32 @@ class Controls:
     def quota_allow(
         self,
         lk: np.ndarray,
-        commodity: int,
+        commodities: tuple[int, ...],
         base: np.ndarray,
         quota: list[tuple[ControlState, np.ndarray]],
     ) -> np.ndarray:
-        """Share of ``base`` orders on links ``lk`` (one commodity) that may ship.
+        """Share of ``base`` orders on links ``lk`` (of ``commodities``) that may ship.
 
-        Quotas scale their covered links down so that the covered orders fit the quota
-        (a share of the covered flow just before the control); the factor is kept for
-        the next plan.
+        Quotas scale their covered links of each commodity down so that the covered
+        orders fit the quota (a share of the covered flow of that commodity just before
+        the control); the factor is kept for the next plan.
         """
         if not quota:
             return self.allow[lk].copy()
         allow = self.allow_before_quota[lk].copy()
-        for ctl, cov in quota:
-            c = cov[lk]
-            want = (base * allow)[c].sum()
-            assert ctl.pre_volume is not None and ctl.spec.quota_share is not None
-            cap = ctl.spec.quota_share * ctl.pre_volume[commodity]
-            factor = min(1.0, cap / want) if want > 0 else 1.0
-            allow[c] *= factor
-            self.quota_scale[lk[c]] = factor
+        link_com = self.host.net.link_com[lk]
+        for k in commodities:
+            at = np.flatnonzero(link_com == k)
+            links, asked, passed = lk[at], base[at], allow[at]
+            for ctl, cov in quota:
+                c = cov[links]
+                want = (asked * passed)[c].sum()
+                assert ctl.pre_volume is not None and ctl.spec.quota_share is not None
+                cap = ctl.spec.quota_share * ctl.pre_volume[k]
+                factor = min(1.0, cap / want) if want > 0 else 1.0
+                passed[c] *= factor
+                self.quota_scale[links[c]] = factor
+            allow[at] = passed
         self.allow[lk] = allow  # what the quota lets through, for the next plan
         return allow
 

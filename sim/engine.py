@@ -53,7 +53,7 @@ from sim.installed import InstalledBase
 from sim.investments import with_investments
 from sim.joint import joint_asked
 from sim.lanes import Lanes
-from sim.network import Network
+from sim.network import Network, network_of
 from sim.outages import Outages
 from sim.record import EpochLog, RunFacts, RunRecord, build_record
 from sim.response import AllocationRule, order_rate, pro_rata
@@ -246,10 +246,9 @@ class _Run:
     def _update_release(self) -> bool:
         """Set stockpile releases from the flows just settled; return whether they changed."""
         release = self.stockpiles.update()
-        if release is None:
-            return False
-        self.release = release
-        return True
+        if release is not None:
+            self.release = release
+        return release is not None
 
     # ------------------------------------------------------------------ passes
     def _plan(self, steady: bool = False) -> None:
@@ -292,15 +291,16 @@ class _Run:
         want = np.zeros(net.n)  # asked-for output within nameplate (for installed bases)
         joint = net.has_joint
         joint_need = np.zeros(net.n)  # per plant: own output its co-products ask for
-        for ci in reversed(net.by_commodity):
+        for ci in net.plan_levels:  # the commodities of a level do not order from each other
             lk, lslot, lsup = ci.links, ci.link_slot, ci.link_sup
             if len(lk):
                 wk = w[lk]
                 if restricting:
                     base = wk * slot_orders[lslot]
-                    allow = self.controls.quota_allow(lk, ci.commodities[0], base, quota)
+                    allow = self.controls.quota_allow(lk, ci.commodities, base, quota)
                     regular = self.substitution.redirect(
                         (lk, lslot, lsup),
+                        ci.commodities,
                         wk,
                         allow,
                         self.controls.held(lk),
@@ -414,8 +414,8 @@ class _Run:
                 limit, supply = self.finished.supply(prods, limit, requested)
             p[prods] = limit
             sell[prods] = supply
-            with np.errstate(over="ignore"):  # a co-product may supply more than asked
-                share = np.divide(supply, requested, out=np.zeros(len(prods)), where=requested > 0)
+            served = np.minimum(supply, requested)  # a co-product may supply more than asked
+            share = np.divide(served, requested, out=np.zeros(len(prods)), where=requested > 0)
             delivered[prods] = np.minimum(final, final * np.minimum(share, 1.0))
             if len(lk):
                 available = sell - delivered
@@ -570,7 +570,7 @@ def simulate(
         raise InputError("run", "horizon_days", f"{horizon_days} is not positive", "give 1 or more")
     world = with_investments(world, events, start)
     events = [*standing_controls(world.tables, start), *events]
-    net = Network(world, start)
+    net = network_of(world, start)
     run = _Run(net, world, events, int(horizon_days), rng, settings or Settings(), allocation)
     run.run()
     return run.record()

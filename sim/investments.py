@@ -1,15 +1,39 @@
-"""Capacity investments: new facilities (or expansions) added to the world before a run."""
+"""Capacity investments: new facilities (or expansions) added to the world before a run.
+
+The world with a run's investments is built once per run start and set of investments
+(a paired baseline run reuses its actual run's), and checked in full once per base world
+and naming of the investments: the cross-table checks (:func:`sim.checks.check_world`)
+see only the ids, types, countries and commodities of the new rows, which the drawn
+values (capacity, dates, completion) leave alone, so a world whose investments name
+the same as one already checked has its new rows validated, not the world again.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections.abc import Sequence
+from types import MappingProxyType
 
 import pandas as pd
 
 from sim.errors import InputError
 from sim.events import CapacityInvestment, Event, describe, to_day
+from sim.joint import add_co_products
+from sim.memo import PerWorld
+from sim.tables import read_table
 from sim.world import World
+
+#: Per base world: the namings of investments whose world passed every check.
+_CHECKED: PerWorld[set[tuple[object, ...]]] = PerWorld()
+
+
+class _Last:
+    """The world last built with investments, and what it was built from."""
+
+    base: weakref.ref[World] | None = None
+    key: tuple[object, ...] = ()
+    world: World | None = None
 
 
 def with_investments(world: World, events: Sequence[Event], start: dt.date) -> World:
@@ -19,11 +43,23 @@ def with_investments(world: World, events: Sequence[Event], start: dt.date) -> W
     ------
     InputError
         For an investment that names an existing facility id, expands an unknown
-        facility, or gives neither ``expands`` nor type, country and commodity.
+        facility, or gives neither ``expands`` nor type, country and commodity, and
+        for a world with its investments that fails a check.
     """
-    investments = [(i, e) for i, e in enumerate(events) if isinstance(e, CapacityInvestment)]
+    investments = tuple(e for e in events if isinstance(e, CapacityInvestment))
     if not investments:
         return world
+    key = (start, investments)
+    if _Last.base is not None and _Last.base() is world and _Last.key == key:
+        assert _Last.world is not None
+        return _Last.world
+    built = _with_investments(world, events, start)
+    _Last.base, _Last.key, _Last.world = weakref.ref(world), key, built
+    return built
+
+
+def _with_investments(world: World, events: Sequence[Event], start: dt.date) -> World:
+    investments = [(i, e) for i, e in enumerate(events) if isinstance(e, CapacityInvestment)]
     fac = world.facilities.copy()
     recipes = world["recipes"].copy()
     joint, sourcing = world["joint_products"], world["sourcing"]
@@ -96,4 +132,16 @@ def with_investments(world: World, events: Sequence[Event], start: dt.date) -> W
         extra["joint_products"] = pd.concat([joint, pd.DataFrame(joint_rows)], ignore_index=True)
     if sourcing_rows:
         extra["sourcing"] = pd.concat([sourcing, pd.DataFrame(sourcing_rows)], ignore_index=True)
-    return world.replace(facilities=new_fac, recipes=new_recipes, **extra)
+    frames = {"facilities": new_fac, "recipes": new_recipes, **extra}
+    naming = tuple((e.facility, e.expands, e.type, e.country, e.commodity) for _, e in investments)
+    checked = _CHECKED.get(world, None, set)
+    if naming not in checked:
+        new_world = world.replace(**frames)
+        checked.add(naming)
+        return new_world
+    # As World.replace, less the cross-table checks this naming has passed.
+    tables = dict(world.tables)
+    for name, frame in frames.items():
+        tables[name] = read_table(name, frame)
+    tables["facilities"] = add_co_products(tables)
+    return World(MappingProxyType(tables))

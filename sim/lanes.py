@@ -65,11 +65,16 @@ class Lanes:
         values_sorted = x[links_sorted]
         counts = np.add.reduceat(in_order, net.lag_starts)
         ends = np.cumsum(counts)
-        for g in np.flatnonzero(counts):
-            day = now + net.lag_days[g]
+        groups = np.flatnonzero(counts)
+        for a, b, lane_days in zip(
+            (ends - counts)[groups].tolist(),
+            ends[groups].tolist(),
+            net.lag_days[groups],  # numpy floats, as are the days of events and the log
+            strict=True,
+        ):
+            day = now + lane_days
             if day > host.horizon:
                 break  # lane days ascend: every later group arrives after the horizon too
-            a, b = ends[g] - counts[g], ends[g]
             batch = self._arrivals.get(day)
             if batch is None:  # one event per arrival instant, shared by every lane
                 batch = self._arrivals[day] = []

@@ -169,14 +169,23 @@ class Licensing:
         self.applications: dict[int, list[Application]] = {}
         self.next_filing: dict[int, float] = {}  # stream: day of the buyer's next filing
         self.reapply_at: dict[int, float] = {}  # single: day a refused buyer files again
+        #: per buyer: (day the share may next change, terms, share), until then the share
+        self._known: dict[int, tuple[float, Terms, float]] = {}
 
     def share(self, buyer: int, terms: Terms) -> float:
-        """Return the buyer's licensed share of its covered flow now (filing what is due)."""
+        """Return the buyer's licensed share of its covered flow now (filing what is due).
+
+        The share holds until an application of the buyer is decided or expires, it files
+        again, or a refused single application's wait ends: until then it is known.
+        """
         now = self.host.env.now
+        known = self._known.get(buyer)
+        if known is not None and now < known[0] and known[1] is terms:
+            return known[2]
         # Keep the applications still pending or licensing: the rest is history.
         apps = self.applications[buyer] = [
             a
-            for a in self.applications.get(buyer, [])
+            for a in self.applications.get(buyer, ())
             if a.decision > now or (a.share >= 0 and now < a.until)
         ]
         if terms.interval is None:
@@ -185,8 +194,13 @@ class Licensing:
         elif buyer not in self.next_filing:  # the stream starts (or restarts) now
             self._file(buyer, terms)
             self._schedule_filing(buyer, now + terms.interval)
-        in_force = [a for a in apps if a.decision <= now and a.share >= 0]
-        return max((a.share for a in in_force), default=0.0)
+        share = max((a.share for a in apps if a.decision <= now and a.share >= 0), default=0.0)
+        # Kept applications are pending (until decided) or licensing (until they expire).
+        changes = [a.decision if a.decision > now else a.until for a in apps]
+        if not apps and terms.interval is None:  # a refused buyer waits to file again
+            changes.append(self.reapply_at[buyer])
+        self._known[buyer] = (min(changes, default=math.inf), terms, share)
+        return share
 
     def _waiting(self, buyer: int) -> bool:
         """Whether a refused single application waits out ``reapply_days``."""
@@ -201,6 +215,7 @@ class Licensing:
         window = terms.valid if terms.interval is None else min(terms.interval, terms.valid)
         app = Application(now, decision, share, decision + window)
         self.applications[buyer].append(app)
+        self._known.pop(buyer, None)
         name = f"{self.ctl.spec.id}:{host.net.facility_ids[buyer]}"
         host.log.append((now, "licence_applied", name))
 
@@ -231,6 +246,7 @@ class Licensing:
         terms = ctl.terms_of(buyer)
         if not ctl.active(host.env.now) or not ctl.covers_buyer(buyer) or terms.interval is None:
             del self.next_filing[buyer]  # the stream stops; it restarts when covered again
+            self._known.pop(buyer, None)
             return
         if terms.regime == "license":
             self._file(buyer, terms)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
+from sim.memo import PerWorld
 from sim.world import World
 
 
@@ -384,7 +385,20 @@ class Network:
             np.concatenate([self.slot_com, self.fac_com[self.joint_parent[co]]]).astype(np.int64),
             len(self.commodities),
         )
-        self.by_commodity = [self._index([k], producers) for k in self.settle_order]
+        # Plan levels, final -> raw: a commodity is planned after every commodity made
+        # from it (their orders are its demand) and after its plants' co-products (their
+        # need sets the plant's output); a level lists its commodities in reverse settle
+        # order, the order in which they were planned one by one.
+        plan_level: dict[int, int] = {}
+        for k in reversed(self.settle_order):
+            made = self.fac_com[self.link_buyer[self.link_com == k]]
+            co_products = self.fac_com[np.isin(self.joint_parent, producers[k])]
+            after = set(made.tolist()) | set(co_products.tolist())
+            plan_level[k] = max([plan_level[j] + 1 for j in after], default=0)
+        self.plan_levels = [
+            self._index([k for k in reversed(self.settle_order) if plan_level[k] == lv], producers)
+            for lv in sorted(set(plan_level.values()))
+        ]
         # Commodities whose producers take no same-day (zero-lag) input from each other
         # are settled together: a level holds commodities whose zero-lag inputs all
         # come from lower levels.
@@ -478,6 +492,17 @@ class Network:
             slot_cover_days=self.slot_cover_days[pslots.astype(np.int64)],
         )
 
+    def frozen(self) -> Network:
+        """Make every array of the network read-only (in place); return the network."""
+        for ci in (*self.plan_levels, *self.settle_levels):
+            for value in vars(ci).values():
+                if isinstance(value, np.ndarray):
+                    value.flags.writeable = False
+        for value in vars(self).values():
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+        return self
+
     def require_country(self, where: str, field: str, code: str) -> None:
         """Raise an :class:`InputError` unless ``code`` is a country of the world."""
         if code not in self.countries:
@@ -498,3 +523,15 @@ class Network:
     def facility_index(self) -> dict[str, int]:
         """Map facility id to index."""
         return {f: i for i, f in enumerate(self.facility_ids)}
+
+
+_NETWORKS: PerWorld[Network] = PerWorld()
+
+
+def network_of(world: World, start: dt.date) -> Network:
+    """Return the network of ``world`` for runs starting on ``start``, built once.
+
+    The network is kept while the world lives and shared by every run on it; its
+    arrays are read-only, so that no run can change what the next one reads.
+    """
+    return _NETWORKS.get(world, start, lambda: Network(world, start).frozen())

@@ -36,7 +36,9 @@ def daily_integral(times: np.ndarray, rates: np.ndarray, horizon: int) -> np.nda
         Amount per day (rates must be non-negative).
     """
     durations = np.diff(times, append=float(horizon))
-    cum = np.vstack([np.zeros((1, rates.shape[1])), np.cumsum(rates * durations[:, None], axis=0)])
+    cum = np.empty((len(times) + 1, rates.shape[1]))
+    cum[0] = 0.0
+    np.cumsum(rates * durations[:, None], axis=0, out=cum[1:])
     bounds = np.arange(horizon + 1, dtype=float)
     idx = np.searchsorted(times, bounds, side="right") - 1
     at = cum[idx] + rates[idx] * (bounds - times[idx])[:, None]
@@ -378,12 +380,15 @@ def _trade(net: Network, epochs: EpochLog, times: np.ndarray, horizon: int) -> d
     key = (net.fac_country[net.link_sup] * n_c + net.fac_country[net.link_buyer]) * n_k
     key = key + net.link_com
     groups, inverse = np.unique(key, return_inverse=True)
-    rates = epochs.stacked("x", net.l)
-    # Sum the links of each group in link order (reduceat sums sequentially: the same
-    # bits on every machine, unlike a BLAS product).
+    # Sum the links of each group in link order, epoch by epoch (reduceat sums in a
+    # fixed order: the same bits on every machine, unlike a BLAS product).
     order = np.argsort(inverse, kind="stable")
     first = np.searchsorted(inverse[order], np.arange(len(groups)))
-    per_group = np.add.reduceat(rates[:, order], first, axis=1) if net.l else rates[:, :0]
+    per_group = (
+        np.array([np.add.reduceat(x[order], first) for x in epochs.rows["x"]])
+        if net.l
+        else np.zeros((len(epochs), 0))
+    )
     keys = pd.DataFrame(
         {
             "origin": [net.countries[int(g) // (n_c * n_k)] for g in groups],

@@ -108,6 +108,9 @@ class Stockpiles:
             release[recipients] += ev.rate_per_day * deficit / deficit.sum()
         # A change of float residue (the same deficits recomputed) is no change: it
         # would re-settle the network at an instant that depends on the last bits.
+        # (The comparison of np.allclose, taken at once for finite rates.)
+        if (np.abs(release - host.release) <= RATE_TOLERANCE * np.abs(host.release)).all():
+            return None
         if np.allclose(release, host.release, rtol=RATE_TOLERANCE, atol=0.0):
             return None
         return release

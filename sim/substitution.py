@@ -94,6 +94,7 @@ class Substitution:
     def redirect(
         self,
         links: tuple[np.ndarray, np.ndarray, np.ndarray],
+        commodities: tuple[int, ...],
         wk: np.ndarray,
         allow: np.ndarray,
         held: np.ndarray,
@@ -101,7 +102,7 @@ class Substitution:
         slot_orders: np.ndarray,
         rho: np.ndarray,
     ) -> np.ndarray:
-        """Orders on one commodity's links under export controls, with substitution.
+        """Orders on the links of ``commodities`` under export controls, with substitution.
 
         ``links`` is ``(link ids, their slots, their suppliers)``, ``wk`` each link's
         share of its slot's orders and ``allow`` the share controls let through.
@@ -122,7 +123,11 @@ class Substitution:
         has_alternative = np.bincount(lslot, open_links, minlength=net.m) > 0
         cut = (blocked > 1e-12) & np.isnan(self.qual_start) & (slot_orders > 0) & has_alternative
         if cut.any():
-            self._qualify(np.flatnonzero(cut))
+            slots = np.flatnonzero(cut)
+            for k in commodities:  # in planning order: the draws come in that order
+                of_k = slots[net.slot_com[slots] == k]
+                if len(of_k):
+                    self._qualify(of_k)
         if held.any():
             closed = 1 - np.where(held, np.minimum(allow, held_allow), allow)
             blocked = np.bincount(lslot, wk * closed, minlength=net.m)
@@ -250,32 +255,32 @@ class Substitution:
         if not len(net.substitute_slots):
             return False
         restricted = np.add.reduceat(w * (1.0 - allow), net.slot_link_start) > 1e-12
-        switched = False
-        for sub in net.substitute_slots:
+        subs = net.substitute_slots
+        cut = restricted[net.slot_substitute_of[subs]]
+        for sub in subs[cut & np.isnan(self.substitute_ready[subs])].tolist():
+            ready = now + float(net.slot_substitute_qualification_days[sub])
+            self.substitute_ready[sub] = ready
+            host.at(ready, lambda: host.request(replan=True))
+        use = cut & (now >= self.substitute_ready[subs])
+        switching = subs[use != self.substitute_active[subs]].tolist()
+        for sub in switching:
             original = int(net.slot_substitute_of[sub])
-            cut = bool(restricted[original])
-            if cut and np.isnan(self.substitute_ready[sub]):
-                ready = now + float(net.slot_substitute_qualification_days[sub])
-                self.substitute_ready[sub] = ready
-                host.at(ready, lambda: host.request(replan=True))
-            use_substitute = cut and now >= self.substitute_ready[sub]
-            if use_substitute != self.substitute_active[sub]:
-                switched = True
-                self.substitute_active[sub] = use_substitute
-                share = float(net.slot_substitute_max_share[sub])
-                coef = host.coef.copy()  # recorded epochs keep the old array
-                coef[sub] = share * net.slot_coef[sub] if use_substitute else 0.0
-                coef[original] = (1.0 - share if use_substitute else 1.0) * net.slot_coef[original]
-                host.coef = coef
-                fac = net.slot_fac[sub]
-                penalty = net.slot_substitute_penalty[sub]
-                self.capacity_factor[fac] = 1.0 - penalty * share if use_substitute else 1.0
-                self.active_slots = np.flatnonzero(self.substitute_active)
-                host.log.append(
-                    (
-                        now,
-                        "substitute_on" if use_substitute else "substitute_off",
-                        f"{net.facility_ids[fac]}:{net.commodities[net.slot_com[sub]]}",
-                    )
+            use_substitute = not self.substitute_active[sub]
+            self.substitute_active[sub] = use_substitute
+            share = float(net.slot_substitute_max_share[sub])
+            coef = host.coef.copy()  # recorded epochs keep the old array
+            coef[sub] = share * net.slot_coef[sub] if use_substitute else 0.0
+            coef[original] = (1.0 - share if use_substitute else 1.0) * net.slot_coef[original]
+            host.coef = coef
+            fac = net.slot_fac[sub]
+            penalty = net.slot_substitute_penalty[sub]
+            self.capacity_factor[fac] = 1.0 - penalty * share if use_substitute else 1.0
+            self.active_slots = np.flatnonzero(self.substitute_active)
+            host.log.append(
+                (
+                    now,
+                    "substitute_on" if use_substitute else "substitute_off",
+                    f"{net.facility_ids[fac]}:{net.commodities[net.slot_com[sub]]}",
                 )
-        return switched
+            )
+        return bool(switching)
