@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sim.metrics import SCOPE_COLUMNS
-from sim.network import Network
+from sim.network import network_of
 from sim.reduce import _as_date
 from sim.world import World
 
@@ -64,7 +64,7 @@ class _Shape:
 
 
 def _shape(world: World, start: dt.date | str) -> _Shape:
-    net = Network(world, _as_date(start))
+    net = network_of(world, _as_date(start))
     fac = world.facilities.reset_index(drop=True)
     fac = fac.assign(bloc=fac["country"].map(world.bloc_of()))
     slot_bloc = fac["bloc"].to_numpy()[net.slot_fac]

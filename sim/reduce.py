@@ -20,7 +20,7 @@ import pandas as pd
 from sim.errors import InputError
 from sim.events import Event, timeline
 from sim.metrics import SCOPE_COLUMNS
-from sim.network import Network
+from sim.network import network_of
 from sim.record import RunRecord
 from sim.world import World
 
@@ -308,7 +308,7 @@ def chain_order(world: World, start: dt.date | str) -> tuple[tuple[str, ...], tu
     tuple
         ``(stages, commodities)``.
     """
-    net = Network(world, _as_date(start))
+    net = network_of(world, _as_date(start))
     produced = set(net.fac_com.tolist())
     made_from: dict[int, set[int]] = {k: set() for k in range(len(net.commodities))}
     for c, f in zip(net.slot_com.tolist(), net.slot_fac.tolist(), strict=True):
