@@ -70,8 +70,9 @@ SEED_SCHEME = (
 )
 
 #: Rows gathered before a row group is written (tables of a replication with more rows,
-#: such as the daily series, make one row group each).
-ROW_GROUP_ROWS = 65_536
+#: such as the daily series, make one row group each). It bounds the rows of small
+#: tables (metrics, trade, timeline) held before they are written.
+ROW_GROUP_ROWS = 16_384
 
 _ID = [("replication", pa.int64()), ("seed", pa.int64())]
 _TEXT = pa.large_string()

@@ -60,19 +60,24 @@ def test_a_streamed_folder_is_the_folder_of_the_ensemble_in_memory(
     assert_frame_equal(back["replications"], ensemble.replication_table())  # type: ignore[arg-type]
 
 
-def test_row_groups_hold_whole_replications_of_at_least_the_row_group_size(
-    streamed: Path,
-) -> None:
-    # 18,615 series rows per replication of the example world: four replications
-    # (74,460 rows) pass ROW_GROUP_ROWS = 65,536 and make the first row group.
-    file = pq.ParquetFile(streamed / SERIES)
-    groups = [
+def row_groups(path: Path) -> list[list[int]]:
+    """The replications in each row group of a Parquet file."""
+    file = pq.ParquetFile(path)
+    return [
         sorted(set(file.read_row_group(i, columns=["replication"]).column(0).to_pylist()))
         for i in range(file.metadata.num_row_groups)
     ]
-    assert ROW_GROUP_ROWS == 65_536
-    assert groups == [[0, 1, 2, 3], [4]]
-    assert file.metadata.num_rows == REPS * 18_615
+
+
+def test_row_groups_hold_whole_replications_of_at_least_the_row_group_size(
+    streamed: Path,
+) -> None:
+    assert ROW_GROUP_ROWS == 16_384
+    # 18,615 series rows per replication of the example world: one row group each.
+    assert row_groups(streamed / SERIES) == [[0], [1], [2], [3], [4]]
+    assert pq.ParquetFile(streamed / SERIES).metadata.num_rows == REPS * 18_615
+    # Metrics (a few hundred rows per replication) gather into one row group here.
+    assert row_groups(streamed / METRICS) == [[0, 1, 2, 3, 4]]
 
 
 def test_two_workers_give_the_same_files(streamed: Path, tmp_path: Path) -> None:
