@@ -165,6 +165,13 @@ class TableWriter:
         self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
         self._buffer, self._rows = [], 0
 
+    def abort(self) -> None:
+        """Close the file without writing what is left (its folder is being deleted)."""
+        self._buffer = []
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
     def close(self) -> None:
         """Write what is left and close the file."""
         self._flush()
@@ -237,6 +244,11 @@ class ResultSink:
 
     def __exit__(self, *exc: object) -> None:
         if self._tmp is not None:  # not finished
+            for writer in self._writers.values():
+                try:
+                    writer.abort()
+                except (OSError, pa.ArrowException):  # a failed write may have broken it
+                    pass
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
 
