@@ -41,7 +41,7 @@ from sim.ensemble import (
     replications_in_order,
 )
 from sim.metrics import METRICS_VERSION
-from sim.reduce import chain_order
+from sim.reduce import _LABEL_COLUMNS, _TRADE_LABELS, chain_order
 from sim.replication import _Reduced
 from sim.summary import MetricsSummary
 from sim.version import __version__
@@ -93,7 +93,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     SERIES: pa.schema(
         [
             *_ID,
-            *((c, _LABEL) for c in ("series", "bloc", "stage", "commodity", "unit")),
+            *((c, _LABEL) for c in _LABEL_COLUMNS),
             ("day", pa.int64()),
             ("date", _DAY),
             ("actual", pa.float32()),
@@ -103,17 +103,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     TRADE: pa.schema(
         [
             *_ID,
-            *(
-                (c, _LABEL)
-                for c in (
-                    "origin",
-                    "destination",
-                    "origin_bloc",
-                    "destination_bloc",
-                    "commodity",
-                    "unit",
-                )
-            ),
+            *((c, _LABEL) for c in _TRADE_LABELS),
             ("month", _DAY),
             ("days", pa.int64()),
             ("actual", pa.float64()),

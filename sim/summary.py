@@ -47,12 +47,7 @@ QUANTILES = (0.05, 0.5, 0.95)
 class MetricsSummary:
     """Summary statistics over replications, from their metrics tables one at a time.
 
-    Examples
-    --------
-    >>> acc = MetricsSummary()
-    >>> for table in per_replication_metrics:  # doctest: +SKIP
-    ...     acc.add(table)
-    >>> summary = acc.table("my scenario")  # doctest: +SKIP
+    :meth:`add` each replication's metrics in replication order, then :meth:`table`.
     """
 
     def __init__(self) -> None:
@@ -61,11 +56,6 @@ class MetricsSummary:
         self._values: list[np.ndarray] = []
         self._censored: list[np.ndarray] = []
         self._last: tuple[list[np.ndarray], np.ndarray] | None = None
-
-    @property
-    def replications(self) -> int:
-        """Number of replications added."""
-        return len(self._rows)
 
     def add(self, metrics: pd.DataFrame) -> None:
         """Add one replication's metrics.
