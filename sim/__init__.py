@@ -7,7 +7,7 @@ and compute metrics with :func:`compute_metrics`.
 
 from sim.compare import paired_differences
 from sim.distributions import Distribution
-from sim.engine import Settings, simulate, simulate_pair
+from sim.engine import Settings, simulate
 from sim.ensemble import Ensemble, run_ensemble, run_scenario
 from sim.errors import InputError, PaxsimError
 from sim.events import (
@@ -21,6 +21,7 @@ from sim.events import (
 )
 from sim.examples import example_world
 from sim.metrics import METRICS, compute_metrics, material_balance
+from sim.pair import simulate_pair
 from sim.record import RunRecord
 from sim.response import pro_rata
 from sim.results import read_results, write_results

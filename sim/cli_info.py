@@ -14,10 +14,10 @@ from typing import Annotated
 import typer
 
 from sim.cli_common import BUNDLED, HEADLINE, Debug, _errors, _line, _reason
-from sim.engine import simulate_pair
 from sim.errors import InputError
 from sim.examples import example_ban, example_world
 from sim.metrics import compute_metrics
+from sim.pair import simulate_pair
 from sim.plausibility import check_baseline, read_targets
 from sim.results import write_text_atomic
 from sim.scenario import MAX_HORIZON_DAYS, MAX_SEED, json_schema_text, load_scenario

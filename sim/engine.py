@@ -46,7 +46,6 @@ from sim.events import (
     SourcingPolicy,
     StockpileRelease,
     describe,
-    is_disruption,
 )
 from sim.finished import FinishedGoods
 from sim.installed import InstalledBase
@@ -65,7 +64,7 @@ from sim.stockpiles import Stockpiles
 from sim.substitution import Substitution
 from sim.world import World
 
-__all__ = ["Settings", "simulate", "simulate_pair", "with_investments"]
+__all__ = ["Settings", "simulate", "with_investments"]
 
 #: A stock below this many days of planned use counts as empty.
 EMPTY_STOCK_DAYS = 1e-9
@@ -100,6 +99,9 @@ class _Run:
         # without disruptions sees exactly the same demand as its paired actual run.
         demand_seed, event_seed = rng.integers(0, 2**63, size=2)
         self.event_rng = np.random.default_rng(event_seed)
+        # Outcomes the event stream decided (a draw another seed could change); every
+        # user of ``event_rng`` counts them, see sim.record's ``drew_random``.
+        self.random_outcomes = 0
         n, m, nl = net.n, net.m, net.l
         self.log: list[tuple[float, str, str]] = []
         self.blocs = Blocs(self)
@@ -574,26 +576,3 @@ def simulate(
     run = _Run(net, world, events, int(horizon_days), rng, settings or Settings(), allocation)
     run.run()
     return run.record()
-
-
-def simulate_pair(
-    world: World,
-    events: Sequence[Event] = (),
-    *,
-    start: dt.date | str,
-    horizon_days: int,
-    seed: int | np.random.SeedSequence,
-    settings: Settings | None = None,
-    allocation: AllocationRule = pro_rata,
-) -> tuple[RunRecord, RunRecord]:
-    """Run a scenario and its paired baseline (the same events less the disruptions).
-
-    Both runs get a generator built from the same ``seed``, so they see the same
-    random demand; returns ``(actual, baseline)``.
-    """
-    seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    kwargs = dict(start=start, horizon_days=horizon_days, settings=settings, allocation=allocation)
-    actual = simulate(world, events, rng=np.random.default_rng(seq), **kwargs)  # type: ignore[arg-type]
-    policies = [e for e in events if not is_disruption(e)]
-    baseline = simulate(world, policies, rng=np.random.default_rng(seq), **kwargs)  # type: ignore[arg-type]
-    return actual, baseline

@@ -210,7 +210,9 @@ class Licensing:
         host = self.host
         now = host.env.now
         decision = terms.decision_day(now, host.event_rng)
-        approved = host.event_rng.random() < terms.approval_at(decision)
+        probability = terms.approval_at(decision)
+        approved = host.event_rng.random() < probability  # certain at 0 and at 1
+        host.random_outcomes += (not terms.review.is_fixed) + (0.0 < probability < 1.0)
         share = terms.share_at(decision) if approved else -1.0
         window = terms.valid if terms.interval is None else min(terms.interval, terms.valid)
         app = Application(now, decision, share, decision + window)

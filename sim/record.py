@@ -107,6 +107,13 @@ class RunRecord:
         Slot index of each link, and ``link_commodity`` its commodity index.
     log : list of (day, what, detail)
         Discrete happenings (licence decisions, outages, control changes).
+    drew_random : bool
+        Whether a random draw decided anything in the run: demand noise (a demand row
+        in force with ``noise_cv`` > 0), a licence decision with a drawn review time
+        or an approval probability strictly between 0 and 1, or a qualification time
+        drawn from a distribution. A run with
+        ``drew_random`` false gives the same record for every seed
+        (:class:`sim.pair.BaselineCache` relies on this).
     installed : array (T, D) or None
         Installed base of each durable input slot (the slots with ``durable`` true,
         in slot order) at the end of each day, in the input's unit.
@@ -132,6 +139,7 @@ class RunRecord:
     balance: dict[str, np.ndarray]
     link_slot: np.ndarray
     log: list[tuple[float, str, str]]
+    drew_random: bool = True
     installed: np.ndarray | None = None
     trade_keys: pd.DataFrame | None = None
     trade_daily: np.ndarray | None = None
@@ -242,6 +250,7 @@ class RunFacts:
     unsold: np.ndarray
     held_final: np.ndarray
     log: list[tuple[float, str, str]]
+    drew_random: bool
 
     @classmethod
     def of(cls, run) -> RunFacts:  # type: ignore[no-untyped-def]
@@ -274,7 +283,21 @@ class RunFacts:
             unsold=finished.unsold.copy(),
             held_final=run.controls.cargo.held.copy(),
             log=run.log,
+            drew_random=_drew_random(run),
         )
+
+
+def _drew_random(run) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a random draw decided anything in the run ``run``.
+
+    Demand noise counts where a row in force has ``noise_cv`` > 0 (mean-one factors
+    with ``noise_cv`` 0 are exactly 1); the event stream counts where it decided an
+    outcome another seed could change (``run.random_outcomes``: a licence review time
+    or a qualification time drawn from a distribution, an approval with probability
+    strictly between 0 and 1). A
+    draw whose outcome is certain still advances the stream, but changes nothing.
+    """
+    return bool((run.demand.noise != 1.0).any()) or run.random_outcomes > 0
 
 
 def build_record(epochs: EpochLog, facts: RunFacts) -> RunRecord:
@@ -370,6 +393,7 @@ def build_record(epochs: EpochLog, facts: RunFacts) -> RunRecord:
         ),
         link_slot=net.link_slot.copy(),
         log=list(facts.log),
+        drew_random=facts.drew_random,
         **(_trade(net, epochs, times, horizon) if epochs.record_trade else {}),
     )
 

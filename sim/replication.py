@@ -24,10 +24,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.engine import Settings, simulate_pair
+from sim.engine import Settings
 from sim.errors import InputError
 from sim.events import Event
 from sim.metrics import compute_metrics
+from sim.pair import BaselineCache, simulate_pair
 from sim.record import RunRecord
 from sim.reduce import SCOPES, reduce_series, reduce_timeline, reduce_trade
 from sim.world import World
@@ -129,6 +130,11 @@ def _work(replication: int, seq: np.random.SeedSequence) -> _Reduced:
     return _replicate(job, world, replication, seq)
 
 
+#: This process's paired baseline, reused by the replications whose baselines cannot
+#: differ (:mod:`sim.pair`): each worker of a pool and the main process have their own.
+BASELINES = BaselineCache()
+
+
 def _draw(
     world: World,
     sample: Sample,
@@ -149,7 +155,13 @@ def _draw(
             raise InputError("sample", reserved, "is a reserved parameter name", "rename it")
         events = list(events)
         actual, baseline = simulate_pair(
-            world, events, start=start, horizon_days=horizon_days, seed=run_seq, settings=settings
+            world,
+            events,
+            start=start,
+            horizon_days=horizon_days,
+            seed=run_seq,
+            settings=settings,
+            baselines=BASELINES,
         )
     except InputError as err:
         raise InputError(

@@ -168,6 +168,7 @@ class Substitution:
         for mi in slots:
             k = int(host.net.slot_com[mi])
             q = max(0.0, self.qual_dist[k].draw(host.event_rng))
+            host.random_outcomes += not self.qual_dist[k].is_fixed
             self.qual_start[mi] = now
             self._qualified = np.flatnonzero(np.isfinite(self.qual_start))
             self.qual_done[mi] = now + q

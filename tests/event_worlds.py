@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sim.engine import simulate_pair
 from sim.events import Destinations, Event, ExportControl
 from sim.metrics import compute_metrics
+from sim.pair import simulate_pair
 from sim.record import RunRecord
 from sim.world import World
 from tests import worlds

@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.engine import Settings, simulate_pair
+from sim.engine import Settings
 from sim.events import Destinations, ExportControl
 from sim.metrics import compute_metrics, output_metrics
+from sim.pair import simulate_pair
 from sim.world import World
 from tests.worlds import ore_ban, supplier_consumer, supplier_consumer_tables
 

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from sim.distributions import Distribution
-from sim.engine import simulate, simulate_pair
+from sim.engine import simulate
 from sim.errors import InputError
 from sim.events import (
     CapacityInvestment,
@@ -35,6 +35,7 @@ from sim.events import (
 )
 from sim.examples import example_tables
 from sim.metrics import compute_metrics, material_balance
+from sim.pair import simulate_pair
 from sim.world import World
 from tests.event_worlds import (
     CON,

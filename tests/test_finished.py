@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.engine import Settings, simulate_pair
+from sim.engine import Settings
 from sim.events import FacilityOutage, Selector
 from sim.metrics import material_balance
+from sim.pair import simulate_pair
 from sim.world import World
 from tests.worlds import SRC, supplier_consumer_tables
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.engine import simulate_pair
 from sim.metrics import compute_metrics, material_balance
+from sim.pair import simulate_pair
 from sim.world import World
 from tests.worlds import SRC, ore_ban, supplier_consumer_tables
 

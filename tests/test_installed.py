@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.engine import Settings, simulate_pair
+from sim.engine import Settings
 from sim.metrics import compute_metrics, material_balance
+from sim.pair import simulate_pair
 from sim.world import World
 from tests.worlds import ore_ban, supplier_consumer_tables
 

@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.engine import simulate_pair, with_investments
+from sim.engine import with_investments
 from sim.events import CapacityInvestment, FacilityOutage, Selector
 from sim.metrics import material_balance
+from sim.pair import simulate_pair
 from sim.world import World
 from tests.worlds import SRC
 

@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.engine import simulate, simulate_pair
+from sim.engine import simulate
 from sim.events import (
     DemandChange,
     Destinations,
@@ -21,6 +21,7 @@ from sim.events import (
     with_changes,
 )
 from sim.metrics import compute_metrics, material_balance
+from sim.pair import simulate_pair
 from sim.record import RunRecord
 from sim.world import World
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from sim.distributions import Distribution
-from sim.engine import Settings, simulate_pair
+from sim.engine import Settings
 from sim.errors import InputError
 from sim.events import (
     KIND_OF,
@@ -21,6 +21,7 @@ from sim.events import (
     FacilityOutage,
     StockpileRelease,
 )
+from sim.pair import simulate_pair
 from sim.scenario import (
     BOUNDS,
     DRAW_ORDER,

@@ -13,13 +13,14 @@ import gc
 import numpy as np
 import pytest
 
-from sim.engine import simulate, simulate_pair
+from sim.engine import simulate
 from sim.errors import InputError
 from sim.events import CapacityInvestment, Destinations, ExportControl
 from sim.examples import example_tables
 from sim.investments import with_investments
 from sim.memo import PerWorld
 from sim.network import Network, network_of
+from sim.pair import simulate_pair
 from sim.world import World
 
 START = dt.date(2025, 1, 1)

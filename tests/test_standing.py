@@ -12,10 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.engine import simulate, simulate_pair
+from sim.engine import simulate
 from sim.errors import InputError
 from sim.events import ExportControlChange, with_changes
 from sim.metrics import compute_metrics
+from sim.pair import simulate_pair
 from sim.standing import StandingControl, standing_controls
 from sim.world import World
 from tests.worlds import ore_ban, supplier_consumer_tables
