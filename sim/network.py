@@ -52,8 +52,9 @@ def lane_lookup(lanes: dict[tuple[str, str], float], origin: str, destination: s
     )
 
 
-#: Largest number of producers a buyer's input slot is linked to besides the suppliers
-#: its sourcing rows name (a count of facilities, per input slot). See :class:`Network`.
+#: Largest number of producers in each bloc a buyer's input slot is linked to besides
+#: the suppliers its sourcing rows name (a count of facilities, per input slot and
+#: bloc). See :class:`Network`.
 CANDIDATE_LINKS = 32
 
 
@@ -144,23 +145,27 @@ class Network:
     -----
     A link is a supplier a buyer's input slot may order from. A slot's links are:
 
-    * every producer of its commodity, if there are at most ``candidate_links`` (K,
-      :data:`CANDIDATE_LINKS` = 32 by default) of them;
+    * every producer of its commodity, if no bloc has more than ``candidate_links``
+      (K, :data:`CANDIDATE_LINKS` = 32 by default) of them;
     * else its named suppliers (producers its sourcing rows give a weight > 0; always
-      linked) and the K largest producers of the commodity by
-      :meth:`candidate_capacity_per_day` (ties go to the facility listed first).
+      linked) and, in each bloc (as at the run start), the K largest producers of the
+      commodity there by :meth:`candidate_capacity_per_day` (ties go to the facility
+      listed first; all of them in a bloc with at most K).
 
     Only linked producers get a slot's orders: its baseline split (sourcing weights,
     else capacity over its links), the capacity fallback when its named suppliers are
     all unavailable, and the orders redirected to qualified new suppliers when a control
     cuts it off (:mod:`sim.substitution`). Producers a slot does not name are
     alternatives of weight 0. So a slot without sourcing rows of a commodity with more
-    than K producers orders from the K largest in proportion to capacity, and a cut-off
-    buyer looks for new suppliers among the K largest; the smaller producers still sell
-    to final demand and to buyers that name them. The bound keeps the links of a world
-    growing like its facilities (at most K plus the named suppliers per slot), not like
-    facilities squared; the bundled world has at most 19 producers of a commodity, so
-    every producer is linked there.
+    than K producers in a bloc orders from each bloc's K largest in proportion to
+    capacity, and a cut-off buyer looks for new suppliers among them. The bound is per
+    bloc so that a ban by the bloc holding most of the large plants still leaves a
+    buyer K candidates in every other bloc (with one global top K, a buyer cut off
+    from a bloc that holds most of the K largest plants would find few alternatives).
+    The smaller producers still sell to final demand and to buyers that name them. The
+    bound keeps the links of a world growing like its facilities (at most K per bloc
+    plus the named suppliers per slot), not like facilities squared; the bundled world
+    has at most 19 producers of a commodity, so every producer is linked there.
     """
 
     def __init__(
@@ -349,7 +354,9 @@ class Network:
         producers = {k: np.flatnonzero(self.fac_com == k) for k in range(len(self.commodities))}
         lanes = _lane_days(world["lanes"])
         self.candidate_links = candidate_links
-        self.link_sup, self.link_weight = self._links(world["sourcing"], producers)
+        bloc_of = world.bloc_of()
+        fac_bloc = np.array([bloc_of[self.countries[c]] for c in self.fac_country], dtype=object)
+        self.link_sup, self.link_weight = self._links(world["sourcing"], producers, fac_bloc)
         self.l = len(self.link_sup)
         counts = np.diff(np.append(self._slot_starts, self.l))
         self.link_slot = np.repeat(np.arange(self.m, dtype=np.int64), counts)
@@ -424,7 +431,7 @@ class Network:
         ]
 
     def _links(
-        self, sourcing: pd.DataFrame, producers: dict[int, np.ndarray]
+        self, sourcing: pd.DataFrame, producers: dict[int, np.ndarray], fac_bloc: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Supplier and baseline weight of every link, slot by slot (see :class:`Network`).
 
@@ -441,12 +448,21 @@ class Network:
             weights.setdefault((b, c), {})[s] = float(w)
         index = self.facility_index()
         size = self.candidate_capacity_per_day()
-        # The candidate_links largest producers of each commodity with more than that.
+        # Per commodity with more than candidate_links producers in some bloc: the
+        # candidate_links largest producers of each bloc (all of a smaller bloc's).
         largest = {}
         for k, p in producers.items():
-            if len(p) > self.candidate_links:
-                by_size = np.lexsort((p, -size[p]))  # largest first, ties in facility order
-                largest[k] = np.sort(p[by_size[: self.candidate_links]])
+            blocs = fac_bloc[p]
+            if len(p) <= self.candidate_links:
+                continue
+            kept = []
+            for bloc in sorted(set(blocs.tolist())):
+                q = p[blocs == bloc]
+                by_size = np.lexsort((q, -size[q]))  # largest first, ties in facility order
+                kept.append(q[by_size[: self.candidate_links]])
+            chosen = np.sort(np.concatenate(kept))
+            if len(chosen) < len(p):
+                largest[k] = chosen
         suppliers: list[np.ndarray] = []
         link_weights: list[np.ndarray] = []
         self._slot_starts = np.zeros(self.m, dtype=np.int64)

@@ -60,7 +60,7 @@ class Sourcing:
     def _require_links(self, ev: SourcingPolicy, where: str) -> None:
         """Raise an :class:`InputError` if a contracted supplier is no link of a buyer.
 
-        A buyer's links are its named suppliers and the largest producers
+        A buyer's links are its named suppliers and the largest producers of each bloc
         (:class:`sim.network.Network`); an offtake can only put first what flows on one.
         """
         net = self.host.net
@@ -83,7 +83,8 @@ class Sourcing:
             "suppliers",
             f"'{net.facility_ids[int(missing[0])]}' is not a candidate supplier of "
             f"'{buyer}' for {net.commodities[k]} (a buyer is linked to the suppliers its "
-            f"sourcing rows name and the {net.candidate_links} largest producers)",
+            f"sourcing rows name and the {net.candidate_links} largest producers of each "
+            "bloc)",
             "name the contracted supplier in sourcing.csv for that buyer",
         )
 

@@ -1,9 +1,9 @@
 """Candidate links: a slot is linked to its named suppliers and its commodity's largest producers.
 
 See :class:`sim.network.Network` ("Links"): a slot of a commodity with at most K
-producers is linked to all of them; with more, to the suppliers its sourcing rows name
-(weight > 0) and the K largest producers by capacity (ties to the facility listed
-first).
+producers in every bloc is linked to all of them; otherwise to the suppliers its
+sourcing rows name (weight > 0) and the K largest producers of each bloc by capacity
+(ties to the facility listed first).
 """
 
 from __future__ import annotations
@@ -140,29 +140,24 @@ def test_every_producer_is_linked_in_the_bundled_world() -> None:
 
 
 def _expected_links(world: World, k: int) -> int:
-    """Links worked out from the tables: all producers, or K + named outside the K largest."""
-    fac = world.facilities
+    """Links worked out from the tables: all producers, or the K largest of each bloc
+    (all of a bloc with at most K) and the named suppliers outside them."""
+    fac = world.facilities.assign(bloc=world.facilities["country"].map(world.bloc_of()))
     rec = world["recipes"]
     src = world["sourcing"]
     total = 0
     for buyer, ftype in zip(fac["facility"], fac["type"], strict=True):
         for inp in rec.loc[rec["facility_type"] == ftype, "input"]:
             prods = fac[fac["commodity"] == inp].reset_index(drop=True)
-            if len(prods) <= k:
-                total += len(prods)
-                continue
             # Stable sort by capacity, largest first: ties keep the facility order.
-            top = set(
-                prods.sort_values("capacity_per_year", ascending=False, kind="stable")["facility"][
-                    :k
-                ]
-            )
+            ranked = prods.sort_values("capacity_per_year", ascending=False, kind="stable")
+            top = set(ranked.groupby("bloc", sort=False).head(k)["facility"])
             rows = src[(src["buyer"] == buyer) & (src["commodity"] == inp) & (src["weight"] > 0)]
-            total += k + len(set(rows["supplier"]) - top)
+            total += len(top | set(rows["supplier"]))
     return total
 
 
-@pytest.mark.parametrize(("n", "links"), [(75, 754), (300, 8113), (1200, 33720)])
+@pytest.mark.parametrize(("n", "links"), [(75, 754), (300, 11241), (1200, 85136)])
 def test_links_of_synthetic_worlds(n: int, links: int) -> None:
     world = synthetic_world(n, rng=np.random.default_rng(0))
     net = Network(world, START)
@@ -175,10 +170,11 @@ def test_links_of_synthetic_worlds(n: int, links: int) -> None:
     }
     for b, s, w in zip(src["buyer"], src["supplier"], src["weight"], strict=True):
         assert pairs[(b, s)] == w
-    # At most K links per slot besides its named suppliers (166,492 links in all at
+    # At most K links per slot and bloc besides its named suppliers (166,492 links in all at
     # 1,200 facilities when every producer was linked).
     named = np.bincount(net.link_slot, net.link_weight > 0, minlength=net.m)
-    assert (np.bincount(net.link_slot, minlength=net.m) <= CANDIDATE_LINKS + named).all()
+    blocs = world["countries"]["bloc"].nunique()
+    assert (np.bincount(net.link_slot, minlength=net.m) <= blocs * CANDIDATE_LINKS + named).all()
 
 
 def test_an_offtake_with_a_supplier_that_is_no_link_is_refused() -> None:
