@@ -36,19 +36,33 @@ class Demand:
         # Rows given by year: those in force at the run start (sim.dated).
         dem = self.rows = demand_in_force(host.world["demand"], net.start)
         fidx = net.facility_index()
-        split = np.zeros((len(dem), net.n))
+        # The split as entries (row, facility, share), row by row: a row feeds its
+        # facility, or its country's producers of the commodity.
+        entry_row: list[int] = []
+        entry_fac: list[np.ndarray] = []
+        entry_share: list[np.ndarray] = []
+        groups: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         for r, (com, country, facility) in enumerate(
             zip(dem["commodity"], dem["country"], dem["facility"], strict=True)
         ):
             if facility:
-                split[r, fidx[facility]] = 1.0
+                facs, shares = np.array([fidx[facility]]), np.ones(1)
             else:
-                k = net.commodities.index(com)
-                ci = net.countries.index(country)
-                mask = (net.fac_com == k) & (net.fac_country == ci)
-                w = net.nameplate_per_day * mask
-                split[r] = w / w.sum() if w.sum() > 0 else mask / mask.sum()
-        self.split = split
+                key = (net.commodities.index(com), net.countries.index(country))
+                if key not in groups:
+                    mask = (net.fac_com == key[0]) & (net.fac_country == key[1])
+                    w = net.nameplate_per_day * mask
+                    share = w / w.sum() if w.sum() > 0 else mask / mask.sum()
+                    groups[key] = (np.flatnonzero(mask), share[mask])
+                facs, shares = groups[key]
+            entry_row += [r] * len(facs)
+            entry_fac.append(facs)
+            entry_share.append(shares)
+        self._row = np.array(entry_row, dtype=np.int64)
+        self._fac = (
+            np.concatenate(entry_fac).astype(np.int64) if entry_fac else np.zeros(0, np.int64)
+        )
+        self._share = np.concatenate(entry_share).astype(float) if entry_share else np.zeros(0)
         self.base = dem["quantity_per_year"].to_numpy(dtype=float) / 365.0
         self.growth = dem["growth_per_year_share"].to_numpy(dtype=float)
         self.scale = np.ones(len(dem))
@@ -60,7 +74,16 @@ class Demand:
         """Return final demand per facility on day ``now``, in output units per day."""
         period = min(int(now // self.host.settings.review_days), len(self.noise) - 1)
         rows = self.base * (1.0 + self.growth) ** (now / 365.0) * self.noise[period] * self.scale
-        return rows @ self.split
+        return self._spread(rows)
+
+    def _spread(self, rows: np.ndarray) -> np.ndarray:
+        """Per facility, the sum of ``rows`` (one value per demand row) times its shares.
+
+        Entries are summed in row order; a facility fed by one row gets exactly its
+        value times its share (the dense product of rows and split matrix, without the
+        zeros, which add nothing).
+        """
+        return np.bincount(self._fac, rows[self._row] * self._share, minlength=self.host.net.n)
 
     def growth_per_day(self) -> np.ndarray:
         """Relative growth of each facility's final demand, per day (0 without growth).
@@ -69,8 +92,8 @@ class Demand:
         """
         rate = np.log1p(self.growth) / 365.0
         weight = self.base * self.scale
-        total = weight @ self.split
-        grown = (weight * rate) @ self.split
+        total = self._spread(weight)
+        grown = self._spread(weight * rate)
         return np.divide(grown, total, out=np.zeros(len(total)), where=total > 0)
 
     def add(self, ev: DemandChange, where: str) -> None:

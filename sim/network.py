@@ -1,8 +1,8 @@
 """The compiled network: the world's tables turned into index arrays for one run.
 
 Facilities, input slots (one per facility and input commodity) and links (one per
-supplier and input slot) are numbered once here, so that the engine can move
-material with vectorised numpy operations between events.
+candidate supplier and input slot, see :class:`Network`) are numbered once here, so
+that the engine can move material with vectorised numpy operations between events.
 """
 
 from __future__ import annotations
@@ -50,6 +50,12 @@ def lane_lookup(lanes: dict[tuple[str, str], float], origin: str, destination: s
         "no transport time for this trade lane",
         "add the lane or a default row with '*'",
     )
+
+
+#: Largest number of producers in each bloc a buyer's input slot is linked to besides
+#: the suppliers its sourcing rows name (a count of facilities, per input slot and
+#: bloc). See :class:`Network`.
+CANDIDATE_LINKS = 32
 
 
 def _commodity_order(
@@ -132,9 +138,41 @@ class Network:
         sorted by slot.
     link_weight : float array (L,)
         Baseline order weight of each link (sourcing table, else supplier capacity).
+    candidate_links : int
+        The bound K on a slot's candidate suppliers (below).
+
+    Links
+    -----
+    A link is a supplier a buyer's input slot may order from. A slot's links are:
+
+    * every producer of its commodity, if no bloc has more than ``candidate_links``
+      (K, :data:`CANDIDATE_LINKS` = 32 by default) of them;
+    * else its named suppliers (producers its sourcing rows give a weight > 0; always
+      linked) and, in each bloc (as at the run start), the K largest producers of the
+      commodity there by :meth:`candidate_capacity_per_day` (ties go to the facility
+      listed first; all of them in a bloc with at most K).
+
+    Only linked producers get a slot's orders: its baseline split (sourcing weights,
+    else capacity over its links), the capacity fallback when its named suppliers are
+    all unavailable, and the orders redirected to qualified new suppliers when a control
+    cuts it off (:mod:`sim.substitution`). Producers a slot does not name are
+    alternatives of weight 0. So a slot without sourcing rows of a commodity with more
+    than K producers in a bloc orders from each bloc's K largest in proportion to
+    capacity, and a cut-off buyer looks for new suppliers among them. The bound is per
+    bloc so that a ban by the bloc holding most of the large plants still leaves a
+    buyer K candidates in every other bloc (with one global top K, a buyer cut off
+    from a bloc that holds most of the K largest plants would find few alternatives).
+    The smaller producers still sell to final demand and to buyers that name them. The
+    bound keeps the links of a world growing like its facilities (at most K per bloc
+    plus the named suppliers per slot), not like facilities squared; the bundled world
+    has at most 19 producers of a commodity, so every producer is linked there.
     """
 
-    def __init__(self, world: World, start: dt.date) -> None:
+    def __init__(
+        self, world: World, start: dt.date, candidate_links: int = CANDIDATE_LINKS
+    ) -> None:
+        if candidate_links < 1:
+            raise ValueError(f"candidate_links must be at least 1, not {candidate_links}")
         fac = world.facilities
         com = world["commodities"]
         self.start = start
@@ -312,26 +350,15 @@ class Network:
         self.slot_cover_days = np.array(slot_cover, dtype=float)
         self.slot_initial_cover_days = np.array(slot_init, dtype=float)
 
-        # Links: every producer of a slot's commodity may supply it; sorted by slot.
+        # Links, sorted by slot (and by supplier within a slot): see _candidates.
         producers = {k: np.flatnonzero(self.fac_com == k) for k in range(len(self.commodities))}
         lanes = _lane_days(world["lanes"])
-        sourcing = world["sourcing"]
-        weights: dict[tuple[str, str], dict[str, float]] = {}
-        for b, c, s, w in zip(
-            sourcing["buyer"],
-            sourcing["commodity"],
-            sourcing["supplier"],
-            sourcing["weight"],
-            strict=True,
-        ):
-            weights.setdefault((b, c), {})[s] = float(w)
-        counts = [len(producers[int(k)]) for k in self.slot_com]
-        self.l = int(sum(counts))
-        self.link_sup = (
-            np.concatenate([producers[int(k)] for k in self.slot_com]).astype(np.int64)
-            if self.l
-            else np.zeros(0, dtype=np.int64)
-        )
+        self.candidate_links = candidate_links
+        bloc_of = world.bloc_of()
+        fac_bloc = np.array([bloc_of[self.countries[c]] for c in self.fac_country], dtype=object)
+        self.link_sup, self.link_weight = self._links(world["sourcing"], producers, fac_bloc)
+        self.l = len(self.link_sup)
+        counts = np.diff(np.append(self._slot_starts, self.l))
         self.link_slot = np.repeat(np.arange(self.m, dtype=np.int64), counts)
         buyer_country = self.fac_country[self.slot_fac[self.link_slot]]
         supplier_country = self.fac_country[self.link_sup]
@@ -347,23 +374,6 @@ class Network:
             for c in codes
         ]
         self.link_days = np.array(days, dtype=float)[inverse] if self.l else np.zeros(0)
-        # Baseline weights: the most specific sourcing rows, else nameplate capacity.
-        self.link_weight = self.nameplate_per_day[self.link_sup].astype(float)
-        if weights:
-            for mi in range(self.m):
-                buyer = int(self.slot_fac[mi])
-                kname = self.commodities[int(self.slot_com[mi])]
-                bcountry = self.countries[self.fac_country[buyer]]
-                named = (
-                    weights.get((self.facility_ids[buyer], kname))
-                    or weights.get((bcountry, kname))
-                    or weights.get(("*", kname))
-                )
-                if named is not None:
-                    sel = np.flatnonzero(self.link_slot == mi)
-                    self.link_weight[sel] = [
-                        named.get(self.facility_ids[j], 0.0) for j in self.link_sup[sel]
-                    ]
         self.link_buyer = self.slot_fac[self.link_slot] if self.l else np.zeros(0, dtype=np.int64)
         self.link_com = self.slot_com[self.link_slot] if self.l else np.zeros(0, dtype=np.int64)
         # First link of every slot, for per-slot reductions (each slot has >= 1 link).
@@ -419,6 +429,92 @@ class Network:
             self._index([k for k in self.settle_order if level[k] == lv], producers)
             for lv in sorted(set(level.values()))
         ]
+
+    def _links(
+        self, sourcing: pd.DataFrame, producers: dict[int, np.ndarray], fac_bloc: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Supplier and baseline weight of every link, slot by slot (see :class:`Network`).
+
+        Sets ``_slot_starts``, the first link of each slot.
+        """
+        weights: dict[tuple[str, str], dict[str, float]] = {}
+        for b, c, s, w in zip(
+            sourcing["buyer"],
+            sourcing["commodity"],
+            sourcing["supplier"],
+            sourcing["weight"],
+            strict=True,
+        ):
+            weights.setdefault((b, c), {})[s] = float(w)
+        index = self.facility_index()
+        size = self.candidate_capacity_per_day()
+        # Per commodity with more than candidate_links producers in some bloc: the
+        # candidate_links largest producers of each bloc (all of a smaller bloc's).
+        largest = {}
+        for k, p in producers.items():
+            blocs = fac_bloc[p]
+            if len(p) <= self.candidate_links:
+                continue
+            kept = []
+            for bloc in sorted(set(blocs.tolist())):
+                q = p[blocs == bloc]
+                by_size = np.lexsort((q, -size[q]))  # largest first, ties in facility order
+                kept.append(q[by_size[: self.candidate_links]])
+            chosen = np.sort(np.concatenate(kept))
+            if len(chosen) < len(p):
+                largest[k] = chosen
+        suppliers: list[np.ndarray] = []
+        link_weights: list[np.ndarray] = []
+        self._slot_starts = np.zeros(self.m, dtype=np.int64)
+        first = 0
+        for mi in range(self.m):
+            buyer, k = int(self.slot_fac[mi]), int(self.slot_com[mi])
+            kname = self.commodities[k]
+            # The most specific sourcing rows: the buyer's, its country's, else '*'.
+            named = (
+                weights.get((self.facility_ids[buyer], kname))
+                or weights.get((self.countries[self.fac_country[buyer]], kname))
+                or weights.get(("*", kname))
+            )
+            chosen = producers[k]
+            if k in largest:
+                own = [
+                    index[s]
+                    for s, w in (named or {}).items()
+                    if w > 0 and s in index and self.fac_com[index[s]] == k
+                ]
+                chosen = np.union1d(largest[k], np.array(own, dtype=np.int64))
+            suppliers.append(chosen)
+            link_weights.append(
+                self.nameplate_per_day[chosen].astype(float)
+                if named is None
+                else np.array([named.get(self.facility_ids[j], 0.0) for j in chosen], dtype=float)
+            )
+            self._slot_starts[mi] = first
+            first += len(chosen)
+        if not suppliers:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return (
+            np.concatenate(suppliers).astype(np.int64),
+            np.concatenate(link_weights).astype(float),
+        )
+
+    def candidate_capacity_per_day(self) -> np.ndarray:
+        """Capacity by which producers are ranked as candidate suppliers (see :class:`Network`).
+
+        Returns
+        -------
+        float array (n,)
+            The largest nameplate each facility has from the run start on, in output
+            units per day: its nameplate at day 0 (:attr:`nameplate_per_day`) or a later
+            capacity-schedule row before its ``available_until``, whichever is larger.
+        """
+        size = self.nameplate_per_day.copy()
+        later = (self.schedule_day > 0) & (
+            self.schedule_day < self.available_until_day[self.schedule_fac]
+        )
+        np.maximum.at(size, self.schedule_fac[later], self.schedule_nameplate_per_day[later])
+        return size
 
     def nameplate_at(self, day: float) -> np.ndarray:
         """Nameplate capacity of each facility on run day ``day``.

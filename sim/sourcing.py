@@ -52,8 +52,41 @@ class Sourcing:
                     )
         for c in ev.commodities:
             net.require_commodity(where, "commodities", c)
+        if ev.rule == "offtake":
+            self._require_links(ev, where)
         day = to_day(ev.date, net.start, where, "date")
         host.at(day, lambda: self._set(ev))
+
+    def _require_links(self, ev: SourcingPolicy, where: str) -> None:
+        """Raise an :class:`InputError` if a contracted supplier is no link of a buyer.
+
+        A buyer's links are its named suppliers and the largest producers of each bloc
+        (:class:`sim.network.Network`); an offtake can only put first what flows on one.
+        """
+        net = self.host.net
+        fac, bloc_of = self.host.world.facilities, self.host.world.bloc_of()
+        sup, buy = ev.suppliers.mask(fac, bloc_of), ev.buyers.mask(fac, bloc_of)
+        coms = [net.commodities.index(c) for c in ev.commodities or net.commodities]
+        slots = np.flatnonzero(buy[net.slot_fac] & np.isin(net.slot_com, coms))
+        offered = np.bincount(net.fac_com[sup], minlength=len(net.commodities))
+        linked = np.bincount(net.link_slot[sup[net.link_sup]], minlength=net.m)
+        short = slots[linked[slots] < offered[net.slot_com[slots]]]
+        if not len(short):
+            return
+        mi = int(short[0])
+        k = int(net.slot_com[mi])
+        on_link = net.link_sup[net.link_slot == mi]
+        missing = np.setdiff1d(np.flatnonzero(sup & (net.fac_com == k)), on_link)
+        buyer = net.facility_ids[int(net.slot_fac[mi])]
+        raise InputError(
+            where,
+            "suppliers",
+            f"'{net.facility_ids[int(missing[0])]}' is not a candidate supplier of "
+            f"'{buyer}' for {net.commodities[k]} (a buyer is linked to the suppliers its "
+            f"sourcing rows name and the {net.candidate_links} largest producers of each "
+            "bloc)",
+            "name the contracted supplier in sourcing.csv for that buyer",
+        )
 
     def _set(self, ev: SourcingPolicy) -> None:
         """Switch a bloc's producers (for some commodities) to an allocation rule."""

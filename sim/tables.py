@@ -250,7 +250,10 @@ TABLES: dict[str, Table] = {
             "sourcing",
             "Baseline supplier weights of buyers; without rows, buyers order pro rata to "
             "supplier capacity. A supplier with weight 0 (or not named) is not qualified: "
-            "shifting orders to it takes the commodity's qualification lead time.",
+            "shifting orders to it takes the commodity's qualification lead time. Of a "
+            "commodity with more than 32 producers in a bloc, a buyer can order only "
+            "from the suppliers it names with a weight > 0 and the 32 largest producers "
+            "of each bloc (sim.network.CANDIDATE_LINKS).",
             ("buyer", "commodity", "supplier"),
             (
                 Column(
