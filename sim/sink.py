@@ -179,7 +179,8 @@ class Written:
     """What :func:`write_ensemble` keeps of a run once its folder is written.
 
     The fields of :class:`sim.ensemble.Ensemble` that the headline table needs;
-    ``metrics`` holds only the world and bloc rows (the folder has all of them).
+    ``metrics`` holds only the world and bloc rows (the folder has all of them), read
+    back from ``metrics.parquet`` with categorical labels (:func:`read_back`).
     """
 
     name: str
@@ -348,12 +349,11 @@ def read_back(path: Path, scenario: str, replications: int) -> tuple[pd.DataFram
             done += 1
         del frame
     _add_until(summary, SCHEMAS[METRICS].empty_table().to_pandas(), done, replications)
-    table = pa.concat_tables(kept).unify_dictionaries() if kept else None
-    del kept
-    if table is None:
-        metrics = SCHEMAS[METRICS].empty_table().to_pandas()
+    if kept:
+        metrics = pa.concat_tables(kept).unify_dictionaries().to_pandas()
     else:
-        metrics = table.to_pandas()
+        metrics = SCHEMAS[METRICS].empty_table().to_pandas()
+    del kept  # the Arrow tables, before the summary's grids are made
     for column in KEYS:
         labels = metrics[column].astype("category").cat.remove_unused_categories()
         metrics[column] = labels.cat.reorder_categories(sorted(labels.cat.categories))

@@ -1,12 +1,15 @@
 """Summary statistics of an ensemble's metrics, gathered one replication at a time.
 
-:class:`MetricsSummary` takes each replication's long metrics table as it completes
-(:meth:`MetricsSummary.add`) and keeps only what the statistics need: for every metric
+:class:`MetricsSummary` takes each replication's long metrics table in turn
+(:meth:`MetricsSummary.add`; a streamed run feeds it from ``metrics.parquet`` read back
+after its last replication, :func:`sim.sink.read_back`) and keeps only what the
+statistics need: for every metric
 row (scope kind, scope, stage, commodity, metric, unit) and replication, its value
 (8 bytes) and whether it was censored (1 byte); label strings are kept once. For the
 ~5,000 metric rows of a reference-world replication that is ~45 kB per replication,
 45 MB for 1,000 replications, which is what exact quantiles over replications cost.
-:meth:`MetricsSummary.table` then computes the summary (:data:`SUMMARY_COLUMNS`) with
+:meth:`MetricsSummary.table` then places the values in a metric row x replication
+grid, one replication at a time, and computes the summary (:data:`SUMMARY_COLUMNS`) with
 array operations over all metric rows at once. :func:`summarise` does the same for a
 long table held in memory; both give identical numbers.
 """
