@@ -275,10 +275,21 @@ def replication_table(parameters: pd.DataFrame, metrics: pd.DataFrame) -> pd.Dat
     sel = m[m["scope_kind"].isin(["world", "bloc"]) & m["metric"].isin(HEADLINE_METRICS)]
     if sel.empty:
         return params.reset_index(drop=True)
+    labels = ["scope_kind", "scope", "stage", "commodity", "metric"]
+    # One code per distinct key, in order of first appearance; the names and the order
+    # of the columns are made from the distinct keys only (a few hundred), not per row.
+    code = np.zeros(len(sel), dtype=np.int64)
+    for column in labels:
+        level, uniques = pd.factorize(sel[column], use_na_sentinel=False)
+        code = code * len(uniques) + level
+    code, distinct = pd.factorize(code)
+    first = np.unique(code, return_index=True)[1]
     metric_rank = {name: i for i, name in enumerate(HEADLINE_METRICS)}
     keys = (
-        sel[["scope_kind", "scope", "stage", "commodity", "metric"]]
-        .drop_duplicates()
+        sel[labels]
+        .iloc[first]
+        .astype("str")
+        .reset_index(drop=True)
         .assign(
             _kind=lambda f: f["scope_kind"].map({"world": 0, "bloc": 1}),
             _metric=lambda f: f["metric"].map(metric_rank),
@@ -290,27 +301,18 @@ def replication_table(parameters: pd.DataFrame, metrics: pd.DataFrame) -> pd.Dat
         head = "world" if kind == "world" else f"{kind}/{scope}"
         return f"{head}/{stage}/{commodity}/{metric}"
 
-    kind = sel["scope_kind"].astype("str")
-    head = kind.where(kind == "world", kind + "/" + sel["scope"].astype("str"))
-    names = (
-        head
-        + "/"
-        + sel["stage"].astype("str")
-        + "/"
-        + sel["commodity"].astype("str")
-        + "/"
-        + sel["metric"].astype("str")
-    )
-    values = sel["value"].where(~sel["censored"].astype(bool))
-    wide = (
-        pd.DataFrame({"replication": sel["replication"], "column": names, "value": values})
-        .pivot(index="replication", columns="column", values="value")
-        .reindex(index=params["replication"])
-    )
-    order = [column_name(*k) for k in keys.iloc[:, :5].itertuples(index=False, name=None)]
-    wide = wide.reindex(columns=order).reset_index(drop=True)
-    wide.columns.name = None
-    return pd.concat([params.reset_index(drop=True), wide.astype(float)], axis=1)
+    order = [column_name(*k) for k in keys[labels].itertuples(index=False, name=None)]
+    position = np.empty(len(distinct), dtype=np.int64)
+    position[keys.index.to_numpy()] = np.arange(len(keys))
+    replication = sel["replication"].to_numpy(dtype=np.int64)
+    if len(np.unique(np.stack([replication, code]), axis=1)[0]) < len(sel):
+        raise ValueError("a replication has the same headline metric row twice")
+    row = pd.Index(params["replication"]).get_indexer(replication)
+    found = row >= 0
+    values = sel["value"].where(~sel["censored"].astype(bool)).to_numpy(dtype=float)
+    wide = np.full((len(params), len(order)), np.nan)
+    wide[row[found], position[code[found]]] = values[found]
+    return pd.concat([params.reset_index(drop=True), pd.DataFrame(wide, columns=order)], axis=1)
 
 
 # --- the ensemble ---------------------------------------------------------------------

@@ -41,10 +41,20 @@ PEAK_FACTOR = 3.0
 #: pandas, the engine and the world (measured: 175 to 182 MB resident on the reference world).
 WORKER_PROCESS_BYTES = 200_000_000
 
-#: Bytes a streamed run keeps per metric row and replication for the summary: its row
-#: index, value and censored flag while running (17) and the grid the statistics are
-#: computed on (10) (:class:`sim.summary.MetricsSummary`).
-SUMMARY_CELL_BYTES = 27
+#: Bytes per metric row and replication that a streamed run holds at its end, while the
+#: summary is computed from ``metrics.parquet`` read back (:func:`sim.sink.read_back`,
+#: :class:`sim.summary.MetricsSummary`): each value and censored flag (9), the grids
+#: the statistics are computed on (10: value, presence, reached) and the copy and NaN
+#: mask :func:`numpy.nanmean` makes of the value grid (10). Nothing is held per
+#: replication while the replications run but their sampled parameters.
+SUMMARY_CELL_BYTES = 29
+
+#: Bytes per world or bloc metric row and replication that a streamed run holds at its
+#: end for the headline table and ``replications.parquet``: the rows read back as a frame
+#: with categorical labels (31: replication, seed, value, censored and six 1-byte codes)
+#: and the temporaries of the headline table made from them (measured: 96 bytes a row
+#: at 1,000 replications of the example world; the replications table's are 61).
+HEADLINE_ROW_BYTES = 128
 
 #: Output metrics per (scope, stage, commodity) group, at most (:mod:`sim.metrics`).
 _OUTPUT_METRICS = 9
@@ -60,6 +70,7 @@ class _Shape:
     slots: int
     series_groups: int
     metric_rows: int
+    headline_rows: int
     trade_groups: int
 
 
@@ -73,13 +84,15 @@ def _shape(world: World, start: dt.date | str) -> _Shape:
     stock_groups = len(pd.DataFrame({"bloc": slot_bloc, "input": slot_input}).drop_duplicates())
     slots = pd.DataFrame({"index": net.slot_fac, "input": slot_input})
     inputs_of = slots.groupby("index")["input"].agg(set).to_dict()
-    metric_rows = 0
+    metric_rows = headline_rows = 0
     for kind, column in SCOPE_COLUMNS.items():
         scope = pd.Series(kind, index=fac.index) if column is None else fac[column]
         keys = pd.DataFrame({"scope": scope, "stage": fac["type"], "commodity": fac["commodity"]})
         for idx in keys.groupby(["scope", "stage", "commodity"], sort=False).indices.values():
             inputs = set().union(*(inputs_of.get(int(i), set()) for i in idx))
-            metric_rows += _OUTPUT_METRICS + _SUBSTITUTION_METRICS * len(inputs)
+            rows = _OUTPUT_METRICS + _SUBSTITUTION_METRICS * len(inputs)
+            metric_rows += rows
+            headline_rows += rows if kind in ("world", "bloc") else 0
     sup_country = net.fac_country[net.link_sup]
     buy_country = net.fac_country[net.link_buyer]
     cross = sup_country != buy_country
@@ -94,7 +107,14 @@ def _shape(world: World, start: dt.date | str) -> _Shape:
         )
     )
     # Input slots give two series each per (bloc, input): stock and use.
-    return _Shape(len(fac), int(net.m), output_groups + 2 * stock_groups, metric_rows, trade_groups)
+    return _Shape(
+        len(fac),
+        int(net.m),
+        output_groups + 2 * stock_groups,
+        metric_rows,
+        headline_rows,
+        trade_groups,
+    )
 
 
 def ensemble_bytes(
@@ -206,9 +226,12 @@ def streamed_peak_bytes(
     Only the replications in flight hold their tables in this process: one with
     ``jobs == 1``, else ``window_per_worker x jobs`` (:func:`sim.replication.in_order`),
     each at :data:`PEAK_FACTOR` times its tables (:func:`ensemble_bytes` of one
-    replication). To these come :data:`SUMMARY_CELL_BYTES` per metric row and
-    replication, the run records and the worker processes as in
-    :func:`peak_memory_bytes`.
+    replication). To these come what the end of the run holds, read back from
+    ``metrics.parquet``: :data:`SUMMARY_CELL_BYTES` per metric row and replication and
+    :data:`HEADLINE_ROW_BYTES` per world and bloc metric row and replication (counted
+    as :func:`ensemble_bytes` counts metric rows: an upper bound), and the run records
+    and the worker processes as in :func:`peak_memory_bytes`. The end of the run comes
+    after the replications' tables are freed, so adding the two is an upper bound too.
 
     Parameters
     ----------
@@ -226,7 +249,10 @@ def streamed_peak_bytes(
     workers = min(int(jobs), int(replications))
     in_flight = 1 if workers <= 1 else min(int(replications), window_per_worker * workers)
     tables = _tables_bytes(shape, start, horizon_days, in_flight)
-    summary = shape.metric_rows * int(replications) * SUMMARY_CELL_BYTES
+    per_replication = (
+        shape.metric_rows * SUMMARY_CELL_BYTES + shape.headline_rows * HEADLINE_ROW_BYTES
+    )
+    summary = per_replication * int(replications)
     record = 2 * 8 * int(horizon_days) * (2 * shape.facilities + 5 * shape.slots)
     fixed = int(PEAK_FACTOR * tables) + summary
     if workers <= 1:

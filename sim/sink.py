@@ -5,10 +5,15 @@ processes or on a Dask cluster, :func:`sim.ensemble.replications_in_order`) and 
 each one, in replication order, to a :class:`ResultSink`. The sink appends its
 metrics, daily series, monthly trade and timeline to the Parquet files of the folder
 (a row group per replication, or per ~:data:`ROW_GROUP_ROWS` rows of small tables) and
-then lets them go. It keeps only what the summary and the headline need: the metric
-values (:class:`sim.summary.MetricsSummary`, ~9 bytes per metric row and
-replication), the world and bloc metric rows and the sampled parameters. So memory does
-not grow with the replications but for those few bytes.
+then lets them go, keeping only each replication's sampled parameters. Once the last
+replication is in, the files are closed and :func:`read_back` reads ``metrics.parquet``
+back one row group at a time (a second pass, well under a second for 1,000
+replications) for what the end of the run needs: the exact statistics of
+``summary.csv`` (:class:`sim.summary.MetricsSummary`) and the world and bloc metric
+rows of the headline table and ``replications.parquet``. So nothing grows with the
+replications while they run; only that final pass holds, for a moment, the metric
+values of every replication (:data:`sim.memory.SUMMARY_CELL_BYTES` per metric row and
+replication) and the world and bloc rows (:data:`sim.memory.HEADLINE_ROW_BYTES` each).
 
 The folder is written as :func:`sim.results.write_results` writes one (same format,
 same guarantees): in a hidden temporary sibling that is moved into place only once
@@ -29,8 +34,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sim import folders
@@ -43,7 +50,7 @@ from sim.ensemble import (
 from sim.metrics import METRICS_VERSION
 from sim.reduce import _LABEL_COLUMNS, _TRADE_LABELS, chain_order
 from sim.replication import _Reduced
-from sim.summary import MetricsSummary
+from sim.summary import KEYS, MetricsSummary
 from sim.version import __version__
 from sim.world import World
 
@@ -120,11 +127,8 @@ SCHEMAS: dict[str, pa.Schema] = {
     ),
 }
 
-#: Scope kinds whose metric rows are kept in memory (headline and replications table).
+#: Scope kinds whose metric rows the headline and the replications table need.
 HEADLINE_SCOPES = ("world", "bloc")
-
-#: Replications whose kept metric rows are gathered into one frame.
-HEADLINE_BATCH = 64
 
 
 class TableWriter:
@@ -175,7 +179,8 @@ class Written:
     """What :func:`write_ensemble` keeps of a run once its folder is written.
 
     The fields of :class:`sim.ensemble.Ensemble` that the headline table needs;
-    ``metrics`` holds only the world and bloc rows (the folder has all of them).
+    ``metrics`` holds only the world and bloc rows (the folder has all of them), read
+    back from ``metrics.parquet`` with categorical labels (:func:`read_back`).
     """
 
     name: str
@@ -212,10 +217,7 @@ class ResultSink:
         self.target = folders.checked_target(self.folder, out)
         self._tmp: Path | None = None
         self._writers: dict[str, TableWriter] = {}
-        self._summary = MetricsSummary()
-        self._kept: list[_Reduced] = []
-        self._headline: list[pd.DataFrame] = []  # world and bloc metric rows, in batches
-        self._pending: list[pd.DataFrame] = []  # the same of the latest replications
+        self._kept: list[_Reduced] = []  # each replication without its tables
 
     def __enter__(self) -> ResultSink:
         target = self.target
@@ -252,18 +254,15 @@ class ResultSink:
         self._writers[SERIES].append(item.series)
         self._writers[TRADE].append(item.trade)
         self._writers[TIMELINE].append(item.timeline)
-        self._summary.add(item.metrics)
-        self._pending.append(item.metrics[item.metrics["scope_kind"].isin(HEADLINE_SCOPES)])
-        if len(self._pending) == HEADLINE_BATCH:
-            # One frame per batch: a frame per replication costs more than its rows.
-            self._headline.append(pd.concat(self._pending, ignore_index=True))
-            self._pending = []
         self._kept.append(replace(item, metrics=_NONE, series=_NONE, trade=_NONE, timeline=_NONE))
 
     def finish(
         self, name: str, run: dict[str, Any]
     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """Write the rest of the folder and move it into place.
+
+        The Parquet files are closed first; the summary and the world and bloc metric
+        rows are then read back from ``metrics.parquet`` (:func:`read_back`).
 
         Parameters
         ----------
@@ -281,13 +280,12 @@ class ResultSink:
         tmp = self._tmp
         if tmp is None:
             raise RuntimeError("ResultSink.finish outside its with block")
-        summary = self._summary.table(name)
-        parameters = parameters_table(self._kept, int(run["seed"]))
-        metrics = pd.concat([*self._headline, *self._pending], ignore_index=True)
-        write_summary(summary, tmp / SUMMARY)
-        write_parquet(replication_table(parameters, metrics), tmp / REPLICATIONS)
         for writer in self._writers.values():
             writer.close()
+        summary, metrics = read_back(tmp / METRICS, name, len(self._kept))
+        parameters = parameters_table(self._kept, int(run["seed"]))
+        write_summary(summary, tmp / SUMMARY)
+        write_parquet(replication_table(parameters, metrics), tmp / REPLICATIONS)
         files = {
             file: {"sha256": folders.sha256_file(tmp / file), "bytes": (tmp / file).stat().st_size}
             for file in (SUMMARY, REPLICATIONS, METRICS, SERIES, TRADE, TIMELINE)
@@ -306,6 +304,67 @@ class ResultSink:
 
 
 _NONE = pd.DataFrame()
+
+
+def read_back(path: Path, scenario: str, replications: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read a streamed ``metrics.parquet`` back for the summary and the headline rows.
+
+    One row group at a time (each holds whole replications, in order), with the label
+    columns read as dictionaries (their strings are not made once per row): every
+    replication's rows go to a :class:`sim.summary.MetricsSummary`, as they would
+    have while running, and the rows of :data:`HEADLINE_SCOPES` are kept.
+
+    Parameters
+    ----------
+    path : Path
+        The closed ``metrics.parquet`` of replications ``0 .. replications - 1``.
+    scenario : str
+        Value of the summary's ``scenario`` column.
+    replications : int
+        Number of replications (one without metric rows still counts).
+
+    Returns
+    -------
+    summary, metrics : DataFrame
+        The summary (:meth:`sim.summary.MetricsSummary.table`) and the world and bloc
+        metric rows, in file order with a fresh index; their label columns (``KEYS``)
+        are categoricals with sorted categories (~31 bytes a row instead of ~125 as
+        strings).
+    """
+    file = pq.ParquetFile(path, read_dictionary=list(KEYS))
+    summary = MetricsSummary()
+    kept: list[pa.Table] = []
+    scopes = pa.array(HEADLINE_SCOPES, type=pa.large_string())
+    done = 0  # replications added to the summary
+    for group in range(file.num_row_groups):
+        table = file.read_row_group(group)
+        kept.append(table.filter(pc.is_in(table["scope_kind"], value_set=scopes)))
+        frame = table.to_pandas()
+        del table
+        reps = frame["replication"].to_numpy()
+        starts = np.flatnonzero(np.r_[True, reps[1:] != reps[:-1]])
+        for begin, end in zip(starts, [*starts[1:], len(reps)], strict=True):
+            done = _add_until(summary, frame.iloc[:0], done, int(reps[begin]))
+            summary.add(frame.iloc[begin:end])
+            done += 1
+        del frame
+    _add_until(summary, SCHEMAS[METRICS].empty_table().to_pandas(), done, replications)
+    if kept:
+        metrics = pa.concat_tables(kept).unify_dictionaries().to_pandas()
+    else:
+        metrics = SCHEMAS[METRICS].empty_table().to_pandas()
+    del kept  # the Arrow tables, before the summary's grids are made
+    for column in KEYS:
+        labels = metrics[column].astype("category").cat.remove_unused_categories()
+        metrics[column] = labels.cat.reorder_categories(sorted(labels.cat.categories))
+    return summary.table(scenario), metrics
+
+
+def _add_until(summary: MetricsSummary, empty: pd.DataFrame, done: int, upto: int) -> int:
+    """Add replications ``done .. upto - 1``, which have no metric rows; return ``upto``."""
+    for _ in range(done, upto):
+        summary.add(empty)
+    return max(done, upto)
 
 
 def write_summary(summary: pd.DataFrame, path: Path) -> None:

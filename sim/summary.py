@@ -1,12 +1,15 @@
 """Summary statistics of an ensemble's metrics, gathered one replication at a time.
 
-:class:`MetricsSummary` takes each replication's long metrics table as it completes
-(:meth:`MetricsSummary.add`) and keeps only what the statistics need: for every metric
+:class:`MetricsSummary` takes each replication's long metrics table in turn
+(:meth:`MetricsSummary.add`; a streamed run feeds it from ``metrics.parquet`` read back
+after its last replication, :func:`sim.sink.read_back`) and keeps only what the
+statistics need: for every metric
 row (scope kind, scope, stage, commodity, metric, unit) and replication, its value
 (8 bytes) and whether it was censored (1 byte); label strings are kept once. For the
 ~5,000 metric rows of a reference-world replication that is ~45 kB per replication,
 45 MB for 1,000 replications, which is what exact quantiles over replications cost.
-:meth:`MetricsSummary.table` then computes the summary (:data:`SUMMARY_COLUMNS`) with
+:meth:`MetricsSummary.table` then places the values in a metric row x replication
+grid, one replication at a time, and computes the summary (:data:`SUMMARY_COLUMNS`) with
 array operations over all metric rows at once. :func:`summarise` does the same for a
 long table held in memory; both give identical numbers.
 """
@@ -90,19 +93,13 @@ class MetricsSummary:
         scope kind (world, bloc, country, facility_type, facility) and then by scope
         kind, scope, stage, commodity, metric and unit.
         """
-        columns = np.concatenate(
-            [np.full(len(rows), r, dtype=np.int64) for r, rows in enumerate(self._rows)]
-            or [np.empty(0, dtype=np.int64)]
-        )
-        return _table(
-            self._index,
-            np.concatenate(self._rows or [np.empty(0, dtype=np.int64)]),
-            columns,
-            np.concatenate(self._values or [np.empty(0)]),
-            np.concatenate(self._censored or [np.empty(0, dtype=bool)]),
-            len(self._rows),
-            scenario,
-        )
+        n_keys, n_columns = len(self._index), len(self._rows)
+        grids = _Grids(n_keys, n_columns)
+        for column, (rows, value, censored) in enumerate(
+            zip(self._rows, self._values, self._censored, strict=True)
+        ):
+            grids.put(rows, column, value, censored)
+        return _table(self._index, grids, scenario)
 
 
 def _key_rows(index: dict[tuple[str, ...], int], metrics: pd.DataFrame) -> np.ndarray:
@@ -111,26 +108,33 @@ def _key_rows(index: dict[tuple[str, ...], int], metrics: pd.DataFrame) -> np.nd
     return np.fromiter((index.setdefault(key, len(index)) for key in labels), np.int64)
 
 
-def _table(
-    index: dict[tuple[str, ...], int],
-    rows: np.ndarray,
-    columns: np.ndarray,
-    value: np.ndarray,
-    censored: np.ndarray,
-    n_columns: int,
-    scenario: str,
-) -> pd.DataFrame:
-    """Summarise the values placed at ``(rows, columns)`` of a metric row x replication grid."""
-    n_keys = len(index)
-    if n_keys == 0:
+class _Grids:
+    """A metric row x replication grid of presence, reached flags and reached values."""
+
+    def __init__(self, n_keys: int, n_columns: int) -> None:
+        self.present = np.zeros((n_keys, n_columns), dtype=bool)
+        self.reached = np.zeros((n_keys, n_columns), dtype=bool)
+        self.values = np.full((n_keys, n_columns), np.nan)
+
+    def put(
+        self,
+        rows: np.ndarray,
+        columns: np.ndarray | int,
+        value: np.ndarray,
+        censored: np.ndarray,
+    ) -> None:
+        """Place values at ``(rows, columns)`` (a censored value is not reached: NaN)."""
+        self.present[rows, columns] = True
+        self.reached[rows, columns] = ~censored
+        self.values[rows, columns] = np.where(censored, np.nan, value)
+
+
+def _table(index: dict[tuple[str, ...], int], grids: _Grids, scenario: str) -> pd.DataFrame:
+    """Summarise the grids of metric rows ``index`` (one row of each grid per key)."""
+    if len(index) == 0:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in SUMMARY_COLUMNS})
-    present = np.zeros((n_keys, n_columns), dtype=bool)
-    reached = np.zeros((n_keys, n_columns), dtype=bool)
-    values = np.full((n_keys, n_columns), np.nan)
-    present[rows, columns] = True
-    reached[rows, columns] = ~censored
-    values[rows, columns] = np.where(censored, np.nan, value)
-    n = present.sum(axis=1)
+    values = grids.values
+    n = grids.present.sum(axis=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # metric rows without a value
         mean = np.nanmean(values, axis=1)
@@ -143,7 +147,7 @@ def _table(
         p05=quantiles[0],
         p50=quantiles[1],
         p95=quantiles[2],
-        reached_share=reached.sum(axis=1) / n,
+        reached_share=grids.reached.sum(axis=1) / n,
     )
     rank = {kind: i for i, kind in enumerate(SCOPES)}
     out["_kind"] = out["scope_kind"].map(rank).fillna(len(SCOPES))
@@ -173,12 +177,11 @@ def summarise(metrics: pd.DataFrame, scenario: str) -> pd.DataFrame:
     # The k-th row of a metric row is its k-th replication.
     columns = pd.Series(rows).groupby(rows).cumcount().to_numpy(dtype=np.int64)
     n_columns = int(columns.max()) + 1 if len(columns) else 0
-    return _table(
-        index,
+    grids = _Grids(len(index), n_columns)
+    grids.put(
         rows,
         columns,
         metrics["value"].to_numpy(dtype=float),
         metrics["censored"].to_numpy(dtype=bool),
-        n_columns,
-        scenario,
     )
+    return _table(index, grids, scenario)

@@ -23,7 +23,17 @@ from sim.memory import streamed_peak_bytes
 from sim.replication import _Reduced, in_order
 from sim.results import read_results, write_results
 from sim.scenario import load_scenario
-from sim.sink import METRICS, ROW_GROUP_ROWS, SERIES, TIMELINE, TRADE, write_scenario
+from sim.sink import (
+    METRICS,
+    ROW_GROUP_ROWS,
+    SCHEMAS,
+    SERIES,
+    TIMELINE,
+    TRADE,
+    TableWriter,
+    read_back,
+    write_scenario,
+)
 from sim.summary import MetricsSummary, summarise
 
 BAN = Path(__file__).parents[1] / "scenarios" / "example_ban.yaml"
@@ -186,6 +196,34 @@ def test_the_summary_of_streamed_metrics_is_the_summary_in_memory() -> None:
     assert (b["n"], b["mean"], b["p50"], b["reached_share"]) == (2, 10.0, 10.0, 0.5)
 
 
+def test_the_summary_read_back_counts_replications_without_metric_rows(tmp_path: Path) -> None:
+    # Replications 1 and 3 (the last) have no metric rows; 0 and 2 have a world and a
+    # country row; the row groups split between replications 0 and 2.
+    def rows(r: int, value: float) -> pd.DataFrame:
+        frame = pd.concat(
+            [_metrics({"a": value}), _metrics({"a": value}).assign(scope_kind="country")],
+            ignore_index=True,
+        )
+        return frame.assign(replication=r, seed=7)[list(SCHEMAS[METRICS].names)]
+
+    path = tmp_path / METRICS
+    writer = TableWriter(path, SCHEMAS[METRICS])
+    writer.append(rows(0, 1.0))
+    writer._flush()
+    writer.append(rows(2, 3.0))
+    writer.close()
+    assert pq.ParquetFile(path).num_row_groups == 2
+    summary, metrics = read_back(path, "s", 4)
+    expected = MetricsSummary()
+    for table in (rows(0, 1.0), rows(0, 1.0).iloc[:0], rows(2, 3.0), rows(0, 1.0).iloc[:0]):
+        expected.add(table)
+    assert_frame_equal(summary, expected.table("s"))
+    assert summary["n"].tolist() == [2, 2]
+    assert metrics["replication"].tolist() == [0, 2]
+    assert metrics["value"].tolist() == [1.0, 3.0]
+    assert list(metrics["metric"].cat.categories) == ["a"]
+
+
 def test_streamed_memory_does_not_grow_with_the_tables_of_more_replications() -> None:
     scenario = load_scenario(BAN)
     world, start, horizon = scenario.world(), scenario.start, scenario.horizon_days
@@ -193,7 +231,9 @@ def test_streamed_memory_does_not_grow_with_the_tables_of_more_replications() ->
     def peak(reps: int) -> int:
         return streamed_peak_bytes(world, start=start, horizon_days=horizon, replications=reps)
 
-    # Only the summary's 27 bytes per metric row and replication grow: the estimate's
-    # 372 metric rows of the example world (an upper bound on the 321 it computes).
-    assert peak(1000) - peak(100) == 900 * 27 * 372
+    # Only what the end of the run reads back from metrics.parquet grows: 29 bytes per
+    # metric row and replication for the summary, over the estimate's 372 metric rows
+    # of the example world (an upper bound on the 321 it computes), and 128 per world
+    # and bloc metric row for the headline, over its 135 (the world computes 116).
+    assert peak(1000) - peak(100) == 900 * (29 * 372 + 128 * 135)
     assert peak(1000) < 50_000_000
