@@ -423,8 +423,8 @@ class Controls:
                 hold_rate[held_links] = ctl.spec.hold_release_share
             assert ctl.licensing is not None
             if cov.licensed:
-                licensed = [ctl.licensing.share(buyer, terms) for buyer, terms in cov.licensed]
-                share[cov.licensed_at] = np.array(licensed)[cov.licensed_buyer]
+                licensed = ctl.licensing.shares(cov.licensed)
+                share[cov.licensed_at] = licensed[cov.licensed_buyer]
             if ctl.spec.quota_share is not None:
                 if ctl.pre_volume is None:  # per commodity, in its own unit per day
                     ctl.pre_volume = np.bincount(

@@ -171,6 +171,24 @@ class Licensing:
         self.reapply_at: dict[int, float] = {}  # single: day a refused buyer files again
         #: per buyer: (day the share may next change, terms, share), until then the share
         self._known: dict[int, tuple[float, Terms, float]] = {}
+        #: the last :meth:`shares`: (its buyers and terms, day it may next change, shares)
+        self._shares: tuple[list[tuple[int, Terms]], float, np.ndarray] | None = None
+
+    def shares(self, licensed: list[tuple[int, Terms]]) -> np.ndarray:
+        """Return :meth:`share` of each ``(buyer, terms)`` of ``licensed``, as an array.
+
+        The array is kept until the earliest day one of the shares may change (or a
+        filing changes one), and handed out again for the same list until then: the
+        shares are known, so asking again would file nothing and return the same values.
+        """
+        now = self.host.env.now
+        kept = self._shares
+        if kept is not None and kept[0] is licensed and now < kept[1]:
+            return kept[2]
+        values = np.array([self.share(buyer, terms) for buyer, terms in licensed])
+        until = min((self._known[buyer][0] for buyer, _ in licensed), default=math.inf)
+        self._shares = (licensed, until, values)
+        return values
 
     def share(self, buyer: int, terms: Terms) -> float:
         """Return the buyer's licensed share of its covered flow now (filing what is due).
@@ -218,6 +236,7 @@ class Licensing:
         app = Application(now, decision, share, decision + window)
         self.applications[buyer].append(app)
         self._known.pop(buyer, None)
+        self._shares = None
         name = f"{self.ctl.spec.id}:{host.net.facility_ids[buyer]}"
         host.log.append((now, "licence_applied", name))
 
@@ -249,6 +268,7 @@ class Licensing:
         if not ctl.active(host.env.now) or not ctl.covers_buyer(buyer) or terms.interval is None:
             del self.next_filing[buyer]  # the stream stops; it restarts when covered again
             self._known.pop(buyer, None)
+            self._shares = None
             return
         if terms.regime == "license":
             self._file(buyer, terms)
