@@ -111,6 +111,16 @@ UNIT_MEANINGS = {
 _KEYS = ["scope_kind", "scope", "stage", "commodity"]
 _SCOPE_KINDS = ("world", "bloc")
 
+#: The metrics :func:`headline_table` reads (rows of other metrics are ignored).
+HEADLINE_TABLE_METRICS = (
+    "output_loss",
+    "output_loss_share",
+    "peak_shortfall_share",
+    "time_to_survive_days",
+    "time_to_recover_days",
+    "substitution_time_days",
+)
+
 
 def stage_order(stages: Iterable[str]) -> list[str]:
     """Return stages in chain order, upstream first.

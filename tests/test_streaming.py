@@ -18,12 +18,14 @@ import pyarrow.parquet as pq
 import pytest
 from pandas.testing import assert_frame_equal
 
-from sim.ensemble import run_scenario
+from sim.ensemble import replication_table, run_scenario
+from sim.headline import headline_table
 from sim.memory import streamed_peak_bytes
 from sim.replication import _Reduced, in_order
 from sim.results import read_results, write_results
 from sim.scenario import load_scenario
 from sim.sink import (
+    HEADLINE_ROWS_METRICS,
     METRICS,
     ROW_GROUP_ROWS,
     SCHEMAS,
@@ -197,11 +199,13 @@ def test_the_summary_of_streamed_metrics_is_the_summary_in_memory() -> None:
 
 
 def test_the_summary_read_back_counts_replications_without_metric_rows(tmp_path: Path) -> None:
-    # Replications 1 and 3 (the last) have no metric rows; 0 and 2 have a world and a
-    # country row; the row groups split between replications 0 and 2.
+    # Replications 1 and 3 (the last) have no metric rows; 0 and 2 have world and
+    # country rows of a headline metric and of another; the row groups split between
+    # replications 0 and 2. Only the world row of the headline metric is kept.
     def rows(r: int, value: float) -> pd.DataFrame:
+        both = {"output_loss_share": value, "a": value}
         frame = pd.concat(
-            [_metrics({"a": value}), _metrics({"a": value}).assign(scope_kind="country")],
+            [_metrics(both), _metrics(both).assign(scope_kind="country")],
             ignore_index=True,
         )
         return frame.assign(replication=r, seed=7)[list(SCHEMAS[METRICS].names)]
@@ -218,10 +222,29 @@ def test_the_summary_read_back_counts_replications_without_metric_rows(tmp_path:
     for table in (rows(0, 1.0), rows(0, 1.0).iloc[:0], rows(2, 3.0), rows(0, 1.0).iloc[:0]):
         expected.add(table)
     assert_frame_equal(summary, expected.table("s"))
-    assert summary["n"].tolist() == [2, 2]
+    assert summary["n"].tolist() == [2, 2, 2, 2]
     assert metrics["replication"].tolist() == [0, 2]
     assert metrics["value"].tolist() == [1.0, 3.0]
-    assert list(metrics["metric"].cat.categories) == ["a"]
+    assert list(metrics["metric"].cat.categories) == ["output_loss_share"]
+
+
+def test_the_kept_metric_rows_give_the_headline_of_every_row() -> None:
+    # read_back keeps the world and bloc rows of HEADLINE_ROWS_METRICS only: the headline
+    # table (with its substitution entries, whose output is found from the rows before)
+    # and the replications table must be those of the full metrics table.
+    ensemble = run_scenario(load_scenario(BAN), replications=3)
+    full = ensemble.metrics
+    kept = full[
+        full["scope_kind"].isin(["world", "bloc"]) & full["metric"].isin(HEADLINE_ROWS_METRICS)
+    ].reset_index(drop=True)
+    assert 0 < len(kept) < len(full)
+    table = headline_table(kept, ensemble.parameters, start=ensemble.start)
+    assert_frame_equal(table, headline_table(full, ensemble.parameters, start=ensemble.start))
+    assert (table["substitution"] != "").sum() == 2
+    assert_frame_equal(
+        replication_table(ensemble.parameters, kept),
+        replication_table(ensemble.parameters, full),
+    )
 
 
 def test_streamed_memory_does_not_grow_with_the_tables_of_more_replications() -> None:
