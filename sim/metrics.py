@@ -134,30 +134,74 @@ def output_metrics(
     a: np.ndarray, b: np.ndarray, t0: int, theta: float, k: int
 ) -> dict[str, tuple[float, bool]]:
     """Output metrics of one scope's daily series: name -> (value, censored)."""
-    a, b = a[t0:], b[t0:]
-    out: dict[str, tuple[float, bool]] = {}
-    loss = float(np.maximum(b - a, 0.0).sum())
-    out["output_loss"] = (loss, False)
-    out["output_gain"] = (float(np.maximum(a - b, 0.0).sum()), False)
-    total = float(b.sum())
-    out["output_loss_share"] = (loss / total if total > 0 else 0.0, False)
+    columns = output_metrics_of_scopes(a[:, None], b[:, None], t0, theta, k)
+    return {
+        name: (float(v[0]), bool(c[0])) for name, (v, c) in columns.items() if not np.isnan(c[0])
+    }
+
+
+def output_metrics_of_scopes(
+    a: np.ndarray, b: np.ndarray, t0: int, theta: float, k: int
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Output metrics of many scopes at once, one column of ``a`` and ``b`` per scope.
+
+    Parameters
+    ----------
+    a, b : ndarray, shape (days, scopes)
+        Actual and baseline daily output of each scope.
+    t0, theta, k
+        Onset day, threshold on ``Q = A / B`` and days a crossing must hold.
+
+    Returns
+    -------
+    dict
+        Metric name -> ``(values, censored)``, arrays with one entry per scope, in the
+        order :func:`output_metrics` lists them. ``censored`` is a float array: 0 or 1,
+        NaN where the scope has no such metric (``time_to_recover_days`` and
+        ``exposure_gap_days`` of a scope whose output never fell below ``theta``).
+    """
+    # Each scope's days contiguous, so that every sum runs over one column in memory
+    # (numpy's pairwise sum, as over a 1-D array: the same value as one scope alone).
+    a = np.asfortranarray(a[t0:], dtype=float)
+    b = np.asfortranarray(b[t0:], dtype=float)
+    days, n = a.shape
+    none, zero = np.full(n, np.nan), np.zeros(n)
+    loss = np.maximum(b - a, 0.0).sum(axis=0)
+    gain = np.maximum(a - b, 0.0).sum(axis=0)
+    total = b.sum(axis=0)
+    share = np.divide(loss, total, out=np.zeros(n), where=total > 0)
     q = ratio(a, b)
-    out["peak_shortfall_share"] = (float(max(0.0, (1.0 - q).max())) if len(q) else 0.0, False)
-    below = np.flatnonzero(q < theta)
-    tts = first_sustained(q < theta, 0, k)
-    out["time_to_survive_days"] = (np.nan, True) if tts is None else (float(tts), False)
-    if not len(below):  # output never fell below the threshold: nothing to recover from
-        return out
-    tau = int(below[-1]) + 1  # Q >= theta on every day from tau to T
-    if len(q) - tau >= k:
-        out["time_to_recover_days"] = (float(tau), False)
-        # Short from TTS, or from the first day below theta if no dip lasted k days.
-        short_from = int(below[0]) if tts is None else tts
-        out["exposure_gap_days"] = (float(tau - short_from), False)
-    else:
-        out["time_to_recover_days"] = (np.nan, True)
-        out["exposure_gap_days"] = (np.nan, True)
-    return out
+    peak = np.maximum(0.0, (1.0 - q).max(axis=0)) if days else np.zeros(n)
+    short = q < theta
+    tts = _first_sustained_of_columns(short, k)
+    any_below = short.any(axis=0)
+    first_below = np.argmax(short, axis=0)
+    tau = days - np.argmax(short[::-1], axis=0)  # Q >= theta on every day from tau to T
+    recovered = any_below & (days - tau >= k)
+    short_from = np.where(tts >= 0, tts, first_below)
+    ttr = np.where(recovered, tau.astype(float), np.nan)
+    gap = np.where(recovered, (tau - short_from).astype(float), np.nan)
+    ttr_censored = np.where(any_below, (~recovered).astype(float), np.nan)
+    return {
+        "output_loss": (loss, zero),
+        "output_gain": (gain, zero),
+        "output_loss_share": (share, zero),
+        "peak_shortfall_share": (peak, zero),
+        "time_to_survive_days": (np.where(tts >= 0, tts.astype(float), np.nan), (tts < 0) * 1.0),
+        "time_to_recover_days": (np.where(any_below, ttr, none), ttr_censored),
+        "exposure_gap_days": (np.where(any_below, gap, none), ttr_censored),
+    }
+
+
+def _first_sustained_of_columns(condition: np.ndarray, k: int) -> np.ndarray:
+    """Per column, :func:`first_sustained` from day 0 (-1 for none)."""
+    days, n = condition.shape
+    if days < k:
+        return np.full(n, -1)
+    counts = np.zeros((days + 1, n), dtype=np.int64)
+    np.cumsum(condition, axis=0, out=counts[1:])
+    held = (counts[k:] - counts[:-k]) == k
+    return np.where(held.any(axis=0), np.argmax(held, axis=0), -1)
 
 
 def _groups(facilities: pd.DataFrame, kind: str) -> Iterable[tuple[str, str, str, np.ndarray]]:
@@ -203,6 +247,24 @@ class _Columns:
         )
 
 
+def _output_rows(
+    actual: RunRecord, baseline: RunRecord, groups: list[np.ndarray], t0: int, theta: float, k: int
+) -> list[list[tuple[str, float, bool]]]:
+    """Output metrics of each group of facilities: (metric, value, censored) per group."""
+    days = actual.output.shape[0]
+    a = np.empty((days, len(groups)), order="F")
+    b = np.empty((days, len(groups)), order="F")
+    for j, idx in enumerate(groups):
+        a[:, j] = actual.output[:, idx].sum(axis=1)
+        b[:, j] = baseline.output[:, idx].sum(axis=1)
+    columns = output_metrics_of_scopes(a, b, t0, theta, k)
+    rows: list[list[tuple[str, float, bool]]] = [[] for _ in groups]
+    for name, (values, censored) in columns.items():
+        for j in np.flatnonzero(~np.isnan(censored)).tolist():
+            rows[j].append((name, float(values[j]), bool(censored[j])))
+    return rows
+
+
 def _scope_metrics(
     actual: RunRecord,
     baseline: RunRecord,
@@ -212,13 +274,14 @@ def _scope_metrics(
     t0: int,
     theta: float,
     k: int,
+    output: list[tuple[str, float, bool]],
 ) -> list[tuple[str, str, float, bool]]:
-    """Metrics of the facilities ``idx``: (metric, commodity, value, censored) tuples."""
-    out: list[tuple[str, str, float, bool]] = []
-    a = actual.output[:, idx].sum(axis=1)
-    b = baseline.output[:, idx].sum(axis=1)
-    for name, (value, censored) in output_metrics(a, b, t0, theta, k).items():
-        out.append((name, commodity, value, censored))
+    """Metrics of the facilities ``idx``: (metric, commodity, value, censored) tuples.
+
+    ``output`` holds their output metrics (:func:`_output_rows`), computed for every
+    scope of a kind at once.
+    """
+    out = [(name, commodity, value, censored) for name, value, censored in output]
     targeted = cols.targeted[idx]
     for name, part in (("direct_loss", idx[targeted]), ("indirect_loss", idx[~targeted])):
         pa = actual.output[t0:, part].sum(axis=1)
@@ -328,9 +391,11 @@ def compute_metrics(
     for kind in by:
         if kind not in SCOPE_COLUMNS:
             raise ValueError(f"unknown scope kind '{kind}'; use one of {list(SCOPE_COLUMNS)}")
-        for scope, stage, commodity, idx in _groups(fac, kind):
+        groups = list(_groups(fac, kind))
+        outputs = _output_rows(actual, baseline, [g[3] for g in groups], t0, theta, k)
+        for (scope, stage, commodity, idx), output in zip(groups, outputs, strict=True):
             unit = str(units[idx[0]])
-            facts = _scope_metrics(actual, baseline, idx, cols, commodity, t0, theta, k)
+            facts = _scope_metrics(actual, baseline, idx, cols, commodity, t0, theta, k, output)
             for metric, com, value, censored in facts:
                 metric_unit = METRICS[metric].unit
                 shown = unit if metric_unit == "output unit" else metric_unit

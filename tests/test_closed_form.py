@@ -8,7 +8,7 @@ import pytest
 
 from sim.engine import Settings
 from sim.events import Destinations, ExportControl
-from sim.metrics import compute_metrics, output_metrics
+from sim.metrics import compute_metrics, output_metrics, output_metrics_of_scopes
 from sim.pair import simulate_pair
 from sim.world import World
 from tests.worlds import ore_ban, supplier_consumer, supplier_consumer_tables
@@ -278,3 +278,39 @@ def test_a_dip_shorter_than_k_days_still_has_a_recovery_time() -> None:
     # No dip below theta at all: nothing to recover from, TTR absent.
     calm = output_metrics(b * 0.99, b, t0=0, theta=0.95, k=7)
     assert "time_to_recover_days" not in calm and "exposure_gap_days" not in calm
+
+
+def test_output_metrics_of_many_scopes_at_once() -> None:
+    # Four scopes over 30 days from t0 = 2 (B = 10 unless said), k = 7, theta = 0.95:
+    # 0: A = 4 on days 5-14 (10 days): TTS 3 (day 5 - t0), TTR 13, gap 10, loss 60;
+    # 1: A = 9.9 always: no dip, no TTR; loss 0.1 * 28 days = 2.8, peak 0.01;
+    # 2: A = 0 from day 20: TTS 18, recovery censored (never back), loss 100;
+    # 3: B = 0 and A = 1: Q = 1 where B = 0, so nothing is lost and 28 t are gained.
+    b = np.full((30, 4), 10.0)
+    b[:, 3] = 0.0
+    a = b.copy()
+    a[5:15, 0] = 4.0
+    a[:, 1] = 9.9
+    a[20:, 2] = 0.0
+    a[:, 3] = 1.0
+    got = output_metrics_of_scopes(a, b, t0=2, theta=0.95, k=7)
+    values = {name: v.tolist() for name, (v, _) in got.items()}
+    censored = {name: c.tolist() for name, (_, c) in got.items()}
+    assert values["output_loss"] == pytest.approx([60.0, 2.8, 100.0, 0.0])
+    assert values["output_gain"] == pytest.approx([0.0, 0.0, 0.0, 28.0])
+    assert values["output_loss_share"] == pytest.approx([60 / 280, 0.01, 100 / 280, 0.0])
+    assert values["peak_shortfall_share"] == pytest.approx([0.6, 0.01, 1.0, 0.0])
+    assert values["time_to_survive_days"][0] == 3.0 and values["time_to_survive_days"][2] == 18.0
+    assert censored["time_to_survive_days"] == [0.0, 1.0, 0.0, 1.0]
+    assert values["time_to_recover_days"][0] == 13.0 and values["exposure_gap_days"][0] == 10.0
+    assert censored["time_to_recover_days"][0] == 0.0 and censored["time_to_recover_days"][2] == 1.0
+    assert np.isnan(censored["time_to_recover_days"][1]) and np.isnan(
+        censored["exposure_gap_days"][3]
+    )
+    # Each column gives what the scope alone gives, bit for bit.
+    for j in range(4):
+        alone = output_metrics(a[:, j], b[:, j], t0=2, theta=0.95, k=7)
+        for name, (value, flag) in alone.items():
+            assert (value, flag) == (values[name][j], bool(censored[name][j])) or (
+                np.isnan(value) and np.isnan(values[name][j])
+            )
