@@ -175,8 +175,10 @@ def output_metrics_of_scopes(
     short = q < theta
     tts = _first_sustained_of_columns(short, k)
     any_below = short.any(axis=0)
-    first_below = np.argmax(short, axis=0)
-    tau = days - np.argmax(short[::-1], axis=0)  # Q >= theta on every day from tau to T
+    none_left = np.zeros(n, dtype=np.int64)  # no day from t0 on: nothing fell below
+    first_below = np.argmax(short, axis=0) if days else none_left
+    # Q >= theta on every day from tau to T
+    tau = days - np.argmax(short[::-1], axis=0) if days else none_left
     recovered = any_below & (days - tau >= k)
     short_from = np.where(tts >= 0, tts, first_below)
     ttr = np.where(recovered, tau.astype(float), np.nan)

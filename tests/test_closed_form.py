@@ -314,3 +314,15 @@ def test_output_metrics_of_many_scopes_at_once() -> None:
             assert (value, flag) == (values[name][j], bool(censored[name][j])) or (
                 np.isnan(value) and np.isnan(values[name][j])
             )
+
+
+def test_output_metrics_with_no_day_from_the_onset_on() -> None:
+    # t0 at the horizon: nothing measured, so nothing lost, TTS censored, no TTR.
+    b = np.full((10, 2), 10.0)
+    got = output_metrics_of_scopes(b * 0.5, b, t0=10, theta=0.95, k=7)
+    assert got["output_loss"][0].tolist() == [0.0, 0.0]
+    assert got["peak_shortfall_share"][0].tolist() == [0.0, 0.0]
+    assert got["time_to_survive_days"][1].tolist() == [1.0, 1.0]
+    assert np.isnan(got["time_to_recover_days"][1]).all()
+    alone = output_metrics(b[:, 0] * 0.5, b[:, 0], t0=10, theta=0.95, k=7)
+    assert "time_to_recover_days" not in alone and alone["output_loss"] == (0.0, False)
