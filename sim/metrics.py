@@ -117,12 +117,8 @@ def first_sustained(condition: np.ndarray, start: int, k: int) -> int | None:
     >>> first_sustained(np.array([1, 1, 0, 1, 1], bool), 0, 3) is None
     True
     """
-    c = condition[start:].astype(np.int64)
-    if len(c) < k:
-        return None
-    window = np.convolve(c, np.ones(k, dtype=np.int64), mode="valid")
-    hits = np.flatnonzero(window == k)
-    return int(start + hits[0]) if len(hits) else None
+    hit = int(_first_sustained_of_columns(condition[start:, None], k)[0])
+    return start + hit if hit >= 0 else None
 
 
 def ratio(actual: np.ndarray, baseline: np.ndarray) -> np.ndarray:
@@ -165,7 +161,7 @@ def output_metrics_of_scopes(
     a = np.asfortranarray(a[t0:], dtype=float)
     b = np.asfortranarray(b[t0:], dtype=float)
     days, n = a.shape
-    none, zero = np.full(n, np.nan), np.zeros(n)
+    zero = np.zeros(n)
     loss = np.maximum(b - a, 0.0).sum(axis=0)
     gain = np.maximum(a - b, 0.0).sum(axis=0)
     total = b.sum(axis=0)
@@ -181,7 +177,7 @@ def output_metrics_of_scopes(
     tau = days - np.argmax(short[::-1], axis=0) if days else none_left
     recovered = any_below & (days - tau >= k)
     short_from = np.where(tts >= 0, tts, first_below)
-    ttr = np.where(recovered, tau.astype(float), np.nan)
+    ttr = np.where(recovered, tau.astype(float), np.nan)  # NaN if censored or absent
     gap = np.where(recovered, (tau - short_from).astype(float), np.nan)
     ttr_censored = np.where(any_below, (~recovered).astype(float), np.nan)
     return {
@@ -190,13 +186,13 @@ def output_metrics_of_scopes(
         "output_loss_share": (share, zero),
         "peak_shortfall_share": (peak, zero),
         "time_to_survive_days": (np.where(tts >= 0, tts.astype(float), np.nan), (tts < 0) * 1.0),
-        "time_to_recover_days": (np.where(any_below, ttr, none), ttr_censored),
-        "exposure_gap_days": (np.where(any_below, gap, none), ttr_censored),
+        "time_to_recover_days": (ttr, ttr_censored),
+        "exposure_gap_days": (gap, ttr_censored),
     }
 
 
 def _first_sustained_of_columns(condition: np.ndarray, k: int) -> np.ndarray:
-    """Per column, :func:`first_sustained` from day 0 (-1 for none)."""
+    """Per column, the first day from which ``condition`` holds ``k`` days in a row (-1: none)."""
     days, n = condition.shape
     if days < k:
         return np.full(n, -1)
