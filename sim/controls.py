@@ -101,6 +101,9 @@ class ControlState:
         self.volume: VolumeQuota | None = None  # a volume quota, set by Controls.add
         self.pre_volume: np.ndarray | None = None  # covered flow per commodity at start
         self._coverage: Coverage | None = None
+        #: the last shares let through: (coverage, licensed shares, general licences in
+        #: force, shares per covered link), kept while the three stay the same
+        self.passed: tuple[Coverage, np.ndarray | None, int, np.ndarray] | None = None
         self._coverage_of: tuple[ExportControl | None, list[str]] = (None, [])  # spec, blocs
         self.net = net
         self.set_spec(spec, start)
@@ -413,18 +416,12 @@ class Controls:
                 continue
             cov = ctl.coverage(net, host.country_bloc)
             links = cov.links
-            # Share licensed per covered link, from its buyer's group: only licensed
-            # buyers loop; held links pass (sales go on, customs hold them).
-            share = np.zeros(len(links))
-            if len(cov.hold):
-                share[cov.hold] = 1.0
+            if len(cov.hold):  # held links pass (sales go on, customs hold them)
                 held_links = links[cov.hold]
                 hold_share[held_links] = cov.hold_share
                 hold_rate[held_links] = ctl.spec.hold_release_share
             assert ctl.licensing is not None
-            if cov.licensed:
-                licensed = ctl.licensing.shares(cov.licensed)
-                share[cov.licensed_at] = licensed[cov.licensed_buyer]
+            licensed = ctl.licensing.shares(cov.licensed) if cov.licensed else None
             if ctl.spec.quota_share is not None:
                 if ctl.pre_volume is None:  # per commodity, in its own unit per day
                     ctl.pre_volume = np.bincount(
@@ -432,11 +429,13 @@ class Controls:
                     )
                 quota.append((ctl, cov.mask))
                 host.targeted[cov.buyer] = True
-            for day, sel in ctl.general:  # exempt buyers, under either regime
-                if day <= now:
-                    bloc_of = dict(zip(net.countries, host.country_bloc, strict=True))
-                    share[cov.general(sel, host.world.facilities, bloc_of)] = 1.0
-            passed = cov.outside + (1.0 - cov.outside) * share
+            exempt = sum(day <= now for day, _ in ctl.general)  # general licences in force
+            kept = ctl.passed
+            if kept is not None and kept[0] is cov and kept[1] is licensed and kept[2] == exempt:
+                passed = kept[3]
+            else:
+                passed = self._passed(ctl, cov, licensed)
+                ctl.passed = (cov, licensed, exempt, passed)
             allow[links] = np.minimum(allow[links], passed)
             close_exhausted(allow, links, ctl.volume)
             host.targeted[cov.buyer[allow[links] < 1]] = True
@@ -460,6 +459,26 @@ class Controls:
         self.allow = allow
         self.front = front
         return quota
+
+    def _passed(
+        self, ctl: ControlState, cov: Coverage, licensed: np.ndarray | None
+    ) -> np.ndarray:
+        """Share of each covered link's flow that ``ctl`` lets through now.
+
+        The share licensed per covered link comes from its buyer's group (only licensed
+        buyers loop); held links and buyers under a general licence in force pass.
+        """
+        host = self.host
+        net, now = host.net, host.env.now
+        share = np.zeros(len(cov.links))
+        share[cov.hold] = 1.0
+        if licensed is not None:
+            share[cov.licensed_at] = licensed[cov.licensed_buyer]
+        for day, sel in ctl.general:  # exempt buyers, under either regime
+            if day <= now:
+                bloc_of = dict(zip(net.countries, host.country_bloc, strict=True))
+                share[cov.general(sel, host.world.facilities, bloc_of)] = 1.0
+        return cov.outside + (1.0 - cov.outside) * share
 
     def restricting(self, quota: list[tuple[ControlState, np.ndarray]]) -> bool:
         """Whether any control restricts a link now (or a reopened lane is still held)."""

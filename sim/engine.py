@@ -297,21 +297,21 @@ class _Run:
             lk, lslot, lsup = ci.links, ci.link_slot, ci.link_sup
             if len(lk):
                 wk = w[lk]
+                regular = wk * slot_orders[lslot]
                 if restricting:
-                    base = wk * slot_orders[lslot]
-                    allow = self.controls.quota_allow(lk, ci.commodities, base, quota)
-                    regular = self.substitution.redirect(
-                        (lk, lslot, lsup),
-                        ci.commodities,
-                        wk,
-                        allow,
-                        self.controls.held(lk),
-                        self.controls.allow_held[lk],
-                        slot_orders,
-                        rho,
-                    )
-                else:
-                    regular = wk * slot_orders[lslot]
+                    allow = self.controls.quota_allow(lk, ci.commodities, regular, quota)
+                    held = self.controls.held(lk)
+                    if held.any() or not (allow == 1.0).all():  # else nothing is blocked
+                        regular = self.substitution.redirect(
+                            (lk, lslot, lsup),
+                            ci.commodities,
+                            wk,
+                            allow,
+                            held,
+                            self.controls.allow_held[lk],
+                            slot_orders,
+                            rho,
+                        )
                 orders[lk] = regular
                 req_total = np.bincount(lsup, regular, minlength=net.n)
             else:

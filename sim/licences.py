@@ -171,24 +171,47 @@ class Licensing:
         self.reapply_at: dict[int, float] = {}  # single: day a refused buyer files again
         #: per buyer: (day the share may next change, terms, share), until then the share
         self._known: dict[int, tuple[float, Terms, float]] = {}
-        #: the last :meth:`shares`: (its buyers and terms, day it may next change, shares)
-        self._shares: tuple[list[tuple[int, Terms]], float, np.ndarray] | None = None
+        #: the last :meth:`shares`: (its buyers and terms, the day each may next change,
+        #: the shares), and the buyers that filed since (their shares are asked again)
+        self._shares: tuple[list[tuple[int, Terms]], np.ndarray, np.ndarray] | None = None
+        self._refiled: set[int] = set()
 
     def shares(self, licensed: list[tuple[int, Terms]]) -> np.ndarray:
         """Return :meth:`share` of each ``(buyer, terms)`` of ``licensed``, as an array.
 
-        The array is kept until the earliest day one of the shares may change (or a
-        filing changes one), and handed out again for the same list until then: the
-        shares are known, so asking again would file nothing and return the same values.
+        The shares are known until the day each may next change (or a filing changes
+        one): the array is kept for the same list, and only the entries due since are
+        asked again, in list order (asking a known share would file nothing and return
+        the same value, so the draws come in the same order).
         """
         now = self.host.env.now
         kept = self._shares
-        if kept is not None and kept[0] is licensed and now < kept[1]:
-            return kept[2]
-        values = np.array([self.share(buyer, terms) for buyer, terms in licensed])
-        until = min((self._known[buyer][0] for buyer, _ in licensed), default=math.inf)
-        self._shares = (licensed, until, values)
+        if kept is None or kept[0] is not licensed:
+            values = np.array([self.share(buyer, terms) for buyer, terms in licensed])
+            days = np.array([self._known[buyer][0] for buyer, _ in licensed])
+            self._shares = (licensed, days, values)
+            self._refiled.clear()
+            return values
+        _, days, values = kept
+        if now < self._next_change(days):
+            return values
+        due = days <= now
+        if self._refiled:
+            due |= np.isin([buyer for buyer, _ in licensed], list(self._refiled))
+        values, days = values.copy(), days.copy()  # a handed-out array stays as it was
+        for i in np.flatnonzero(due):
+            buyer, terms = licensed[i]
+            values[i] = self.share(buyer, terms)
+            days[i] = self._known[buyer][0]
+        self._shares = (licensed, days, values)
+        self._refiled.clear()  # whoever filed was just asked
         return values
+
+    def _next_change(self, days: np.ndarray) -> float:
+        """The earliest day a kept share may change: now if a buyer filed since."""
+        if self._refiled:
+            return -math.inf
+        return float(days.min()) if len(days) else math.inf
 
     def share(self, buyer: int, terms: Terms) -> float:
         """Return the buyer's licensed share of its covered flow now (filing what is due).
@@ -236,7 +259,7 @@ class Licensing:
         app = Application(now, decision, share, decision + window)
         self.applications[buyer].append(app)
         self._known.pop(buyer, None)
-        self._shares = None
+        self._refiled.add(buyer)
         name = f"{self.ctl.spec.id}:{host.net.facility_ids[buyer]}"
         host.log.append((now, "licence_applied", name))
 
@@ -268,7 +291,7 @@ class Licensing:
         if not ctl.active(host.env.now) or not ctl.covers_buyer(buyer) or terms.interval is None:
             del self.next_filing[buyer]  # the stream stops; it restarts when covered again
             self._known.pop(buyer, None)
-            self._shares = None
+            self._refiled.add(buyer)
             return
         if terms.regime == "license":
             self._file(buyer, terms)
