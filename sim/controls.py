@@ -460,10 +460,8 @@ class Controls:
         self.front = front
         return quota
 
-    def _passed(
-        self, ctl: ControlState, cov: Coverage, licensed: np.ndarray | None
-    ) -> np.ndarray:
-        """Share of each covered link's flow that ``ctl`` lets through now.
+    def _passed(self, ctl: ControlState, cov: Coverage, licensed: np.ndarray | None) -> np.ndarray:
+        """Return the share of each covered link's flow that ``ctl`` lets through now.
 
         The share licensed per covered link comes from its buyer's group (only licensed
         buyers loop); held links and buyers under a general licence in force pass.

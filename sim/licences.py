@@ -208,7 +208,7 @@ class Licensing:
         return values
 
     def _next_change(self, days: np.ndarray) -> float:
-        """The earliest day a kept share may change: now if a buyer filed since."""
+        """Return the earliest day a kept share may change (now, if a buyer filed since)."""
         if self._refiled:
             return -math.inf
         return float(days.min()) if len(days) else math.inf
