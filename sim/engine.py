@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import simpy
 
+from sim import plan_pass
 from sim.blocs import Blocs
 from sim.controls import Controls
 from sim.demand import Demand
@@ -50,12 +51,11 @@ from sim.events import (
 from sim.finished import FinishedGoods
 from sim.installed import InstalledBase
 from sim.investments import with_investments
-from sim.joint import joint_asked
 from sim.lanes import Lanes
 from sim.network import Network, network_of
 from sim.outages import Outages
 from sim.record import EpochLog, RunFacts, RunRecord, build_record
-from sim.response import AllocationRule, order_rate, pro_rata
+from sim.response import AllocationRule, pro_rata
 from sim.settings import Settings
 from sim.sourcing import Sourcing
 from sim.standing import StandingControl, standing_controls
@@ -259,7 +259,7 @@ class _Run:
         With ``steady``, orders equal use (no stock correction) and no control applies:
         the pre-shock steady state a run starts from.
         """
-        net, st = self.net, self.settings
+        net = self.net
         self._capacity_and_demand()
         quota = [] if steady else self.controls.update()
         if not steady:
@@ -287,57 +287,15 @@ class _Run:
             lead = self.sourcing.baseline_lead.copy()
         transit = self.lanes.transit
         transit_slot = np.add.reduceat(transit, net.slot_link_start) if net.l else np.zeros(0)
-        slot_orders = np.zeros(net.m)
-        orders = np.zeros(net.l)
-        desired = np.zeros(net.n)
-        want = np.zeros(net.n)  # asked-for output within nameplate (for installed bases)
-        joint = net.has_joint
-        joint_need = np.zeros(net.n)  # per plant: own output its co-products ask for
-        for ci in net.plan_levels:  # the commodities of a level do not order from each other
-            lk, lslot, lsup = ci.links, ci.link_slot, ci.link_sup
-            if len(lk):
-                wk = w[lk]
-                regular = wk * slot_orders[lslot]
-                if restricting:
-                    allow = self.controls.quota_allow(lk, ci.commodities, regular, quota)
-                    held = self.controls.held(lk)
-                    if held.any() or not (allow == 1.0).all():  # else nothing is blocked
-                        regular = self.substitution.redirect(
-                            (lk, lslot, lsup),
-                            ci.commodities,
-                            wk,
-                            allow,
-                            held,
-                            self.controls.allow_held[lk],
-                            slot_orders,
-                            rho,
-                        )
-                orders[lk] = regular
-                req_total = np.bincount(lsup, regular, minlength=net.n)
-            else:
-                req_total = np.zeros(net.n, dtype=float)
-            prods = ci.producers
-            asked = self.final[prods] + req_total[prods]
-            if joint:  # a joint plant runs for its product most in demand
-                asked = joint_asked(net.joint_parent, net.joint_ratio, prods, asked, joint_need)
-            if self.finished:  # make to stock: keep producing into stock
-                desired[prods] = self.finished.desired(prods, asked, self.cap[prods])
-            else:
-                desired[prods] = np.minimum(self.cap[prods], asked)
-            ps = ci.producer_slots
-            if len(ps):
-                use = self.coef[ps] * desired[ci.slot_fac]
-                if self.installed and self.installed.mask[ps].any():
-                    want[prods] = np.minimum(self.cap_nominal[prods], asked)
-                    durable = self.installed.mask[ps]
-                    use[durable] = self.installed.plan(ps[durable], want, steady)
-                if steady:
-                    slot_orders[ps] = use
-                else:
-                    cover = ci.slot_cover_days * self.controls.front[ps] + lead[ps]
-                    slot_orders[ps] = order_rate(
-                        use, self.s[ps] + transit_slot[ps], use * cover, st.stock_adjust_days
-                    )
+        kernel = None if steady or quota else plan_pass.compiled_kernel()
+        if kernel is not None:
+            orders, desired, slot_orders = plan_pass.levels_compiled(
+                kernel, self, w, rho, lead, transit_slot, restricting
+            )
+        else:
+            orders, desired, slot_orders = plan_pass.levels_numpy(
+                self, w, rho, lead, transit_slot, quota, restricting, steady
+            )
         self.orders = orders
         self.desired = desired
         self.slot_orders = slot_orders

@@ -127,7 +127,7 @@ class Substitution:
             for k in commodities:  # in planning order: the draws come in that order
                 of_k = slots[net.slot_com[slots] == k]
                 if len(of_k):
-                    self._qualify(of_k)
+                    self.qualify(of_k)
         if held.any():
             closed = 1 - np.where(held, np.minimum(allow, held_allow), allow)
             blocked = np.bincount(lslot, wk * closed, minlength=net.m)
@@ -161,7 +161,7 @@ class Substitution:
         self.redirect_day[first] = now
         self.redirect_lane_days[first] = days[first] / sent[first]
 
-    def _qualify(self, slots: np.ndarray) -> None:
+    def qualify(self, slots: np.ndarray) -> None:
         """Start qualifying new suppliers for buyer slots that were just cut off."""
         host = self.host
         now, step = host.env.now, host.settings.ramp_step_days

@@ -1,0 +1,103 @@
+"""The compiled plan loop gives the reference's results to the last bit (issue 12).
+
+Every library scenario runs one paired replication with ``PAXSIM_KERNELS=numpy`` (the
+numpy reference, :func:`sim.plan_pass.levels_numpy`) and with the compiled loop
+(:mod:`sim.plan_kernel`), and every table must be equal, bit for bit. Between them the
+scenarios exercise every mechanism the plan has: licensing and bans with substitution
+and held lanes, joint products, make to stock, installed bases and quotas (which
+take the reference in both runs).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import plan_pass, replication
+from sim.engine import Settings, simulate
+from sim.ensemble import run_scenario
+from sim.errors import InputError
+from sim.events import FacilityOutage, Selector
+from sim.scenario import load_scenario
+from sim.synthetic import synthetic_ban, synthetic_world
+from tests.test_joint import joint_world
+from tests.test_pair import assert_same_record
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml"))
+TABLES = ("parameters", "metrics", "series", "trade", "timeline")
+
+
+def _tables(name: str) -> dict[str, pd.DataFrame]:
+    replication.BASELINES.clear()  # each run computes its own baseline
+    ens = run_scenario(load_scenario(ROOT / "scenarios" / f"{name}.yaml"), replications=1)
+    return {t: getattr(ens, t) for t in TABLES}
+
+
+def test_the_compiled_loop_is_what_runs() -> None:
+    """numba is a dependency: without the variable the compiled loop is chosen."""
+    assert plan_pass.compiled_kernel() is not None
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_compiled_plan_equals_numpy_reference(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled = _tables(name)
+    monkeypatch.setenv(plan_pass.KERNELS_ENV, "numpy")
+    assert plan_pass.compiled_kernel() is None
+    reference = _tables(name)
+    for table in TABLES:
+        pd.testing.assert_frame_equal(
+            compiled[table], reference[table], check_exact=True, obj=f"{name} {table}"
+        )
+
+
+@pytest.mark.parametrize("n", [75, 300])
+def test_compiled_plan_equals_numpy_reference_on_synthetic_worlds(
+    n: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Random layered worlds under a one-year ban, daily review and demand noise.
+    world = synthetic_world(n, rng=np.random.default_rng(n))
+    events = list(synthetic_ban(world))
+
+    def run() -> object:
+        return simulate(
+            world,
+            events,
+            start="2025-01-01",
+            horizon_days=900,
+            rng=np.random.default_rng(7),
+            settings=Settings(review_days=1.0),
+        )
+
+    compiled = run()
+    monkeypatch.setenv(plan_pass.KERNELS_ENV, "numpy")
+    assert_same_record(compiled, run())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("who", ["mine", "sep", "user_a", "user_b"])
+def test_compiled_plan_equals_numpy_reference_on_joint_products(
+    who: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A joint plant and its co-product's buffer, under a half outage of one facility.
+    world = joint_world()
+    outage = FacilityOutage(
+        select=Selector(facilities=(who,)), capacity_factor=0.5, start=30, duration_days=60
+    )
+
+    def run() -> object:
+        return simulate(
+            world, [outage], start="2025-01-01", horizon_days=200, rng=np.random.default_rng(3)
+        )
+
+    compiled = run()
+    monkeypatch.setenv(plan_pass.KERNELS_ENV, "numpy")
+    assert_same_record(compiled, run())  # type: ignore[arg-type]
+
+
+def test_unknown_kernel_choice_is_an_input_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(plan_pass.KERNELS_ENV, "fortran")
+    with pytest.raises(InputError, match="PAXSIM_KERNELS: 'fortran' is not a choice"):
+        plan_pass.compiled_kernel()
