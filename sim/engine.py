@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import simpy
 
-from sim import plan_pass
+from sim import passes
 from sim.blocs import Blocs
 from sim.controls import Controls
 from sim.demand import Demand
@@ -287,13 +287,13 @@ class _Run:
             lead = self.sourcing.baseline_lead.copy()
         transit = self.lanes.transit
         transit_slot = np.add.reduceat(transit, net.slot_link_start) if net.l else np.zeros(0)
-        kernel = None if steady or quota else plan_pass.compiled_kernel()
-        if kernel is not None:
-            orders, desired, slot_orders = plan_pass.levels_compiled(
-                kernel, self, w, rho, lead, transit_slot, restricting
+        kernels = None if steady or quota else passes.compiled()
+        if kernels is not None:
+            orders, desired, slot_orders = passes.plan_compiled(
+                kernels, self, w, rho, lead, transit_slot, restricting
             )
         else:
-            orders, desired, slot_orders = plan_pass.levels_numpy(
+            orders, desired, slot_orders = passes.plan_numpy(
                 self, w, rho, lead, transit_slot, quota, restricting, steady
             )
         self.orders = orders
@@ -335,63 +335,13 @@ class _Run:
         inflow = (
             np.add.reduceat(self.lanes.arr, net.slot_link_start) if net.l else np.zeros(0)
         ) + self.release
-        p = np.zeros(net.n)
-        delivered = np.zeros(net.n)
-        x = np.zeros(net.l)
-        sell = np.zeros(net.n)  # what each producer can sell: output, or more from stock
-        joint = net.has_joint
         switched = bool(len(self.substitution.active_slots))
+        kernels = passes.compiled() if passes.settle_compiles(self) else None
+        if kernels is not None:
+            p, delivered, x = passes.settle_compiled(kernels, self, inflow, switched)
+        else:
+            p, delivered, x = passes.settle_numpy(self, inflow, switched)
         coef = self.coef
-        for ci in net.settle_levels:
-            prods = ci.producers
-            limit = np.minimum(self.cap[prods], self.desired[prods])
-            if joint:  # a co-product comes with its plant's output
-                parent = net.joint_parent[prods]
-                co = parent >= 0
-                limit[co] = net.joint_ratio[prods[co]] * p[parent[co]]
-            if len(ci.producers_with_inputs):
-                ps = ci.producer_slots
-                empty = self._empty(ps)
-                binding = empty & (coef[ps] > 0)
-                lim = np.full(len(ps), np.inf)
-                lim[binding] = inflow[ps][binding] / coef[ps][binding]
-                if switched:  # a function served by an original input and a grade
-                    lim = self.substitution.function_limits(
-                        ps, lim, inflow, self._empty(np.arange(net.m)), self.desired
-                    )
-                per_fac = np.full(net.n, np.inf)
-                per_fac[ci.producers_with_inputs] = np.minimum.reduceat(
-                    lim, ci.producer_slot_offsets
-                )
-                limit = np.minimum(limit, per_fac[prods])
-            lk = ci.links
-            final = self.final[prods]
-            requested = final.copy()
-            if len(lk):
-                requested += np.bincount(ci.link_sup, self.orders[lk], minlength=net.n)[prods]
-            supply = limit
-            if self.finished:
-                limit, supply = self.finished.supply(prods, limit, requested)
-            p[prods] = limit
-            sell[prods] = supply
-            served = np.minimum(supply, requested)  # a co-product may supply more than asked
-            share = np.divide(served, requested, out=np.zeros(len(prods)), where=requested > 0)
-            delivered[prods] = np.minimum(final, final * np.minimum(share, 1.0))
-            if len(lk):
-                available = sell - delivered
-                first = self.sourcing.priority[lk] if self.sourcing.has_priority else None
-                if first is not None and first.any():  # bloc-first: own bloc served first
-                    x[lk] = self.allocate(available, self.orders[lk] * first, ci.link_sup)
-                    available = available - np.bincount(ci.link_sup, x[lk], minlength=net.n)
-                    x[lk] += self.allocate(available, self.orders[lk] * ~first, ci.link_sup)
-                else:
-                    x[lk] = self.allocate(available, self.orders[lk], ci.link_sup)
-                x[lk] = self.controls.export(lk, x[lk])  # held cargo waits, released goes
-                zl = ci.zero_lag_links
-                if len(zl):
-                    np.add.at(inflow, net.link_slot[zl], x[zl] - self.lanes.arr[zl])
-                    self.lanes.arr[zl] = x[zl]
-                    self.lanes.x_sent[zl] = x[zl]
         self.p, self.delivered, self.x, self.inflow = p, delivered, x, inflow
         self.inflow_unrestricted = (
             np.add.reduceat(self.lanes.arr * self.controls.unrestricted, net.slot_link_start)

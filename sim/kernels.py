@@ -1,5 +1,5 @@
 # mypy: disable-error-code="no-untyped-def"
-"""The compiled plan loop (numba): :func:`sim.plan_pass.levels_numpy`, one level at a time.
+"""The compiled plan loop (numba): :func:`sim.passes.plan_numpy`, one level at a time.
 
 Each line mirrors a numpy call of the reference, in the same order of operations, so
 that the results are the same to the last bit: sums run in index order from 0.0 (as
@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-#: As ``sim.controls.ALLOW_TOLERANCE`` and ``sim.substitution.SPARE_TOLERANCE``.
-ALLOW_TOLERANCE = 1e-12
-SPARE_TOLERANCE = 1e-9
+from sim.controls import ALLOW_TOLERANCE
+from sim.finished import EDGE_DAYS
+from sim.substitution import SPARE_TOLERANCE
 
 
 @njit(cache=True, inline="always")
@@ -286,3 +286,189 @@ def _redirect(
             redirect_lane_days[mi] = sent_days[mi] / sent[mi]
     for i in range(nk):
         regular[i] = regular[i] + sub[i]
+
+
+@njit(cache=True)
+def settle_levels(
+    prod_start,
+    link_start,
+    pslot_start,
+    zl_start,
+    pwi_start,
+    prods,
+    links,
+    link_sup,
+    pslots,
+    pwi,
+    pwi_offsets,
+    zl,
+    n,
+    nl,
+    link_slot,
+    cap,
+    desired,
+    final_demand,
+    orders,
+    coef,
+    s,
+    empty_below,
+    inflow,
+    arr,
+    x_sent,
+    has_joint,
+    joint_parent,
+    joint_ratio,
+    has_priority,
+    priority,
+    switched,
+    active_slots,
+    substitute_of,
+    substitute_max_share,
+    slot_coef,
+    slot_fac,
+    has_fin,
+    fin_mask,
+    fin_joint,
+    fin_rate0,
+    fin_stock,
+    fin_storage,
+):
+    """Return output, deliveries (per facility) and shipments (per link), pro rata.
+
+    With ``has_priority``, links marked in ``priority`` are served first (bloc-first
+    sourcing and offtakes), as two pro-rata allocations.
+
+    ``inflow``, ``arr`` and ``x_sent`` change in place at the zero-lag links.
+    """
+    p = np.zeros(n)
+    delivered = np.zeros(n)
+    x = np.zeros(nl)
+    sell = np.zeros(n)
+    requested_all = np.zeros(n)
+    total = np.zeros(n)
+    avail = np.zeros(n)
+    shipped = np.zeros(n)
+    per_fac = np.full(n, np.inf)
+    m = len(s)
+    pos = np.full(m, -1, dtype=np.int64)
+    empty_all = np.zeros(m, dtype=np.bool_)
+    if switched:
+        for mi in range(m):
+            empty_all[mi] = s[mi] <= empty_below[mi]
+    for lv in range(len(prod_start) - 1):
+        pa, pb = prod_start[lv], prod_start[lv + 1]
+        npr = pb - pa
+        limit = np.empty(npr)
+        for i in range(npr):
+            f = prods[pa + i]
+            limit[i] = _minimum(cap[f], desired[f])
+            if has_joint and joint_parent[f] >= 0:  # a co-product comes with its plant
+                limit[i] = joint_ratio[f] * p[joint_parent[f]]
+        wa, wb = pwi_start[lv], pwi_start[lv + 1]
+        if wb > wa:
+            sa, sb = pslot_start[lv], pslot_start[lv + 1]
+            lim = np.empty(sb - sa)
+            for i in range(sb - sa):
+                mi = pslots[sa + i]
+                binding = s[mi] <= empty_below[mi] and coef[mi] > 0
+                lim[i] = inflow[mi] / coef[mi] if binding else np.inf
+            if switched and len(active_slots):  # sim.substitution.function_limits
+                for i in range(sb - sa):
+                    pos[pslots[sa + i]] = i
+                for a in active_slots:
+                    o = substitute_of[a]
+                    if pos[a] < 0:
+                        continue
+                    lo = inflow[o] / slot_coef[o] if empty_all[o] and slot_coef[o] > 0 else np.inf
+                    la = inflow[a] / slot_coef[a] if empty_all[a] and slot_coef[a] > 0 else np.inf
+                    cap_a = substitute_max_share[a] * desired[slot_fac[a]]
+                    lim[pos[o]] = lo + (cap_a if cap_a < la else la)  # Python's min(la, cap_a)
+                    lim[pos[a]] = np.inf
+                for i in range(sb - sa):
+                    pos[pslots[sa + i]] = -1
+            for k in range(wb - wa):  # numpy.minimum.reduceat over each facility's slots
+                start = pwi_offsets[wa + k]
+                stop = pwi_offsets[wa + k + 1] if k + 1 < wb - wa else sb - sa
+                acc = lim[start]
+                for i in range(start + 1, stop):
+                    acc = _minimum(acc, lim[i])
+                per_fac[pwi[wa + k]] = acc
+            for i in range(npr):
+                limit[i] = _minimum(limit[i], per_fac[prods[pa + i]])
+            for k in range(wb - wa):
+                per_fac[pwi[wa + k]] = np.inf
+        la_, lb = link_start[lv], link_start[lv + 1]
+        for i in range(npr):
+            requested_all[prods[pa + i]] = 0.0
+        for i in range(la_, lb):
+            requested_all[link_sup[i]] = 0.0
+        for i in range(la_, lb):  # numpy.bincount of the orders per supplier
+            requested_all[link_sup[i]] += orders[links[i]]
+        for i in range(npr):
+            f = prods[pa + i]
+            fd = final_demand[f]
+            requested = fd + requested_all[f] if lb > la_ else fd
+            out = limit[i]
+            supply = out
+            if has_fin and fin_mask[f]:  # sim.finished.FinishedGoods.supply
+                edge = EDGE_DAYS * fin_rate0[f]
+                full = fin_stock[f] >= fin_storage[f] - edge
+                if full and not fin_joint[f]:
+                    out = _minimum(out, requested)
+                supply = _maximum(out, requested) if fin_stock[f] > edge else out
+            p[f] = out
+            sell[f] = supply
+            served = _minimum(supply, requested)
+            share = served / requested if requested > 0 else 0.0
+            delivered[f] = _minimum(fd, fd * _minimum(share, 1.0))
+        if lb > la_:
+            for i in range(la_, lb):
+                sup = link_sup[i]
+                avail[sup] = sell[sup] - delivered[sup]
+            first = False
+            if has_priority:
+                for i in range(la_, lb):
+                    first = first or priority[links[i]]
+            if first:  # bloc-first: own bloc served first, then the rest from what is left
+                _pro_rata(la_, lb, links, link_sup, orders, priority, 1, avail, total, x)
+                for i in range(la_, lb):
+                    shipped[link_sup[i]] = 0.0
+                for i in range(la_, lb):
+                    shipped[link_sup[i]] += x[links[i]]
+                for i in range(la_, lb):
+                    sup = link_sup[i]
+                    avail[sup] = sell[sup] - delivered[sup] - shipped[sup]
+                _pro_rata(la_, lb, links, link_sup, orders, priority, 2, avail, total, x)
+            else:
+                _pro_rata(la_, lb, links, link_sup, orders, priority, 0, avail, total, x)
+            for i in range(zl_start[lv], zl_start[lv + 1]):
+                li = zl[i]
+                inflow[link_slot[li]] += x[li] - arr[li]
+                arr[li] = x[li]
+                x_sent[li] = x[li]
+    return p, delivered, x
+
+
+@njit(cache=True)
+def _pro_rata(la_, lb, links, link_sup, orders, priority, mode, avail, total, x):
+    """sim.response.pro_rata on the links ``la_:lb``: what each supplier has, ``avail``.
+
+    Requests are the orders (``mode`` 0), those of priority links (1) or of the others
+    (2, added to ``x``): ``orders * first`` and ``orders * ~first`` of the reference.
+    """
+    for i in range(la_, lb):
+        total[link_sup[i]] = 0.0
+    for i in range(la_, lb):
+        li = links[i]
+        req = (
+            orders[li] if mode == 0 else orders[li] * (1.0 if priority[li] == (mode == 1) else 0.0)
+        )
+        total[link_sup[i]] += req
+    for i in range(la_, lb):
+        li, sup = links[i], link_sup[i]
+        req = (
+            orders[li] if mode == 0 else orders[li] * (1.0 if priority[li] == (mode == 1) else 0.0)
+        )
+        ratio = avail[sup] / total[sup] if total[sup] > 0 else 0.0
+        share = req * _minimum(ratio, 1.0)
+        x[li] = x[li] + share if mode == 2 else share

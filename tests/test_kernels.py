@@ -1,11 +1,12 @@
-"""The compiled plan loop gives the reference's results to the last bit (issue 12).
+"""The compiled passes give the reference's results to the last bit (issue 12).
 
 Every library scenario runs one paired replication with ``PAXSIM_KERNELS=numpy`` (the
-numpy reference, :func:`sim.plan_pass.levels_numpy`) and with the compiled loop
-(:mod:`sim.plan_kernel`), and every table must be equal, bit for bit. Between them the
-scenarios exercise every mechanism the plan has: licensing and bans with substitution
-and held lanes, joint products, make to stock, installed bases and quotas (which
-take the reference in both runs).
+numpy reference, :func:`sim.passes.plan_numpy` and :func:`sim.passes.settle_numpy`) and
+with the compiled loops (:mod:`sim.kernels`), and every table must be equal, bit for
+bit. Between them the scenarios exercise every mechanism the passes have: licensing
+and bans with substitution and held lanes, joint products, make to stock, installed
+bases, grades, bloc-first sourcing, and a customs hold (whose settles take the reference
+in both runs). Random synthetic worlds and a joint-product world add cases of their own.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import plan_pass, replication
+from sim import passes, replication
 from sim.engine import Settings, simulate
 from sim.ensemble import run_scenario
 from sim.errors import InputError
@@ -37,16 +38,16 @@ def _tables(name: str) -> dict[str, pd.DataFrame]:
     return {t: getattr(ens, t) for t in TABLES}
 
 
-def test_the_compiled_loop_is_what_runs() -> None:
-    """numba is a dependency: without the variable the compiled loop is chosen."""
-    assert plan_pass.compiled_kernel() is not None
+def test_the_compiled_loops_are_what_runs() -> None:
+    """numba is a dependency: without the variable the compiled loops are chosen."""
+    assert passes.compiled() is not None
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
-def test_compiled_plan_equals_numpy_reference(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_compiled_passes_equal_numpy_reference(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     compiled = _tables(name)
-    monkeypatch.setenv(plan_pass.KERNELS_ENV, "numpy")
-    assert plan_pass.compiled_kernel() is None
+    monkeypatch.setenv(passes.KERNELS_ENV, "numpy")
+    assert passes.compiled() is None
     reference = _tables(name)
     for table in TABLES:
         pd.testing.assert_frame_equal(
@@ -55,7 +56,7 @@ def test_compiled_plan_equals_numpy_reference(name: str, monkeypatch: pytest.Mon
 
 
 @pytest.mark.parametrize("n", [75, 300])
-def test_compiled_plan_equals_numpy_reference_on_synthetic_worlds(
+def test_compiled_passes_equal_numpy_reference_on_synthetic_worlds(
     n: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Random layered worlds under a one-year ban, daily review and demand noise.
@@ -73,12 +74,12 @@ def test_compiled_plan_equals_numpy_reference_on_synthetic_worlds(
         )
 
     compiled = run()
-    monkeypatch.setenv(plan_pass.KERNELS_ENV, "numpy")
+    monkeypatch.setenv(passes.KERNELS_ENV, "numpy")
     assert_same_record(compiled, run())  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("who", ["mine", "sep", "user_a", "user_b"])
-def test_compiled_plan_equals_numpy_reference_on_joint_products(
+def test_compiled_passes_equal_numpy_reference_on_joint_products(
     who: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A joint plant and its co-product's buffer, under a half outage of one facility.
@@ -93,11 +94,11 @@ def test_compiled_plan_equals_numpy_reference_on_joint_products(
         )
 
     compiled = run()
-    monkeypatch.setenv(plan_pass.KERNELS_ENV, "numpy")
+    monkeypatch.setenv(passes.KERNELS_ENV, "numpy")
     assert_same_record(compiled, run())  # type: ignore[arg-type]
 
 
 def test_unknown_kernel_choice_is_an_input_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(plan_pass.KERNELS_ENV, "fortran")
+    monkeypatch.setenv(passes.KERNELS_ENV, "fortran")
     with pytest.raises(InputError, match="PAXSIM_KERNELS: 'fortran' is not a choice"):
-        plan_pass.compiled_kernel()
+        passes.compiled()
