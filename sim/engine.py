@@ -373,8 +373,8 @@ class _Run:
         slots = net.link_slot[links]
         change = values - self.lanes.arr[links]
         self.inflow = self.inflow.copy()
-        np.add.at(self.inflow, slots, change)
-        np.add.at(self.inflow_unrestricted, slots, change * self.controls.unrestricted[links])
+        passes.add_at(self.inflow, slots, change)
+        passes.add_at(self.inflow_unrestricted, slots, change * self.controls.unrestricted[links])
         self.lanes.arr[links] = values
         if self._pending or self._empty(slots).any():
             self.request(replan=False)

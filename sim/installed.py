@@ -55,6 +55,7 @@ class InstalledBase:
         self.q = net.slot_coef[d]
         self.life = life[d]
         self.lag = lag[d]
+        self._lags = np.unique(self.lag[self.lag != 0])  # the distinct installation lags
         self.base = np.zeros(len(d))  # K, units installed
         self.pipeline = np.zeros(len(d))  # I, units being installed
         self.retire = np.zeros(len(d))  # units per day
@@ -136,10 +137,13 @@ class InstalledBase:
         later = np.flatnonzero(changed & ~now_lag)
         # One event per installation lag, for every slot whose rate changed (not one
         # per slot: a plan changes the rates of every installed base at once).
-        for lag in np.unique(self.lag[later]):
+        lags = self.lag[later]
+        for lag in self._lags:  # ascending
             day = host.env.now + float(lag)
             if day <= host.horizon:
-                js = later[self.lag[later] == lag]
+                js = later[lags == lag]
+                if not len(js):
+                    continue
                 values = self.install[js].copy()
                 host.at(day, lambda js=js, v=values: self._join(js, v))
 

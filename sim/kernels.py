@@ -472,3 +472,10 @@ def _pro_rata(la_, lb, links, link_sup, orders, priority, mode, avail, total, x)
         ratio = avail[sup] / total[sup] if total[sup] > 0 else 0.0
         share = req * _minimum(ratio, 1.0)
         x[li] = x[li] + share if mode == 2 else share
+
+
+@njit(cache=True)
+def add_at(target, index, values):
+    """``numpy.add.at(target, index, values)``: added one after another, in index order."""
+    for i in range(len(index)):
+        target[index[i]] += values[i]

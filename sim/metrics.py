@@ -203,15 +203,22 @@ def _first_sustained_of_columns(condition: np.ndarray, k: int) -> np.ndarray:
 
 
 def _groups(facilities: pd.DataFrame, kind: str) -> Iterable[tuple[str, str, str, np.ndarray]]:
+    """Facilities grouped by (scope, stage, commodity), in sorted order of the three.
+
+    As ``DataFrame.groupby(..., sort=True)`` (a missing key drops the facility), with
+    the positions of each group's facilities in ascending order.
+    """
     column = SCOPE_COLUMNS[kind]
-    scope = pd.Series("world", index=facilities.index) if column is None else facilities[column]
-    keys = pd.DataFrame(
-        {"scope": scope, "stage": facilities["type"], "commodity": facilities["commodity"]}
-    )
-    groups = keys.groupby(["scope", "stage", "commodity"], sort=True).groups
-    for key, idx in groups.items():
-        s, st, c = (str(v) for v in key)  # type: ignore[attr-defined]
-        yield s, st, c, np.asarray(idx, dtype=np.int64)
+    n = len(facilities)
+    scope = ["world"] * n if column is None else facilities[column].tolist()
+    stage, commodity = facilities["type"].tolist(), facilities["commodity"].tolist()
+    groups: dict[tuple[str, str, str], list[int]] = {}
+    for i, key in enumerate(zip(scope, stage, commodity, strict=True)):
+        if not any(pd.isna(v) for v in key):
+            groups.setdefault(key, []).append(i)
+    for key in sorted(groups):
+        s, st, c = (str(v) for v in key)
+        yield s, st, c, np.asarray(groups[key], dtype=np.int64)
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,15 @@ def compiled() -> Any:
     return _KERNELS or None
 
 
+def add_at(target: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
+    """``numpy.add.at`` (unbuffered, in index order), compiled where the kernels are."""
+    kernels = compiled()
+    if kernels is None:
+        np.add.at(target, index, values)
+    else:
+        kernels.add_at(target, index, values)
+
+
 def plan_numpy(
     run: Any,
     w: np.ndarray,
