@@ -479,3 +479,43 @@ def add_at(target, index, values):
     """``numpy.add.at(target, index, values)``: added one after another, in index order."""
     for i in range(len(index)):
         target[index[i]] += values[i]
+
+
+@njit(cache=True)
+def lane_changes(x, x_sent, lagged, lag_order, lag_starts, tolerance, floor):
+    """sim.lanes.Lanes.send's arithmetic: the lagged links whose rate changed, by lag.
+
+    Sets ``x_sent`` of the changed links to ``x`` and returns them sorted by lane days
+    (``lag_order``), their rates, and per lag group with a change its first and last
+    position in that order and its index in ``lag_starts``.
+    """
+    nl = len(x)
+    changed = np.zeros(nl, dtype=np.bool_)
+    count = 0
+    for i in range(nl):
+        limit = tolerance * (abs(x[i]) + abs(x_sent[i])) + floor
+        if abs(x[i] - x_sent[i]) > limit and lagged[i]:
+            changed[i] = True
+            x_sent[i] = x[i]
+            count += 1
+    links = np.empty(count, dtype=np.int64)
+    values = np.empty(count)
+    n_groups = len(lag_starts)
+    first = np.empty(n_groups, dtype=np.int64)
+    last = np.empty(n_groups, dtype=np.int64)
+    group = np.empty(n_groups, dtype=np.int64)
+    k = 0
+    g_out = 0
+    for g in range(n_groups):
+        stop = lag_starts[g + 1] if g + 1 < n_groups else len(lag_order)
+        start_k = k
+        for j in range(lag_starts[g], stop):
+            li = lag_order[j]
+            if changed[li]:
+                links[k] = li
+                values[k] = x[li]
+                k += 1
+        if k > start_k:
+            first[g_out], last[g_out], group[g_out] = start_k, k, g
+            g_out += 1
+    return links, values, first[:g_out], last[:g_out], group[:g_out]

@@ -11,6 +11,8 @@ from functools import partial
 
 import numpy as np
 
+from sim import passes
+
 #: Relative change below which a link's rate change is not sent down the lane.
 RATE_TOLERANCE = 1e-12
 #: Rate (units per day, of any commodity) at or below which a flow counts as none. Float
@@ -53,22 +55,32 @@ class Lanes:
         """Schedule the arrival of rate changes at the far end of each lane."""
         host = self.host
         net, now = host.net, host.env.now
-        limit = RATE_TOLERANCE * (np.abs(x) + np.abs(self.x_sent)) + RATE_FLOOR
-        changed = np.abs(x - self.x_sent) > limit
-        changed &= net.link_lagged
-        if not changed.any():
-            return
-        self.x_sent[changed] = x[changed]
-        # Changed links sorted by lane days: one arrival batch per lane length.
-        in_order = changed[net.lag_order]
-        links_sorted = net.lag_order[in_order]
-        values_sorted = x[links_sorted]
-        counts = np.add.reduceat(in_order, net.lag_starts)
-        ends = np.cumsum(counts)
-        groups = np.flatnonzero(counts)
+        kernels = passes.compiled()
+        if kernels is not None:
+            links_sorted, values_sorted, first, last, groups = kernels.lane_changes(
+                x, self.x_sent, net.link_lagged, net.lag_order, net.lag_starts,
+                RATE_TOLERANCE, RATE_FLOOR,
+            )  # fmt: skip
+            if not len(groups):
+                return
+        else:
+            limit = RATE_TOLERANCE * (np.abs(x) + np.abs(self.x_sent)) + RATE_FLOOR
+            changed = np.abs(x - self.x_sent) > limit
+            changed &= net.link_lagged
+            if not changed.any():
+                return
+            self.x_sent[changed] = x[changed]
+            # Changed links sorted by lane days: one arrival batch per lane length.
+            in_order = changed[net.lag_order]
+            links_sorted = net.lag_order[in_order]
+            values_sorted = x[links_sorted]
+            counts = np.add.reduceat(in_order, net.lag_starts)
+            ends = np.cumsum(counts)
+            groups = np.flatnonzero(counts)
+            first, last = (ends - counts)[groups], ends[groups]
         for a, b, lane_days in zip(
-            (ends - counts)[groups].tolist(),
-            ends[groups].tolist(),
+            first.tolist(),
+            last.tolist(),
             net.lag_days[groups],  # numpy floats, as are the days of events and the log
             strict=True,
         ):

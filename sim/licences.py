@@ -172,8 +172,9 @@ class Licensing:
         #: per buyer: (day the share may next change, terms, share), until then the share
         self._known: dict[int, tuple[float, Terms, float]] = {}
         #: the last :meth:`shares`: (its buyers and terms, the day each may next change,
-        #: the shares), and the buyers that filed since (their shares are asked again)
-        self._shares: tuple[list[tuple[int, Terms]], np.ndarray, np.ndarray] | None = None
+        #: the shares, the earliest of those days), and the buyers that filed since
+        #: (their shares are asked again)
+        self._shares: tuple[list[tuple[int, Terms]], np.ndarray, np.ndarray, float] | None = None
         self._refiled: set[int] = set()
 
     def shares(self, licensed: list[tuple[int, Terms]]) -> np.ndarray:
@@ -189,11 +190,10 @@ class Licensing:
         if kept is None or kept[0] is not licensed:
             values = np.array([self.share(buyer, terms) for buyer, terms in licensed])
             days = np.array([self._known[buyer][0] for buyer, _ in licensed])
-            self._shares = (licensed, days, values)
-            self._refiled.clear()
+            self._keep(licensed, days, values)
             return values
-        _, days, values = kept
-        if now < self._next_change(days):
+        _, days, values, next_change = kept
+        if now < next_change and not self._refiled:
             return values
         due = days <= now
         if self._refiled:
@@ -203,15 +203,16 @@ class Licensing:
             buyer, terms = licensed[i]
             values[i] = self.share(buyer, terms)
             days[i] = self._known[buyer][0]
-        self._shares = (licensed, days, values)
-        self._refiled.clear()  # whoever filed was just asked
+        self._keep(licensed, days, values)
         return values
 
-    def _next_change(self, days: np.ndarray) -> float:
-        """Return the earliest day a kept share may change (now, if a buyer filed since)."""
-        if self._refiled:
-            return -math.inf
-        return float(days.min()) if len(days) else math.inf
+    def _keep(
+        self, licensed: list[tuple[int, Terms]], days: np.ndarray, values: np.ndarray
+    ) -> None:
+        """Keep the shares of ``licensed`` and the day each may next change."""
+        next_change = float(days.min()) if len(days) else math.inf
+        self._shares = (licensed, days, values, next_change)
+        self._refiled.clear()  # whoever filed was just asked
 
     def share(self, buyer: int, terms: Terms) -> float:
         """Return the buyer's licensed share of its covered flow now (filing what is due).
