@@ -16,6 +16,8 @@ network is re-settled in two vectorised passes:
   binds at its inflow; a switched grade combines two inputs), sales from output and
   finished-goods stock, allocation among customers, shipments.
 
+The passes' level loops live in :mod:`sim.passes`: a numpy reference and the same
+arithmetic compiled (:mod:`sim.kernels`, numba), with identical results.
 Each mechanism lives in its own module and owns its state; the run calls it through small
 methods and it calls back through :meth:`_Run.at`, :meth:`_Run.request` and
 :meth:`_Run.advance`. Daily series are rebuilt from the epoch log by :mod:`sim.record`.

@@ -440,7 +440,9 @@ def settle_levels(
                     avail[sup] = sell[sup] - delivered[sup] - shipped[sup]
                 _pro_rata(la_, lb, links, link_sup, orders, priority, 2, avail, total, x)
             else:
-                _pro_rata(la_, lb, links, link_sup, orders, priority, 0, avail, total, x)
+                # the orders per supplier are those of ``requested_all``, summed in the
+                # same order: pro_rata's total without summing again
+                _pro_rata(la_, lb, links, link_sup, orders, priority, 0, avail, requested_all, x)
             for i in range(zl_start[lv], zl_start[lv + 1]):
                 li = zl[i]
                 inflow[link_slot[li]] += x[li] - arr[li]
@@ -453,17 +455,16 @@ def settle_levels(
 def _pro_rata(la_, lb, links, link_sup, orders, priority, mode, avail, total, x):
     """sim.response.pro_rata on the links ``la_:lb``: what each supplier has, ``avail``.
 
-    Requests are the orders (``mode`` 0), those of priority links (1) or of the others
-    (2, added to ``x``): ``orders * first`` and ``orders * ~first`` of the reference.
+    Requests are the orders (``mode`` 0, their sum per supplier given in ``total``),
+    those of priority links (1) or of the others (2, added to ``x``): ``orders * first``
+    and ``orders * ~first`` of the reference.
     """
-    for i in range(la_, lb):
-        total[link_sup[i]] = 0.0
-    for i in range(la_, lb):
-        li = links[i]
-        req = (
-            orders[li] if mode == 0 else orders[li] * (1.0 if priority[li] == (mode == 1) else 0.0)
-        )
-        total[link_sup[i]] += req
+    if mode != 0:  # with mode 0, ``total`` is given: the orders per supplier
+        for i in range(la_, lb):
+            total[link_sup[i]] = 0.0
+        for i in range(la_, lb):
+            li = links[i]
+            total[link_sup[i]] += orders[li] * (1.0 if priority[li] == (mode == 1) else 0.0)
     for i in range(la_, lb):
         li, sup = links[i], link_sup[i]
         req = (
@@ -519,3 +520,10 @@ def lane_changes(x, x_sent, lagged, lag_order, lag_starts, tolerance, floor):
             first[g_out], last[g_out], group[g_out] = start_k, k, g
             g_out += 1
     return links, values, first[:g_out], last[:g_out], group[:g_out]
+
+
+@njit(cache=True)
+def move_transit(transit, x, arr, days):
+    """``transit += (x - arr) * days``, element by element (sim.lanes.Lanes.advance)."""
+    for i in range(len(transit)):
+        transit[i] += (x[i] - arr[i]) * days

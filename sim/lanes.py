@@ -49,7 +49,11 @@ class Lanes:
 
     def advance(self, x: np.ndarray, days: float) -> None:
         """Move the amounts in transit forward by ``days`` at shipment rates ``x``."""
-        self.transit += (x - self.arr) * days
+        kernels = passes.compiled()
+        if kernels is not None:
+            kernels.move_transit(self.transit, x, self.arr, float(days))
+        else:
+            self.transit += (x - self.arr) * days
 
     def send(self, x: np.ndarray) -> None:
         """Schedule the arrival of rate changes at the far end of each lane."""
