@@ -16,8 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from sim import passes, replication
+from sim.cli import app
 from sim.engine import Settings, simulate
 from sim.ensemble import run_scenario
 from sim.errors import InputError
@@ -102,3 +104,19 @@ def test_unknown_kernel_choice_is_an_input_error(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv(passes.KERNELS_ENV, "fortran")
     with pytest.raises(InputError, match="PAXSIM_KERNELS: 'fortran' is not a choice"):
         passes.compiled()
+
+
+def test_cli_refuses_an_unknown_kernel_choice(tmp_path: Path) -> None:
+    # One line naming the variable and the fix, exit code 2, no result folder.
+    out = tmp_path / "results"
+    scenario = ROOT / "scenarios" / "example_ban.yaml"
+    result = CliRunner().invoke(
+        app,
+        ["run", str(scenario), "--replications", "2", "--out", str(out)],
+        env={passes.KERNELS_ENV: "fortran"},
+    )
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1
+    assert "PAXSIM_KERNELS: 'fortran' is not a choice; fix: use compiled or numpy" in lines[0]
+    assert not out.exists()
