@@ -85,6 +85,7 @@ def machine() -> dict[str, object]:
         "numpy": _version("numpy"),
         "pandas": _version("pandas"),
         "simpy": _version("simpy"),
+        "numba": _version("numba"),
         "supplynetpy": _version("supplynetpy"),
         "psutil": _version("psutil"),
         "paxsim": _version("paxsim"),
