@@ -287,16 +287,18 @@ def _scope_metrics(
     scope of a kind at once.
     """
     out = [(name, commodity, value, censored) for name, value, censored in output]
+    member = np.zeros(len(cols.targeted), dtype=bool)  # per facility: in the scope
+    member[idx] = True
     targeted = cols.targeted[idx]
     for name, part in (("direct_loss", idx[targeted]), ("indirect_loss", idx[~targeted])):
         pa = actual.output[t0:, part].sum(axis=1)
         pb = baseline.output[t0:, part].sum(axis=1)
         out.append((name, commodity, float(np.maximum(pb - pa, 0.0).sum()), False))
     if actual.installed is not None and baseline.installed is not None:
-        supported = _installed_shortfall(actual, baseline, idx, cols, t0)
+        supported = _installed_shortfall(actual, baseline, member, cols, t0)
         if supported is not None:
             out.append(("installed_shortfall_share", commodity, supported, False))
-    in_scope = np.isin(cols.slot_fac, idx) & cols.restricted
+    in_scope = member[cols.slot_fac] & cols.restricted
     for com in sorted(set(cols.slot_input[in_scope])):
         sel = np.flatnonzero(in_scope & (cols.slot_input == com))
         supply = actual.supply_unrestricted[:, sel].sum(axis=1)
@@ -318,11 +320,11 @@ def _scope_metrics(
 
 
 def _installed_shortfall(
-    actual: RunRecord, baseline: RunRecord, idx: np.ndarray, cols: _Columns, t0: int
+    actual: RunRecord, baseline: RunRecord, member: np.ndarray, cols: _Columns, t0: int
 ) -> float | None:
-    """Worst shortfall of installed capacity of the facilities ``idx`` (None: no base)."""
+    """Worst shortfall of installed capacity of the facilities ``member`` marks (None: no base)."""
     durable, slot_fac = cols.durable, cols.slot_fac
-    keep = np.isin(slot_fac[durable], idx)
+    keep = member[slot_fac[durable]]
     if not keep.any():
         return None
     coef = cols.coef[durable[keep]]
