@@ -438,7 +438,9 @@ class Controls:
                 ctl.passed = (cov, licensed, exempt, passed)
             allow[links] = np.minimum(allow[links], passed)
             close_exhausted(allow, links, ctl.volume)
-            host.targeted[cov.buyer[allow[links] < 1]] = True
+        # Buyers of a restricted link are targeted (allow only falls in the loop, so the
+        # links it leaves below 1 are those some control restricted).
+        host.targeted[net.link_buyer[allow < 1]] = True
         if self.cargo:
             self.cargo.set_holds(hold_share, hold_rate)
             host.targeted[net.link_buyer[hold_share > 0]] = True
