@@ -72,6 +72,7 @@ class Terms:
             return getattr(spec, name) if value is None else value
 
         self.start_date = start
+        self._day0 = np.datetime64(start, "D")  # day 0 of the run, for working days
         self.regime = str(field("regime"))
         working = field("review_working_days")
         if group is not None and group.review_days is not None and not group.review_working_days:
@@ -104,9 +105,8 @@ class Terms:
         if not self.working_days:
             return filed + review
         whole = math.floor(filed)
-        day = np.datetime64(self.start_date) + np.timedelta64(whole, "D")
-        decided = np.busday_offset(day, int(round(review)), roll="forward")
-        return float((decided - np.datetime64(self.start_date)).astype(int)) + (filed - whole)
+        decided = np.busday_offset(self._day0 + whole, int(round(review)), roll="forward")
+        return float((decided - self._day0).astype(int)) + (filed - whole)
 
     def approval_at(self, day: float) -> float:
         """Return the approval probability in force on ``day``."""
