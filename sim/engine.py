@@ -306,7 +306,7 @@ class _Run:
             d = self.installed.slots
             self.empty_below[d] = EMPTY_STOCK_DAYS * self.installed.need
 
-    def _empty(self, slots: np.ndarray) -> np.ndarray:
+    def empty(self, slots: np.ndarray) -> np.ndarray:
         """Whether each slot's stock is empty: below a billionth of a day of planned use.
 
         Such a stock binds production at its inflow; a smaller threshold would let
@@ -356,7 +356,7 @@ class _Run:
         use = coef * p[net.slot_fac]
         if switched:
             self.substitution.function_use(
-                use, p, inflow, self._empty(np.arange(net.m)), self.desired
+                use, p, inflow, self.empty(np.arange(net.m)), self.desired
             )
         if self.installed:
             self.installed.settle(use)
@@ -378,7 +378,7 @@ class _Run:
         passes.add_at(self.inflow, slots, change)
         passes.add_at(self.inflow_unrestricted, slots, change * self.controls.unrestricted[links])
         self.lanes.arr[links] = values
-        if self._pending or self._empty(slots).any():
+        if self._pending or self.empty(slots).any():
             self.request(replan=False)
             return
         if self.stockpiles and self._update_release():

@@ -290,13 +290,13 @@ def settle_numpy(
             limit[co] = net.joint_ratio[prods[co]] * p[parent[co]]
         if len(ci.producers_with_inputs):
             ps = ci.producer_slots
-            empty = run._empty(ps)
+            empty = run.empty(ps)
             binding = empty & (coef[ps] > 0)
             lim = np.full(len(ps), np.inf)
             lim[binding] = inflow[ps][binding] / coef[ps][binding]
             if switched:  # a function served by an original input and a grade
                 lim = run.substitution.function_limits(
-                    ps, lim, inflow, run._empty(np.arange(net.m)), run.desired
+                    ps, lim, inflow, run.empty(np.arange(net.m)), run.desired
                 )
             per_fac = np.full(net.n, np.inf)
             per_fac[ci.producers_with_inputs] = np.minimum.reduceat(lim, ci.producer_slot_offsets)
