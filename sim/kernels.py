@@ -527,3 +527,26 @@ def move_transit(transit, x, arr, days):
     """``transit += (x - arr) * days``, element by element (sim.lanes.Lanes.advance)."""
     for i in range(len(transit)):
         transit[i] += (x[i] - arr[i]) * days
+
+
+@njit(cache=True)
+def stock_out(s, slope, inflow, empty_below, tolerance, slots, all_slots):
+    """sim.stock_events' arithmetic: whether a falling stock is out now, and days to the next.
+
+    Over every slot (``all_slots``: a falling stock already out, within residue, is
+    reported, not timed) or over ``slots`` (every falling one timed). Returns
+    ``(any out now, least days until a falling stock runs out, inf if none)``.
+    """
+    any_out = False
+    best = np.inf
+    count = len(s) if all_slots else len(slots)
+    for k in range(count):
+        i = k if all_slots else slots[k]
+        sl = slope[i]
+        scale = _maximum(abs(inflow[i]), empty_below[i] * 1e9)
+        if sl < 0 and sl < -tolerance * scale:  # StockEvents.falling
+            if all_slots and s[i] <= -sl * 1e-9:
+                any_out = True
+            else:
+                best = _minimum(best, s[i] / -sl)
+    return any_out, best

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim import passes
+
 #: A stock falls only if its slope is below minus this share of its inflow: an empty
 #: stock that binds production at its inflow has a slope of float residue (+-1e-17),
 #: which must not schedule a stock-out (the amplifier of issue 7: a spurious re-settle
 #: at an instant that depended on the last bits of the inputs).
 SLOPE_TOLERANCE = 1e-12
+_NONE = np.zeros(0, dtype=np.int64)  # no slot list: every slot
 
 
 class StockEvents:
@@ -49,16 +52,24 @@ class StockEvents:
         """Schedule the next stock-out or stockpile depletion, if earlier than the one due."""
         host = self.host
         times = [np.inf]
-        falling = self.falling()
         # A falling stock already out, within float residue (0, or 1e-18 above it), is
         # out now: fire at once (once per instant), whichever side of 0 the residue fell.
-        out = falling & (host.s <= -host.slope * 1e-9)
-        if out.any() and host.env.now > self._out_at:
+        kernels = passes.compiled()
+        if kernels is not None:
+            any_out, days = kernels.stock_out(
+                host.s, host.slope, host.inflow, host.empty_below, SLOPE_TOLERANCE, _NONE, True
+            )
+        else:
+            falling = self.falling()
+            out = falling & (host.s <= -host.slope * 1e-9)
+            any_out, days = bool(out.any()), np.inf
+            falling &= ~out
+            if falling.any():
+                with np.errstate(over="ignore"):  # a vanishing slope: never (inf)
+                    days = float((host.s[falling] / -host.slope[falling]).min())
+        if any_out and host.env.now > self._out_at:
             times.append(0.0)
-        falling &= ~out
-        if falling.any():
-            with np.errstate(over="ignore"):  # a vanishing slope: never (inf)
-                times.append(float((host.s[falling] / -host.slope[falling]).min()))
+        times.append(float(days))
         times += host.stockpiles.days_to_empty(host.release)
         if host.finished:
             times.append(host.finished.days_to_edge())
@@ -67,6 +78,14 @@ class StockEvents:
     def schedule_slots(self, slots: np.ndarray) -> None:
         """Schedule a stock-out of one of ``slots`` (the only ones whose slope changed)."""
         host = self.host
+        kernels = passes.compiled()
+        if kernels is not None:
+            _, days = kernels.stock_out(
+                host.s, host.slope, host.inflow, host.empty_below, SLOPE_TOLERANCE, slots, False
+            )
+            if days < np.inf:
+                self._set(host.env.now + float(days))
+            return
         falling = self.falling(slots)
         if falling.any():
             with np.errstate(over="ignore"):  # a vanishing slope: never (inf)
