@@ -176,6 +176,7 @@ class Licensing:
         #: (their shares are asked again)
         self._shares: tuple[list[tuple[int, Terms]], np.ndarray, np.ndarray, float] | None = None
         self._refiled: set[int] = set()
+        self._positions: dict[int, int] = {}  # buyer -> its entry in the kept list
 
     def shares(self, licensed: list[tuple[int, Terms]]) -> np.ndarray:
         """Return :meth:`share` of each ``(buyer, terms)`` of ``licensed``, as an array.
@@ -190,16 +191,16 @@ class Licensing:
         if kept is None or kept[0] is not licensed:
             values = np.array([self.share(buyer, terms) for buyer, terms in licensed])
             days = np.array([self._known[buyer][0] for buyer, _ in licensed])
+            self._positions = {buyer: i for i, (buyer, _) in enumerate(licensed)}
             self._keep(licensed, days, values)
             return values
         _, days, values, next_change = kept
         if now < next_change and not self._refiled:
             return values
-        due = days <= now
-        if self._refiled:
-            due |= np.isin([buyer for buyer, _ in licensed], list(self._refiled))
+        due = set(np.flatnonzero(days <= now).tolist())
+        due.update(self._positions[b] for b in self._refiled if b in self._positions)
         values, days = values.copy(), days.copy()  # a handed-out array stays as it was
-        for i in np.flatnonzero(due):
+        for i in sorted(due):
             buyer, terms = licensed[i]
             values[i] = self.share(buyer, terms)
             days[i] = self._known[buyer][0]

@@ -16,12 +16,14 @@ of new suppliers (a draw and events) stays in Python: the plan loop marks the bu
 slots just cut off, and they qualify after it in planning order.
 
 ``PAXSIM_KERNELS=numpy`` in the environment runs the reference everywhere (numba is then
-never imported); without numba installed the reference runs too.
+never imported). If numba cannot be imported, or finds no folder to cache the compiled
+loops in (numba raises RuntimeError), the reference runs too, after one warning.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import numpy as np
@@ -49,7 +51,13 @@ def compiled() -> Any:
     if _KERNELS is None:
         try:
             from sim import kernels
-        except ImportError:  # numba not installed
+        except (ImportError, RuntimeError) as err:  # no numba, or nowhere to cache
+            warnings.warn(
+                f"paxsim: the compiled loops are not available ({err}); running the numpy "
+                "reference, which gives the same results more slowly",
+                RuntimeWarning,
+                stacklevel=2,
+            )
             _KERNELS = False
         else:
             _KERNELS = kernels

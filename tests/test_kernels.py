@@ -11,6 +11,8 @@ in both runs). Random synthetic worlds and a joint-product world add cases of th
 
 from __future__ import annotations
 
+import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import sim
 from sim import passes, replication
 from sim.cli import app
 from sim.engine import Settings, simulate
@@ -120,3 +123,16 @@ def test_cli_refuses_an_unknown_kernel_choice(tmp_path: Path) -> None:
     assert len(lines) == 1
     assert "PAXSIM_KERNELS: 'fortran' is not a choice; fix: use compiled or numpy" in lines[0]
     assert not out.exists()
+
+
+def test_without_numba_the_reference_runs_after_one_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(passes, "_KERNELS", None)
+    monkeypatch.delattr(sim, "kernels", raising=False)
+    monkeypatch.setitem(sys.modules, "sim.kernels", None)  # importing it fails
+    with pytest.warns(RuntimeWarning, match="running the numpy reference"):
+        assert passes.compiled() is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert passes.compiled() is None  # once: no second warning
