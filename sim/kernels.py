@@ -1,7 +1,11 @@
 # mypy: disable-error-code="no-untyped-def"
-"""The compiled plan loop (numba): :func:`sim.passes.plan_numpy`, one level at a time.
+"""Compiled loops (numba): the two passes' level loops and the per-event scans.
 
-Each line mirrors a numpy call of the reference, in the same order of operations, so
+:func:`plan_levels` is :func:`sim.passes.plan_numpy` and :func:`settle_levels` is
+:func:`sim.passes.settle_numpy`, level by level; :func:`lane_changes` and
+:func:`move_transit` are the arithmetic of :class:`sim.lanes.Lanes`, :func:`stock_out`
+that of :class:`sim.stock_events.StockEvents` and :func:`add_at` is ``numpy.add.at``.
+Each line mirrors a numpy call of its reference, in the same order of operations, so
 that the results are the same to the last bit: sums run in index order from 0.0 (as
 ``numpy.bincount`` does), ``_maximum`` and ``_minimum`` are numpy's element rules
 (the first argument wins ties and NaN propagates), and nothing is fused or reordered
