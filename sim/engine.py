@@ -131,6 +131,8 @@ class _Run:
         self._need_plan = False
         self.t0: float | None = None
 
+        #: the compiled loops (sim.kernels), or None to run the numpy reference
+        self.kernels = passes.compiled()
         self.lanes = Lanes(self)
         self.stock_events = StockEvents(self)
         self.demand = Demand(self, np.random.default_rng(demand_seed))
@@ -289,7 +291,7 @@ class _Run:
             lead = self.sourcing.baseline_lead.copy()
         transit = self.lanes.transit
         transit_slot = np.add.reduceat(transit, net.slot_link_start) if net.l else np.zeros(0)
-        kernels = None if steady or quota else passes.compiled()
+        kernels = None if steady or quota else self.kernels
         if kernels is not None:
             orders, desired, slot_orders = passes.plan_compiled(
                 kernels, self, w, rho, lead, transit_slot, restricting
@@ -338,7 +340,7 @@ class _Run:
             np.add.reduceat(self.lanes.arr, net.slot_link_start) if net.l else np.zeros(0)
         ) + self.release
         switched = bool(len(self.substitution.active_slots))
-        kernels = passes.compiled() if passes.settle_compiles(self) else None
+        kernels = self.kernels if passes.settle_compiles(self) else None
         if kernels is not None:
             p, delivered, x = passes.settle_compiled(kernels, self, inflow, switched)
         else:
@@ -375,8 +377,9 @@ class _Run:
         slots = net.link_slot[links]
         change = values - self.lanes.arr[links]
         self.inflow = self.inflow.copy()
-        passes.add_at(self.inflow, slots, change)
-        passes.add_at(self.inflow_unrestricted, slots, change * self.controls.unrestricted[links])
+        unrestricted = change * self.controls.unrestricted[links]
+        passes.add_at(self.kernels, self.inflow, slots, change)
+        passes.add_at(self.kernels, self.inflow_unrestricted, slots, unrestricted)
         self.lanes.arr[links] = values
         if self._pending or self.empty(slots).any():
             self.request(replan=False)

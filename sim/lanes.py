@@ -11,8 +11,6 @@ from functools import partial
 
 import numpy as np
 
-from sim import passes
-
 #: Relative change below which a link's rate change is not sent down the lane.
 RATE_TOLERANCE = 1e-12
 #: Rate (units per day, of any commodity) at or below which a flow counts as none. Float
@@ -28,8 +26,8 @@ class Lanes:
     Parameters
     ----------
     host : engine run
-        Provides ``net``, ``env``, ``horizon``, ``at(day, action)`` and
-        ``arrive(links, values)``.
+        Provides ``net``, ``env``, ``horizon``, ``kernels`` (the compiled loops or
+        None), ``at(day, action)`` and ``arrive(links, values)``.
     """
 
     def __init__(self, host) -> None:  # type: ignore[no-untyped-def]
@@ -49,7 +47,7 @@ class Lanes:
 
     def advance(self, x: np.ndarray, days: float) -> None:
         """Move the amounts in transit forward by ``days`` at shipment rates ``x``."""
-        kernels = passes.compiled()
+        kernels = self.host.kernels
         if kernels is not None:
             kernels.move_transit(self.transit, x, self.arr, float(days))
         else:
@@ -59,7 +57,7 @@ class Lanes:
         """Schedule the arrival of rate changes at the far end of each lane."""
         host = self.host
         net, now = host.net, host.env.now
-        kernels = passes.compiled()
+        kernels = self.host.kernels
         if kernels is not None:
             links_sorted, values_sorted, first, last, groups = kernels.lane_changes(
                 x, self.x_sent, net.link_lagged, net.lag_order, net.lag_starts,

@@ -64,9 +64,8 @@ def compiled() -> Any:
     return _KERNELS or None
 
 
-def add_at(target: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
-    """``numpy.add.at`` (unbuffered, in index order), compiled where the kernels are."""
-    kernels = compiled()
+def add_at(kernels: Any, target: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
+    """``numpy.add.at`` (unbuffered, in index order), compiled with ``kernels``, if given."""
     if kernels is None:
         np.add.at(target, index, values)
     else:
@@ -156,30 +155,40 @@ def _cat(levels: list[Any], name: str, dtype: type) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
 
-class PlanLayout:
-    """The plan levels of a network as concatenated arrays with offsets per level."""
+#: The index arrays of :class:`sim.network.CommodityIndex` a compiled loop reads, and
+#: their dtypes; every one is concatenated over the levels with offsets per level.
+_LEVEL_ARRAYS = {
+    "producers": np.int64,
+    "links": np.int64,
+    "link_slot": np.int64,
+    "link_sup": np.int64,
+    "zero_lag_links": np.int64,
+    "producer_slots": np.int64,
+    "producer_slot_offsets": np.int64,
+    "producers_with_inputs": np.int64,
+    "slot_fac": np.int64,
+    "slot_cover_days": np.float64,
+}
 
-    def __init__(self, net: Any) -> None:
-        levels = net.plan_levels
-        self.link_start = _starts(levels, "links")
-        self.prod_start = _starts(levels, "producers")
-        self.pslot_start = _starts(levels, "producer_slots")
-        self.links = _cat(levels, "links", np.int64)
-        self.link_slot = _cat(levels, "link_slot", np.int64)
-        self.link_sup = _cat(levels, "link_sup", np.int64)
-        self.prods = _cat(levels, "producers", np.int64)
-        self.pslots = _cat(levels, "producer_slots", np.int64)
-        self.pslot_fac = _cat(levels, "slot_fac", np.int64)
-        self.pslot_cover = _cat(levels, "slot_cover_days", np.float64)
+
+class Layout:
+    """The levels of a pass as concatenated arrays: ``cat[name]`` and ``start[name]``.
+
+    ``cat[name]`` holds the levels' arrays ``name`` one after another and
+    ``start[name]`` the offset of each level's run in it (one more than levels).
+    """
+
+    def __init__(self, levels: list[Any]) -> None:
+        self.cat = {name: _cat(levels, name, dtype) for name, dtype in _LEVEL_ARRAYS.items()}
+        self.start = {name: _starts(levels, name) for name in _LEVEL_ARRAYS}
 
 
-def layout_of(net: Any) -> PlanLayout:
-    """Return the network's :class:`PlanLayout`, built once per network."""
-    layout = getattr(net, "_plan_layout", None)
-    if layout is None:
-        layout = PlanLayout(net)
-        net._plan_layout = layout
-    return layout
+def layout_of(net: Any, which: str) -> Layout:
+    """Return the :class:`Layout` of the network's ``plan`` or ``settle`` levels, built once."""
+    layouts = net.__dict__.setdefault("_pass_layouts", {})
+    if which not in layouts:
+        layouts[which] = Layout(net.plan_levels if which == "plan" else net.settle_levels)
+    return layouts[which]
 
 
 def plan_compiled(
@@ -198,23 +207,24 @@ def plan_compiled(
     cut off qualify new suppliers afterwards, level by level, in the reference's order.
     """
     net, st = run.net, run.settings
-    lay = layout_of(net)
+    lay = layout_of(net, "plan")
+    cat, start = lay.cat, lay.start
     ctl, sub, fin, inst = run.controls, run.substitution, run.finished, run.installed
     n, m = net.n, net.m
     empty_i, empty_f, empty_b = np.zeros(0, np.int64), np.zeros(0), np.zeros(0, bool)
     has_fin, has_inst = bool(fin), bool(inst)
     growth = run.demand.growth_per_day() if has_inst else empty_f
     orders, desired, slot_orders, cut_level = kernels.plan_levels(
-        lay.link_start,
-        lay.prod_start,
-        lay.pslot_start,
-        lay.links,
-        lay.link_slot,
-        lay.link_sup,
-        lay.prods,
-        lay.pslots,
-        lay.pslot_fac,
-        lay.pslot_cover,
+        start["links"],
+        start["producers"],
+        start["producer_slots"],
+        cat["links"],
+        cat["link_slot"],
+        cat["link_sup"],
+        cat["producers"],
+        cat["producer_slots"],
+        cat["slot_fac"],
+        cat["slot_cover_days"],
         n,
         m,
         net.l,
@@ -348,49 +358,29 @@ def settle_compiles(run: Any) -> bool:
     return run.allocate is pro_rata and not run.controls.cargo
 
 
-class SettleLayout:
-    """The settle levels of a network as concatenated arrays with offsets per level."""
-
-    def __init__(self, net: Any) -> None:
-        levels = net.settle_levels
-        self.prod_start = _starts(levels, "producers")
-        self.link_start = _starts(levels, "links")
-        self.pslot_start = _starts(levels, "producer_slots")
-        self.zl_start = _starts(levels, "zero_lag_links")
-        self.pwi_start = _starts(levels, "producers_with_inputs")
-        self.prods = _cat(levels, "producers", np.int64)
-        self.links = _cat(levels, "links", np.int64)
-        self.link_sup = _cat(levels, "link_sup", np.int64)
-        self.pslots = _cat(levels, "producer_slots", np.int64)
-        self.pwi = _cat(levels, "producers_with_inputs", np.int64)
-        self.pwi_offsets = _cat(levels, "producer_slot_offsets", np.int64)
-        self.zl = _cat(levels, "zero_lag_links", np.int64)
-
-
 def settle_compiled(
     kernels: Any, run: Any, inflow: np.ndarray, switched: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`settle_numpy` in one compiled loop (where :func:`settle_compiles` says so)."""
     net = run.net
-    lay = getattr(net, "_settle_layout", None)
-    if lay is None:
-        lay = net._settle_layout = SettleLayout(net)
+    lay = layout_of(net, "settle")
+    cat, start = lay.cat, lay.start
     fin, sub = run.finished, run.substitution
     has_fin = bool(fin)
     empty_f, empty_b = np.zeros(0), np.zeros(0, bool)
     return kernels.settle_levels(
-        lay.prod_start,
-        lay.link_start,
-        lay.pslot_start,
-        lay.zl_start,
-        lay.pwi_start,
-        lay.prods,
-        lay.links,
-        lay.link_sup,
-        lay.pslots,
-        lay.pwi,
-        lay.pwi_offsets,
-        lay.zl,
+        start["producers"],
+        start["links"],
+        start["producer_slots"],
+        start["zero_lag_links"],
+        start["producers_with_inputs"],
+        cat["producers"],
+        cat["links"],
+        cat["link_sup"],
+        cat["producer_slots"],
+        cat["producers_with_inputs"],
+        cat["producer_slot_offsets"],
+        cat["zero_lag_links"],
         net.n,
         net.l,
         net.link_slot,

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import passes
-
 #: A stock falls only if its slope is below minus this share of its inflow: an empty
 #: stock that binds production at its inflow has a slope of float residue (+-1e-17),
 #: which must not schedule a stock-out (the amplifier of issue 7: a spurious re-settle
@@ -28,7 +26,8 @@ class StockEvents:
     ----------
     host : engine run
         Provides ``env``, ``horizon``, ``s``, ``slope``, ``inflow``, ``rounding``,
-        ``release``, ``stockpiles``, ``finished``, ``at``, ``request`` and ``advance``.
+        ``release``, ``stockpiles``, ``finished``, ``kernels`` (the compiled loops or
+        None), ``at``, ``request`` and ``advance``.
     """
 
     def __init__(self, host) -> None:  # type: ignore[no-untyped-def]
@@ -54,7 +53,7 @@ class StockEvents:
         times = [np.inf]
         # A falling stock already out, within float residue (0, or 1e-18 above it), is
         # out now: fire at once (once per instant), whichever side of 0 the residue fell.
-        kernels = passes.compiled()
+        kernels = self.host.kernels
         if kernels is not None:
             any_out, days = kernels.stock_out(
                 host.s, host.slope, host.inflow, host.empty_below, SLOPE_TOLERANCE, _NONE, True
@@ -78,7 +77,7 @@ class StockEvents:
     def schedule_slots(self, slots: np.ndarray) -> None:
         """Schedule a stock-out of one of ``slots`` (the only ones whose slope changed)."""
         host = self.host
-        kernels = passes.compiled()
+        kernels = self.host.kernels
         if kernels is not None:
             _, days = kernels.stock_out(
                 host.s, host.slope, host.inflow, host.empty_below, SLOPE_TOLERANCE, slots, False
