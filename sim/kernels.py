@@ -554,3 +554,36 @@ def stock_out(s, slope, inflow, empty_below, tolerance, slots, all_slots):
             else:
                 best = _minimum(best, s[i] / -sl)
     return any_out, best
+
+
+@njit(cache=True)
+def daily_integral(times, rates, horizon):
+    """sim.record.daily_integral: each whole day's integral of piecewise-constant rates.
+
+    The reference's cumulative sum (``cum[e + 1] = cum[e] + rates[e] * durations[e]``,
+    in epoch order) is run row by row and read at each day's bound, so that no
+    (epochs, K) temporaries are made; every operation is the reference's.
+    """
+    n_epochs, k = rates.shape
+    out = np.empty((horizon, k))
+    acc = np.zeros(k)  # cum[e]: the integral up to the start of epoch e
+    prev = np.empty(k)  # the integral up to the previous day's bound
+    e = 0  # epochs integrated into acc
+    at = 0  # the epoch in force at the bound (searchsorted(times, bound, "right") - 1)
+    for day in range(horizon + 1):
+        bound = float(day)
+        while at + 1 < n_epochs and times[at + 1] <= bound:
+            at += 1
+        while e < at:
+            end = times[e + 1] if e + 1 < n_epochs else float(horizon)
+            duration = end - times[e]
+            for j in range(k):
+                acc[j] = acc[j] + rates[e, j] * duration
+            e += 1
+        into = bound - times[at]
+        for j in range(k):
+            value = acc[j] + rates[at, j] * into
+            if day > 0:
+                out[day - 1, j] = _maximum(value - prev[j], 0.0)
+            prev[j] = value
+    return out

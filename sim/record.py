@@ -18,7 +18,9 @@ from sim.network import Network
 from sim.world import World
 
 
-def daily_integral(times: np.ndarray, rates: np.ndarray, horizon: int) -> np.ndarray:
+def daily_integral(
+    times: np.ndarray, rates: np.ndarray, horizon: int, kernels: Any = None
+) -> np.ndarray:
     """Integrate piecewise-constant rates over each whole day.
 
     Parameters
@@ -29,12 +31,21 @@ def daily_integral(times: np.ndarray, rates: np.ndarray, horizon: int) -> np.nda
         Rates in force from each epoch's start until the next one's.
     horizon : int
         Number of days.
+    kernels : module, optional
+        The compiled loops (:mod:`sim.kernels`): the same arithmetic, row by row,
+        without the (E, K) temporaries; None runs this numpy reference.
 
     Returns
     -------
     array (horizon, K)
         Amount per day (rates must be non-negative).
     """
+    if kernels is not None:
+        return kernels.daily_integral(
+            np.ascontiguousarray(times, dtype=float),
+            np.ascontiguousarray(rates, dtype=float),
+            int(horizon),
+        )
     durations = np.diff(times, append=float(horizon))
     cum = np.empty((len(times) + 1, rates.shape[1]))
     cum[0] = 0.0
@@ -251,6 +262,8 @@ class RunFacts:
     held_final: np.ndarray
     log: list[tuple[float, str, str]]
     drew_random: bool
+    #: the compiled loops the run used (sim.kernels), or None: the daily series too
+    kernels: Any = None
 
     @classmethod
     def of(cls, run) -> RunFacts:  # type: ignore[no-untyped-def]
@@ -284,6 +297,7 @@ class RunFacts:
             held_final=run.controls.cargo.held.copy(),
             log=run.log,
             drew_random=_drew_random(run),
+            kernels=run.kernels,
         )
 
 
@@ -302,7 +316,7 @@ def _drew_random(run) -> bool:  # type: ignore[no-untyped-def]
 
 def build_record(epochs: EpochLog, facts: RunFacts) -> RunRecord:
     """Assemble the record of a finished run from its epoch log and final state."""
-    net, horizon = facts.net, facts.horizon_days
+    net, horizon, kernels = facts.net, facts.horizon_days, facts.kernels
     times = np.array(epochs.t)
     durations = np.diff(times, append=float(horizon))
     p = np.array(epochs.rows["p"])
@@ -312,7 +326,7 @@ def build_record(epochs: EpochLog, facts: RunFacts) -> RunRecord:
     durable = facts.durable_slots
     consumed = durations @ use
     consumed[durable] = 0.0  # installed, not consumed: see the installed-base terms
-    output = daily_integral(times, p, horizon)
+    output = daily_integral(times, p, horizon, kernels)
     world = facts.world
     fac = world.facilities
     bloc_of = world.bloc_of()
@@ -355,13 +369,13 @@ def build_record(epochs: EpochLog, facts: RunFacts) -> RunRecord:
         facilities=facilities,
         slots=slots,
         output=output,
-        delivered=daily_integral(times, delivered, horizon),
-        consumption=daily_integral(times, use, horizon),
+        delivered=daily_integral(times, delivered, horizon, kernels),
+        consumption=daily_integral(times, use, horizon, kernels),
         supply_unrestricted=daily_integral(
-            times, epochs.stacked("supply_unrestricted", net.m), horizon
+            times, epochs.stacked("supply_unrestricted", net.m), horizon, kernels
         ),
-        supply=daily_integral(times, epochs.stacked("supply", net.m), horizon),
-        released=daily_integral(times, release, horizon),
+        supply=daily_integral(times, epochs.stacked("supply", net.m), horizon, kernels),
+        released=daily_integral(times, release, horizon, kernels),
         stock=end_of_day(
             times, np.array(epochs.rows["s"]), np.array(epochs.rows["slope"]), horizon
         ),
@@ -394,11 +408,13 @@ def build_record(epochs: EpochLog, facts: RunFacts) -> RunRecord:
         link_slot=net.link_slot.copy(),
         log=list(facts.log),
         drew_random=facts.drew_random,
-        **(_trade(net, epochs, times, horizon) if epochs.record_trade else {}),
+        **(_trade(net, epochs, times, horizon, kernels) if epochs.record_trade else {}),
     )
 
 
-def _trade(net: Network, epochs: EpochLog, times: np.ndarray, horizon: int) -> dict[str, Any]:
+def _trade(
+    net: Network, epochs: EpochLog, times: np.ndarray, horizon: int, kernels: Any
+) -> dict[str, Any]:
     """Daily shipments summed by origin country, destination country and commodity."""
     n_c, n_k = len(net.countries), len(net.commodities)
     key = (net.fac_country[net.link_sup] * n_c + net.fac_country[net.link_buyer]) * n_k
@@ -420,4 +436,4 @@ def _trade(net: Network, epochs: EpochLog, times: np.ndarray, horizon: int) -> d
             "commodity": [net.commodities[int(g) % n_k] for g in groups],
         }
     )
-    return {"trade_keys": keys, "trade_daily": daily_integral(times, per_group, horizon)}
+    return {"trade_keys": keys, "trade_daily": daily_integral(times, per_group, horizon, kernels)}

@@ -27,6 +27,7 @@ from sim.engine import Settings, simulate
 from sim.ensemble import run_scenario
 from sim.errors import InputError
 from sim.events import FacilityOutage, Selector
+from sim.record import daily_integral
 from sim.scenario import load_scenario
 from sim.synthetic import synthetic_ban, synthetic_world
 from tests.test_joint import joint_world
@@ -101,6 +102,27 @@ def test_compiled_passes_equal_numpy_reference_on_joint_products(
     compiled = run()
     monkeypatch.setenv(passes.KERNELS_ENV, "numpy")
     assert_same_record(compiled, run())  # type: ignore[arg-type]
+
+
+def test_compiled_daily_integral_is_the_reference() -> None:
+    """sim.record.daily_integral, compiled, to the bit; and one case by hand."""
+    kernels = passes.compiled()
+    # Rate 2 on [0, 0.5), 4 on [0.5, 2), 1 from 2 on: days 1, 4, 1 over 3 days.
+    times, rates = np.array([0.0, 0.5, 2.0]), np.array([[2.0], [4.0], [1.0]])
+    assert daily_integral(times, rates, 3, kernels).tolist() == [[3.0], [4.0], [1.0]]
+    rng = np.random.default_rng(12)
+    cases = [(1, 3, 5), (40, 7, 10), (2400, 251, 1095), (10, 4, 400), (3, 0, 4)]
+    for epochs, width, horizon in cases:
+        times = rng.uniform(0, horizon, epochs)
+        times[: epochs // 3] = np.round(times[: epochs // 3])  # epochs on whole days too
+        times = np.unique(times)
+        times[0] = 0.0
+        rates = rng.uniform(0, 5, (len(times), width))
+        rates[rng.uniform(size=rates.shape) < 0.3] = 0.0
+        expected = daily_integral(times, rates, horizon)
+        got = daily_integral(times, rates, horizon, kernels)
+        assert got.shape == expected.shape == (horizon, width)
+        assert got.tobytes() == expected.tobytes()
 
 
 def test_unknown_kernel_choice_is_an_input_error(monkeypatch: pytest.MonkeyPatch) -> None:
