@@ -125,7 +125,6 @@ class _Run:
         self.rounding = np.zeros(m)
         self.orders, self.x = np.zeros((2, nl))  # per link: orders and shipments
         self.targeted = np.zeros(n, dtype=bool)
-        self.epochs = EpochLog(settings.record_trade)
 
         self._pending = False
         self._need_plan = False
@@ -133,6 +132,7 @@ class _Run:
 
         #: the compiled loops (sim.kernels), or None to run the numpy reference
         self.kernels = passes.compiled()
+        self.epochs = EpochLog(settings.record_trade, net, self.kernels)
         self.lanes = Lanes(self)
         self.stock_events = StockEvents(self)
         self.demand = Demand(self, np.random.default_rng(demand_seed))
@@ -408,7 +408,7 @@ class _Run:
             installed=self.installed.base.copy() if self.installed else self._no_base,
             installed_slope=self.installed.slope() if self.installed else self._no_base,
             release=self.release,
-            **({"x": self.x.copy()} if self.settings.record_trade else {}),
+            x=self.x,  # summed into trade groups at once, if the trade is kept
         )
 
     # ------------------------------------------------------------------ run

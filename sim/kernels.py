@@ -587,3 +587,55 @@ def daily_integral(times, rates, horizon):
                 out[day - 1, j] = _maximum(value - prev[j], 0.0)
             prev[j] = value
     return out
+
+
+@njit(cache=True)
+def _pairwise_sum(a, lo, n):
+    """Sum ``a[lo:lo + n]`` pairwise, as numpy 2 does (its ``pairwise_sum``, blocks of 128)."""
+    if n < 8:
+        res = -0.0  # as numpy: the sum of negative zeros is -0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    if n <= 128:
+        r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+        r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+        i = 8
+        while i < n - (n % 8):
+            r0 += a[lo + i]
+            r1 += a[lo + i + 1]
+            r2 += a[lo + i + 2]
+            r3 += a[lo + i + 3]
+            r4 += a[lo + i + 4]
+            r5 += a[lo + i + 5]
+            r6 += a[lo + i + 6]
+            r7 += a[lo + i + 7]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            res += a[lo + i]
+            i += 1
+        return res
+    n2 = n // 2
+    n2 -= n2 % 8
+    return _pairwise_sum(a, lo, n2) + _pairwise_sum(a, lo + n2, n - n2)
+
+
+@njit(cache=True)
+def group_sums(x, order, first):
+    """``numpy.add.reduceat(x[order], first)`` for increasing ``first`` (sim.record's trade).
+
+    As numpy does it: each group's first element, plus the pairwise sum of the rest.
+    """
+    gathered = np.empty(len(order))
+    for i in range(len(order)):
+        gathered[i] = x[order[i]]
+    out = np.empty(len(first))
+    for g in range(len(first)):
+        lo = first[g]
+        hi = first[g + 1] if g + 1 < len(first) else len(order)
+        total = gathered[lo]
+        if hi - lo > 1:
+            total += _pairwise_sum(gathered, lo + 1, hi - lo - 1)
+        out[g] = total
+    return out

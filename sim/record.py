@@ -188,9 +188,11 @@ class EpochLog:
     Per epoch: output ``p`` and deliveries to final demand (per facility), and per
     input slot the supply from suppliers (``supply``; ``supply_unrestricted`` from
     suppliers no control ever covers), the stock and its slope, the use and the
-    stockpile release; with ``record_trade`` also the rate on each link (``x``).
-    Arrays are stored as given: the engine never changes an array in place once it
-    has logged it.
+    stockpile release; with ``record_trade`` also the shipments on each link (``x``),
+    kept only as their sums per trade group (``trade``: origin country, destination
+    country and commodity, see :func:`trade_groups`), some 5x fewer numbers than links
+    in the reference world. Other arrays are stored as given: the engine never changes
+    an array in place once it has logged it.
     """
 
     FIELDS = (
@@ -206,22 +208,32 @@ class EpochLog:
         "installed_slope",
     )
 
-    def __init__(self, record_trade: bool) -> None:
+    def __init__(self, record_trade: bool, net: Network | None = None, kernels: Any = None) -> None:
         self.record_trade = record_trade
         self.t: list[float] = []
         self.rows: dict[str, list[np.ndarray]] = {
-            f: [] for f in self.FIELDS + (("x",) if record_trade else ())
+            f: [] for f in self.FIELDS + (("trade",) if record_trade else ())
         }
+        if record_trade and net is None:
+            raise ValueError("a trade record needs the network (its trade groups)")
+        self._groups = trade_groups(net) if record_trade and net is not None else None
+        self._kernels = kernels
 
     def append(self, now: float, **arrays: np.ndarray) -> None:
-        """Log the rates in force from ``now``; a later log at the same instant wins."""
+        """Log the rates in force from ``now``; a later log at the same instant wins.
+
+        With ``record_trade``, ``x`` (the shipments per link) is summed into its trade
+        groups now; the array itself is not kept.
+        """
         if self.t and self.t[-1] == now:
             self.t.pop()
             for lst in self.rows.values():
                 lst.pop()
         self.t.append(now)
-        for name, lst in self.rows.items():
-            lst.append(arrays[name])
+        for name in self.FIELDS:
+            self.rows[name].append(arrays[name])
+        if self._groups is not None:
+            self.rows["trade"].append(self._groups.sums(arrays["x"], self._kernels))
 
     def __len__(self) -> int:
         return len(self.t)
@@ -412,28 +424,59 @@ def build_record(epochs: EpochLog, facts: RunFacts) -> RunRecord:
     )
 
 
+class TradeGroups:
+    """The links of each trade group: origin country, destination country, commodity.
+
+    ``keys`` holds the groups in key order; ``order`` lists the links group by group
+    (in link order within a group) and ``first`` the position of each group's first
+    link in it.
+    """
+
+    def __init__(self, net: Network) -> None:
+        n_c, n_k = len(net.countries), len(net.commodities)
+        key = (net.fac_country[net.link_sup] * n_c + net.fac_country[net.link_buyer]) * n_k
+        key = key + net.link_com
+        groups, inverse = np.unique(key, return_inverse=True)
+        self.order = np.argsort(inverse, kind="stable").astype(np.int64)
+        self.first = np.searchsorted(inverse[self.order], np.arange(len(groups))).astype(np.int64)
+        self.keys = pd.DataFrame(
+            {
+                "origin": [net.countries[int(g) // (n_c * n_k)] for g in groups],
+                "destination": [net.countries[(int(g) // n_k) % n_c] for g in groups],
+                "commodity": [net.commodities[int(g) % n_k] for g in groups],
+            }
+        )
+        self.n_links = net.l
+
+    def sums(self, x: np.ndarray, kernels: Any = None) -> np.ndarray:
+        """Sum the rates ``x`` (per link) over each group, in link order.
+
+        ``numpy.add.reduceat`` sums in a fixed order (the same bits on every machine,
+        unlike a BLAS product); ``kernels`` (:mod:`sim.kernels`) does the same sums,
+        compiled.
+        """
+        if not self.n_links:
+            return np.zeros(0)
+        if kernels is not None:
+            return kernels.group_sums(x, self.order, self.first)
+        return np.add.reduceat(x[self.order], self.first)
+
+
+def trade_groups(net: Network) -> TradeGroups:
+    """Return the network's :class:`TradeGroups`, built once."""
+    cached = net.__dict__.get("_trade_groups")
+    if cached is None:
+        cached = net.__dict__["_trade_groups"] = TradeGroups(net)
+    return cached
+
+
 def _trade(
     net: Network, epochs: EpochLog, times: np.ndarray, horizon: int, kernels: Any
 ) -> dict[str, Any]:
     """Daily shipments summed by origin country, destination country and commodity."""
-    n_c, n_k = len(net.countries), len(net.commodities)
-    key = (net.fac_country[net.link_sup] * n_c + net.fac_country[net.link_buyer]) * n_k
-    key = key + net.link_com
-    groups, inverse = np.unique(key, return_inverse=True)
-    # Sum the links of each group in link order, epoch by epoch (reduceat sums in a
-    # fixed order: the same bits on every machine, unlike a BLAS product).
-    order = np.argsort(inverse, kind="stable")
-    first = np.searchsorted(inverse[order], np.arange(len(groups)))
-    per_group = (
-        np.array([np.add.reduceat(x[order], first) for x in epochs.rows["x"]])
-        if net.l
-        else np.zeros((len(epochs), 0))
-    )
-    keys = pd.DataFrame(
-        {
-            "origin": [net.countries[int(g) // (n_c * n_k)] for g in groups],
-            "destination": [net.countries[(int(g) // n_k) % n_c] for g in groups],
-            "commodity": [net.commodities[int(g) % n_k] for g in groups],
-        }
-    )
-    return {"trade_keys": keys, "trade_daily": daily_integral(times, per_group, horizon, kernels)}
+    groups = trade_groups(net)
+    per_group = epochs.stacked("trade", len(groups.first))
+    return {
+        "trade_keys": groups.keys.copy(),
+        "trade_daily": daily_integral(times, per_group, horizon, kernels),
+    }

@@ -125,6 +125,28 @@ def test_compiled_daily_integral_is_the_reference() -> None:
         assert got.tobytes() == expected.tobytes()
 
 
+def test_compiled_group_sums_are_numpy_reduceat() -> None:
+    """The trade record's group sums, compiled, are numpy.add.reduceat to the bit.
+
+    numpy adds a group's first element to the pairwise sum of the rest (blocks of 8
+    and 128), and the sum of negative zeros is -0.0: the cases below reach each branch.
+    """
+    kernels = passes.compiled()
+    # By hand: numpy's order differs from a running sum: 1e16 + (1 + 1), not (1e16 + 1) + 1.
+    x, one = np.array([1e16, 1.0, 1.0]), np.zeros(1, dtype=np.int64)
+    assert kernels.group_sums(x, np.arange(3), one)[0] == 1e16 + 2.0
+    rng = np.random.default_rng(7)
+    for size in [*range(1, 40), 127, 128, 129, 130, 255, 256, 257, 1000, 5000, 3000]:
+        x = rng.standard_normal(size) * 10.0 ** rng.integers(-5, 17, size)
+        x[rng.uniform(size=size) < 0.1] = -0.0
+        x[rng.uniform(size=size) < 0.1] = 0.0
+        first = np.unique(np.r_[0, rng.integers(0, size, max(size // 9, 1))])
+        order = rng.permutation(size)
+        for starts in (np.zeros(1, dtype=np.int64), first):
+            expected = np.add.reduceat(x[order], starts)
+            assert kernels.group_sums(x, order, starts).tobytes() == expected.tobytes()
+
+
 def test_unknown_kernel_choice_is_an_input_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(passes.KERNELS_ENV, "fortran")
     with pytest.raises(InputError, match="PAXSIM_KERNELS: 'fortran' is not a choice"):
