@@ -8,8 +8,10 @@ that of :class:`sim.stock_events.StockEvents` and :func:`add_at` is ``numpy.add.
 Each line mirrors a numpy call of its reference, in the same order of operations, so
 that the results are the same to the last bit: sums run in index order from 0.0 (as
 ``numpy.bincount`` does), ``_maximum`` and ``_minimum`` are numpy's element rules
-(the first argument wins ties and NaN propagates), and nothing is fused or reordered
-(no ``fastmath``). Compiled once and cached beside this file; arguments are untyped,
+(NaN propagates, and on a tie the second argument wins, which decides the sign of a
+zero: ``numpy.maximum(-0.0, 0.0)`` is 0.0 and ``numpy.maximum(0.0, -0.0)`` is -0.0,
+in array, reduce and ``at`` calls alike), and nothing is fused or reordered (no
+``fastmath``). Compiled once and cached beside this file; arguments are untyped,
 as numba types them from the arrays of the first call.
 """
 
@@ -25,12 +27,12 @@ from sim.substitution import SPARE_TOLERANCE
 
 @njit(cache=True, inline="always")
 def _maximum(a: float, b: float) -> float:
-    return a if (a >= b or a != a) else b
+    return a if (a > b or a != a) else b
 
 
 @njit(cache=True, inline="always")
 def _minimum(a: float, b: float) -> float:
-    return a if (a <= b or a != a) else b
+    return a if (a < b or a != a) else b
 
 
 @njit(cache=True)
@@ -577,8 +579,8 @@ def daily_integral(times, rates, horizon):
         while e < at:
             end = times[e + 1] if e + 1 < n_epochs else float(horizon)
             duration = end - times[e]
-            for j in range(k):
-                acc[j] = acc[j] + rates[e, j] * duration
+            for j in range(k):  # numpy's cumsum starts from the first term, not 0.0 + it
+                acc[j] = rates[e, j] * duration if e == 0 else acc[j] + rates[e, j] * duration
             e += 1
         into = bound - times[at]
         for j in range(k):

@@ -104,6 +104,16 @@ def test_compiled_passes_equal_numpy_reference_on_joint_products(
     assert_same_record(compiled, run())  # type: ignore[arg-type]
 
 
+def test_compiled_min_and_max_follow_numpy_on_ties_and_nan() -> None:
+    """On a tie numpy returns the second argument (the sign of a zero); NaN propagates."""
+    kernels = passes.compiled()
+    nan = float("nan")
+    pairs = [(-0.0, 0.0), (0.0, -0.0), (1.0, nan), (nan, 1.0), (2.0, 1.0), (1.0, 2.0), (3.0, 3.0)]
+    for a, b in pairs:
+        for ours, theirs in ((kernels._maximum, np.maximum), (kernels._minimum, np.minimum)):
+            assert np.array(ours(a, b)).tobytes() == np.array(theirs(a, b)).tobytes(), (a, b)
+
+
 def test_compiled_daily_integral_is_the_reference() -> None:
     """sim.record.daily_integral, compiled, to the bit; and one case by hand."""
     kernels = passes.compiled()
@@ -119,6 +129,7 @@ def test_compiled_daily_integral_is_the_reference() -> None:
         times[0] = 0.0
         rates = rng.uniform(0, 5, (len(times), width))
         rates[rng.uniform(size=rates.shape) < 0.3] = 0.0
+        rates[rng.uniform(size=rates.shape) < 0.1] = -0.0  # signed zeros stay as numpy has them
         expected = daily_integral(times, rates, horizon)
         got = daily_integral(times, rates, horizon, kernels)
         assert got.shape == expected.shape == (horizon, width)
