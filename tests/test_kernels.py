@@ -59,6 +59,10 @@ def test_compiled_passes_equal_numpy_reference(name: str, monkeypatch: pytest.Mo
         pd.testing.assert_frame_equal(
             compiled[table], reference[table], check_exact=True, obj=f"{name} {table}"
         )
+        for column in compiled[table].columns:  # to the bit: -0.0 and 0.0 differ here
+            ours, theirs = compiled[table][column].to_numpy(), reference[table][column].to_numpy()
+            if ours.dtype.kind == "f":
+                assert ours.tobytes() == theirs.tobytes(), f"{name} {table}.{column}"
 
 
 @pytest.mark.parametrize("n", [75, 300])
