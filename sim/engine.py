@@ -238,8 +238,7 @@ class _Run:
         net, now = self.net, self.env.now
         # Dated capacity (ramps, closures, capacity schedules) until nothing changes.
         if now < net.fully_available_from or not self._availability_final:
-            self.availability = net.availability_at(now)
-            self.nameplate = net.nameplate_at(now)
+            self.availability, self.nameplate = net.capacity_at(now, self.kernels)
             self._availability_final = now >= net.fully_available_from
         factor = self.outages.factor(net.n)
         # The installed base is planned for nameplate in service (not for outages).

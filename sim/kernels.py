@@ -641,3 +641,38 @@ def group_sums(x, order, first):
             total += _pairwise_sum(gathered, lo + 1, hi - lo - 1)
         out[g] = total
     return out
+
+
+@njit(cache=True)
+def dated_capacity(
+    day,
+    available_day,
+    ramp_up_days,
+    available_until_day,
+    base_nameplate,
+    schedule_day,
+    schedule_next_day,
+    schedule_fac,
+    schedule_nameplate,
+):
+    """sim.network.Network's ``availability_at`` and ``nameplate_at`` of ``day``, together.
+
+    Element by element as the reference's ``where`` and ``clip``; capacity-schedule rows
+    in force are written in row order, so that a later row of a facility wins, as in the
+    reference's fancy assignment.
+    """
+    n = len(available_day)
+    availability = np.empty(n)
+    for i in range(n):
+        since = day - available_day[i]
+        ramp = since / ramp_up_days[i] if ramp_up_days[i] > 0 else 1.0
+        avail = _minimum(_maximum(ramp, 0.0), 1.0) if since >= 0 else 0.0
+        availability[i] = 0.0 if day >= available_until_day[i] else avail
+    nameplate = base_nameplate.copy()
+    for r in range(len(schedule_day)):
+        if schedule_day[r] <= day and day < schedule_next_day[r]:
+            nameplate[schedule_fac[r]] = schedule_nameplate[r]
+    for i in range(n):
+        if day >= available_until_day[i]:
+            nameplate[i] = 0.0
+    return availability, nameplate

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -539,6 +540,26 @@ class Network:
             out[self.schedule_fac[live]] = self.schedule_nameplate_per_day[live]
         out[day >= self.available_until_day] = 0.0
         return out
+
+    def capacity_at(self, day: float, kernels: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Return :meth:`availability_at` and :meth:`nameplate_at` of ``day``, together.
+
+        With ``kernels`` (:mod:`sim.kernels`) both are computed in one compiled loop,
+        with the same results; None runs the two methods.
+        """
+        if kernels is None:
+            return self.availability_at(day), self.nameplate_at(day)
+        return kernels.dated_capacity(
+            float(day),
+            self.available_day,
+            self.ramp_up_days,
+            self.available_until_day,
+            self._base_nameplate_per_day,
+            self.schedule_day,
+            self._schedule_next_day,
+            self.schedule_fac,
+            self.schedule_nameplate_per_day,
+        )
 
     def availability_at(self, day: float) -> np.ndarray:
         """Share (0-1) of each facility's nameplate that is available on run day ``day``.

@@ -27,6 +27,7 @@ from sim.engine import Settings, simulate
 from sim.ensemble import run_scenario
 from sim.errors import InputError
 from sim.events import FacilityOutage, Selector
+from sim.network import network_of
 from sim.record import daily_integral
 from sim.scenario import load_scenario
 from sim.synthetic import synthetic_ban, synthetic_world
@@ -160,6 +161,21 @@ def test_compiled_group_sums_are_numpy_reduceat() -> None:
         for starts in (np.zeros(1, dtype=np.int64), first):
             expected = np.add.reduceat(x[order], starts)
             assert kernels.group_sums(x, order, starts).tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("name", ["ree_controls_2025", "pax_silica_expansion"])
+def test_compiled_dated_capacity_is_the_reference(name: str) -> None:
+    """Availability and nameplate of every half day and every dated step, to the bit."""
+    kernels = passes.compiled()
+    scenario = load_scenario(ROOT / "scenarios" / f"{name}.yaml")
+    net = network_of(scenario.world(), scenario.start)
+    steps = np.r_[net.available_day, net.available_day + net.ramp_up_days, net.schedule_day]
+    days = np.r_[np.arange(-1.0, 3000.0, 0.5), steps[np.isfinite(steps)]]
+    assert len(net.schedule_day) and (net.ramp_up_days > 0).any()  # both kinds are dated
+    for day in days:
+        availability, nameplate = net.capacity_at(day, kernels)
+        assert availability.tobytes() == net.availability_at(day).tobytes(), day
+        assert nameplate.tobytes() == net.nameplate_at(day).tobytes(), day
 
 
 def test_unknown_kernel_choice_is_an_input_error(monkeypatch: pytest.MonkeyPatch) -> None:
