@@ -676,3 +676,49 @@ def dated_capacity(
         if day >= available_until_day[i]:
             nameplate[i] = 0.0
     return availability, nameplate
+
+
+@njit(cache=True)
+def _reduceat_one(a, lo, hi):
+    """``numpy.add.reduceat(a, starts)`` of one segment ``[lo, hi)``, as numpy sums it.
+
+    The first element plus the pairwise sum of the rest; an empty segment (``hi <=
+    lo``) is ``a[lo]``, as numpy has it.
+    """
+    total = a[lo]
+    if hi - lo > 1:
+        total += _pairwise_sum(a, lo + 1, hi - lo - 1)
+    return total
+
+
+@njit(cache=True)
+def _reduceat(a, starts):
+    """``numpy.add.reduceat(a, starts)`` for ``starts`` below ``len(a)``."""
+    out = np.empty(len(starts))
+    for g in range(len(starts)):
+        hi = starts[g + 1] if g + 1 < len(starts) else len(a)
+        out[g] = _reduceat_one(a, starts[g], hi)
+    return out
+
+
+@njit(cache=True)
+def order_weights(link_weight, availability, link_sup, nameplate, starts, link_slot, link_days):
+    """sim.sourcing.Sourcing.order_weights' arithmetic: weights per link, lead per slot."""
+    nl = len(link_weight)
+    weight = np.empty(nl)
+    for i in range(nl):
+        weight[i] = link_weight[i] * availability[link_sup[i]]
+    wsum = _reduceat(weight, starts)
+    for i in range(nl):
+        if wsum[link_slot[i]] <= 0:  # no weighted supplier available: by capacity
+            weight[i] = nameplate[link_sup[i]] * availability[link_sup[i]]
+    wsum = _reduceat(weight, starts)
+    w = np.zeros(nl)
+    for i in range(nl):
+        total = wsum[link_slot[i]]
+        if total > 0:
+            w[i] = weight[i] / total
+    timed = np.empty(nl)
+    for i in range(nl):
+        timed[i] = w[i] * link_days[i]
+    return w, _reduceat(timed, starts)

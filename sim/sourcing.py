@@ -21,8 +21,8 @@ class Sourcing:
     Parameters
     ----------
     host : engine run
-        Provides ``net``, ``world``, ``env``, ``log``, ``country_bloc``, ``at``,
-        ``request`` and ``advance``.
+        Provides ``net``, ``world``, ``env``, ``log``, ``country_bloc``, ``kernels``
+        (the compiled loops or None), ``at``, ``request`` and ``advance``.
     """
 
     def __init__(self, host) -> None:  # type: ignore[no-untyped-def]
@@ -140,6 +140,19 @@ class Sourcing:
         """
         net = self.host.net
         if self._weights_for is not None and np.array_equal(self._weights_for, availability):
+            return self._weights
+        kernels = self.host.kernels
+        if kernels is not None and net.l and net.slot_link_start[-1] < net.l:
+            self._weights, self.baseline_lead = kernels.order_weights(
+                net.link_weight,
+                availability,
+                net.link_sup,
+                net.nameplate_per_day,
+                net.slot_link_start,
+                net.link_slot,
+                net.link_days,
+            )
+            self._weights_for = availability.copy()
             return self._weights
         weight = net.link_weight * availability[net.link_sup]
         wsum = np.add.reduceat(weight, net.slot_link_start) if net.l else np.zeros(0)

@@ -161,6 +161,11 @@ def test_compiled_group_sums_are_numpy_reduceat() -> None:
         for starts in (np.zeros(1, dtype=np.int64), first):
             expected = np.add.reduceat(x[order], starts)
             assert kernels.group_sums(x, order, starts).tobytes() == expected.tobytes()
+        # Segments by slot, as the sourcing weights sum them; a repeated start is an
+        # empty segment, which numpy gives as the element at that start.
+        starts = np.sort(rng.integers(0, size, max(size // 5, 1)))
+        expected = np.add.reduceat(x, starts)
+        assert kernels._reduceat(x, starts).tobytes() == expected.tobytes()
 
 
 @pytest.mark.parametrize("name", ["ree_controls_2025", "pax_silica_expansion"])
