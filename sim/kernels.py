@@ -624,26 +624,6 @@ def _pairwise_sum(a, lo, n):
 
 
 @njit(cache=True)
-def group_sums(x, order, first):
-    """``numpy.add.reduceat(x[order], first)`` for increasing ``first`` (sim.record's trade).
-
-    As numpy does it: each group's first element, plus the pairwise sum of the rest.
-    """
-    gathered = np.empty(len(order))
-    for i in range(len(order)):
-        gathered[i] = x[order[i]]
-    out = np.empty(len(first))
-    for g in range(len(first)):
-        lo = first[g]
-        hi = first[g + 1] if g + 1 < len(first) else len(order)
-        total = gathered[lo]
-        if hi - lo > 1:
-            total += _pairwise_sum(gathered, lo + 1, hi - lo - 1)
-        out[g] = total
-    return out
-
-
-@njit(cache=True)
 def dated_capacity(
     day,
     available_day,
@@ -699,6 +679,12 @@ def _reduceat(a, starts):
         hi = starts[g + 1] if g + 1 < len(starts) else len(a)
         out[g] = _reduceat_one(a, starts[g], hi)
     return out
+
+
+@njit(cache=True)
+def group_sums(x, order, first):
+    """``numpy.add.reduceat(x[order], first)`` for increasing ``first`` (sim.record's trade)."""
+    return _reduceat(x[order], first)
 
 
 @njit(cache=True)

@@ -208,15 +208,13 @@ class EpochLog:
         "installed_slope",
     )
 
-    def __init__(self, record_trade: bool, net: Network | None = None, kernels: Any = None) -> None:
+    def __init__(self, record_trade: bool, net: Network, kernels: Any = None) -> None:
         self.record_trade = record_trade
         self.t: list[float] = []
         self.rows: dict[str, list[np.ndarray]] = {
             f: [] for f in self.FIELDS + (("trade",) if record_trade else ())
         }
-        if record_trade and net is None:
-            raise ValueError("a trade record needs the network (its trade groups)")
-        self._groups = trade_groups(net) if record_trade and net is not None else None
+        self._groups = trade_groups(net) if record_trade else None
         self._kernels = kernels
 
     def append(self, now: float, **arrays: np.ndarray) -> None:
