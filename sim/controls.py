@@ -288,7 +288,7 @@ class Controls:
             ctl.volume = VolumeQuota(ctl, host, where)
         self.by_id[ev.id] = ctl
         for day in (ctl.announced, ctl.start, ctl.end, *(g for g, _ in ctl.general)):
-            host.at(day, lambda: host.request(replan=True))
+            host.replan_at(day)
         return ctl.start
 
     def add_change(self, ev: ExportControlChange, where: str) -> None:
@@ -386,7 +386,7 @@ class Controls:
             ctl.set_spec(spec, host.net.start)
             for day in (ctl.start, ctl.end, *(g for g, _ in ctl.general)):
                 if day > now:
-                    host.at(day, lambda: host.request(replan=True))
+                    host.replan_at(day)
         host.log.append((now, f"control_{ev.action}", ctl.spec.id))
         host.request(replan=True)
 
@@ -457,7 +457,7 @@ class Controls:
             self.allow_held[reopened] = self.allow[reopened]
             self.hold_until[reopened] = now + net.link_days[reopened]
             for day in np.unique(self.hold_until[reopened]):
-                host.at(float(day), lambda: host.request(replan=True))
+                host.replan_at(float(day))
         self.allow = allow
         self.front = front
         return quota

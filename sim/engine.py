@@ -128,6 +128,7 @@ class _Run:
 
         self._pending = False
         self._need_plan = False
+        self._replans: set[float] = set()  # instants a re-plan is due at (replan_at)
         self.t0: float | None = None
 
         #: the compiled loops (sim.kernels), or None to run the numpy reference
@@ -160,6 +161,28 @@ class _Run:
         ev = self.env.timeout(max(day - self.env.now, 0.0))
         ev.callbacks.append(lambda _event: action())  # type: ignore[arg-type]
 
+    def replan_at(self, day: float) -> None:
+        """Ask for a re-plan at ``day``, as ``at(day, lambda: request(replan=True))`` would.
+
+        One event per instant, however many mechanisms ask (qualification and ramp steps
+        of many buyers, control dates, reopened lanes fall on the same days): a second
+        request for an instant whose first is still due would do nothing (the first runs
+        before it and the flush it asks for runs after both), so it is not scheduled.
+        """
+        if day > self.horizon:
+            return
+        day = float(round(day)) if abs(day - round(day)) < 1e-9 else day
+        delay = max(day - self.env.now, 0.0)
+        when = self.env.now + delay  # the time SimPy schedules it at, to the bit
+        if when in self._replans:
+            return
+        self._replans.add(when)
+        self.env.timeout(delay).callbacks.append(self._replan_due)
+
+    def _replan_due(self, _event: object) -> None:
+        self._replans.discard(self.env.now)
+        self.request(replan=True)
+
     def _setup_events(self, events: Sequence[Event]) -> None:
         """Validate every event against the network and hand it to its mechanism."""
         disruption_days: list[float] = []
@@ -190,7 +213,7 @@ class _Run:
         self.controls.mark_restricted(memberships)
         for day in self.net.capacity_change_days:
             if day <= self.horizon:
-                self.at(float(day), lambda: self.request(replan=True))
+                self.replan_at(float(day))
 
     def request(self, replan: bool) -> None:
         """Re-settle once all events of this instant have been processed."""

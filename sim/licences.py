@@ -270,7 +270,7 @@ class Licensing:
             host.log.append((host.env.now, outcome, name))
             if share < 0 and terms.interval is None:
                 self.reapply_at[buyer] = host.env.now + terms.reapply
-                host.at(self.reapply_at[buyer], lambda: host.request(replan=True))
+                host.replan_at(self.reapply_at[buyer])
             host.request(replan=True)
 
         host.at(decision, decide)

@@ -174,7 +174,7 @@ class Substitution:
             self.qual_done[mi] = now + q
             steps = int(np.ceil(self.ramp_days[k] / step)) if self.ramp_days[k] > 0 else 0
             for j in range(steps + 1):
-                host.at(now + q + j * step, lambda: host.request(replan=True))
+                host.replan_at(now + q + j * step)
         host.log.append((now, "qualification_started", ",".join(str(int(i)) for i in slots)))
 
     def function_limits(
@@ -261,7 +261,7 @@ class Substitution:
         for sub in subs[cut & np.isnan(self.substitute_ready[subs])].tolist():
             ready = now + float(net.slot_substitute_qualification_days[sub])
             self.substitute_ready[sub] = ready
-            host.at(ready, lambda: host.request(replan=True))
+            host.replan_at(ready)
         use = cut & (now >= self.substitute_ready[subs])
         switching = subs[use != self.substitute_active[subs]].tolist()
         for sub in switching:
