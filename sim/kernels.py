@@ -708,3 +708,28 @@ def order_weights(link_weight, availability, link_sup, nameplate, starts, link_s
     for i in range(nl):
         timed[i] = w[i] * link_days[i]
     return w, _reduceat(timed, starts)
+
+
+@njit(cache=True)
+def group_column_sums(values, members, starts, weights):
+    """Per group of columns, each row's sum as numpy has ``(values[:, idx] * w).sum(axis=1)``.
+
+    ``values`` is (rows, columns) and group ``g`` the columns ``members[starts[g]:
+    starts[g + 1]]``, each multiplied by ``weights`` at the same position (not at all if
+    ``weights`` is empty). numpy gathers ``values[:, idx]`` column by column (Fortran
+    order) and so sums each row by adding the columns one after another, from 0.0; so
+    does this (sim.metrics' scope sums). Returns (groups, rows): its transpose is the
+    (rows, groups) array with each group's rows contiguous, as the metrics sum them.
+    """
+    rows = values.shape[0]
+    ng = len(starts) - 1
+    weighted = len(weights) > 0
+    out = np.empty((ng, rows))
+    for r in range(rows):
+        for g in range(ng):
+            acc = 0.0
+            for i in range(starts[g], starts[g + 1]):
+                v = values[r, members[i]]
+                acc += v * weights[i] if weighted else v
+            out[g, r] = acc
+    return out

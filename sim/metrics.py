@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from sim import passes
 from sim.record import RunRecord
 
 METRICS_VERSION = "2"
@@ -262,8 +264,14 @@ def _output_rows(
     for j, idx in enumerate(groups):
         a[:, j] = actual.output[:, idx].sum(axis=1)
         b[:, j] = baseline.output[:, idx].sum(axis=1)
-    columns = output_metrics_of_scopes(a, b, t0, theta, k)
-    rows: list[list[tuple[str, float, bool]]] = [[] for _ in groups]
+    return _output_columns(output_metrics_of_scopes(a, b, t0, theta, k), len(groups))
+
+
+def _output_columns(
+    columns: dict[str, tuple[np.ndarray, np.ndarray]], n: int
+) -> list[list[tuple[str, float, bool]]]:
+    """Per scope, its output metrics (metric, value, censored) from the scopes' columns."""
+    rows: list[list[tuple[str, float, bool]]] = [[] for _ in range(n)]
     for name, (values, censored) in columns.items():
         for j in np.flatnonzero(~np.isnan(censored)).tolist():
             rows[j].append((name, float(values[j]), bool(censored[j])))
@@ -360,6 +368,128 @@ def _substitution_parts(
     return float(done[first] - t0), lane
 
 
+def _flat(groups: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Return the groups of indices as one array, and each group's offset in it (one more)."""
+    starts = np.zeros(len(groups) + 1, dtype=np.int64)
+    np.cumsum([len(g) for g in groups], out=starts[1:])
+    members = np.concatenate(groups).astype(np.int64) if groups else np.zeros(0, np.int64)
+    return members, starts
+
+
+def _row_sums(
+    kernels: Any, values: np.ndarray, groups: list[np.ndarray], weights: np.ndarray | None = None
+) -> np.ndarray:
+    """Return ``(values[:, idx] * w).sum(axis=1)`` of every group: (rows, groups), Fortran order."""
+    members, starts = _flat(groups)
+    w = np.zeros(0) if weights is None else weights
+    return kernels.group_column_sums(values, members, starts, w).T
+
+
+def _scopes_at_once(
+    kernels: Any,
+    actual: RunRecord,
+    baseline: RunRecord,
+    idxs: list[np.ndarray],
+    cols: _Columns,
+    commodities: list[str],
+    t0: int,
+    theta: float,
+    k: int,
+    outputs: list[list[tuple[str, float, bool]]],
+) -> list[list[tuple[str, str, float, bool]]]:
+    """:func:`_scope_metrics` of every scope of a kind at once, with the same values.
+
+    Each scope's sums over its facilities or slots are one compiled pass per quantity
+    (:func:`sim.kernels.group_column_sums`, numpy's sums to the bit), and the sums over days
+    and first crossings are array operations over all scopes.
+    """
+    n = len(idxs)
+    facts = [
+        [(name, com, value, censored) for name, value, censored in output]
+        for output, com in zip(outputs, commodities, strict=True)
+    ]
+    # Direct and indirect loss: the scope's targeted facilities, then the others.
+    parts = [idx[cols.targeted[idx]] for idx in idxs] + [idx[~cols.targeted[idx]] for idx in idxs]
+    pa = np.asfortranarray(_row_sums(kernels, actual.output, parts)[t0:])
+    pb = np.asfortranarray(_row_sums(kernels, baseline.output, parts)[t0:])
+    loss = np.maximum(pb - pa, 0.0).sum(axis=0).tolist()
+    for j in range(n):
+        facts[j].append(("direct_loss", commodities[j], loss[j], False))
+        facts[j].append(("indirect_loss", commodities[j], loss[n + j], False))
+    if actual.installed is not None and baseline.installed is not None:
+        for j, value in _installed_shortfalls(kernels, actual, baseline, idxs, cols, t0).items():
+            facts[j].append(("installed_shortfall_share", commodities[j], value, False))
+    # Substitution: per scope, each restricted input of its facilities (sorted by name).
+    slots_of = [np.zeros(0, np.int64)] * len(cols.targeted)
+    restricted = np.flatnonzero(cols.restricted)
+    for f in np.unique(cols.slot_fac[restricted]).tolist():
+        slots_of[f] = restricted[cols.slot_fac[restricted] == f]
+    pairs: list[tuple[int, str, np.ndarray]] = []  # (scope, input, its slots in order)
+    for j, idx in enumerate(idxs):
+        slots = np.sort(np.concatenate([slots_of[f] for f in idx.tolist()]))
+        if not len(slots):
+            continue
+        names = cols.slot_input[slots]
+        for com in sorted(set(names)):
+            pairs.append((j, com, slots[names == com]))
+    if not pairs:
+        return facts
+    sels = [sel for _, _, sel in pairs]
+    supply = _row_sums(kernels, actual.supply_unrestricted, sels)
+    need = _row_sums(kernels, baseline.consumption, sels)
+    # A recipe's substitute input counts too, in units of the input it replaces.
+    subs = [np.flatnonzero(np.isin(cols.substitute_of, sel)) for sel in sels]
+    with_subs = [i for i, sub in enumerate(subs) if len(sub)]
+    if with_subs:
+        groups = [subs[i] for i in with_subs]
+        ratios = [cols.coef[cols.substitute_of[g]] / cols.coef[g] for g in groups]
+        extra = _row_sums(kernels, actual.supply_unrestricted, groups, np.concatenate(ratios))
+        supply[:, with_subs] = supply[:, with_subs] + extra
+    hits = _first_sustained_of_columns((supply >= theta * need)[t0:], k).tolist()
+    for (j, com, sel), hit in zip(pairs, hits, strict=True):
+        subst = np.nan if hit < 0 else float(hit)
+        qual, transit = _substitution_parts(cols, sel, t0, actual.horizon_days)
+        ramp = subst - qual - transit
+        facts[j].append(("substitution_time_days", com, subst, hit < 0))
+        facts[j].append(("substitution_qualification_days", com, qual, bool(np.isnan(qual))))
+        facts[j].append(("substitution_transit_days", com, transit, bool(np.isnan(transit))))
+        facts[j].append(("substitution_ramp_days", com, ramp, bool(np.isnan(ramp))))
+    return facts
+
+
+def _installed_shortfalls(
+    kernels: Any,
+    actual: RunRecord,
+    baseline: RunRecord,
+    idxs: list[np.ndarray],
+    cols: _Columns,
+    t0: int,
+) -> dict[int, float]:
+    """:func:`_installed_shortfall` of every scope with a durable input, at once."""
+    durable, slot_fac = cols.durable, cols.slot_fac
+    facilities, which = np.unique(slot_fac[durable], return_inverse=True)
+    has = np.full(len(cols.targeted), -1, dtype=np.int64)
+    has[facilities] = np.arange(len(facilities))
+    scopes = [j for j, idx in enumerate(idxs) if (has[idx] >= 0).any()]
+    if not scopes:
+        return {}
+    # Per facility (ascending), each scope's facilities in ascending order.
+    members = [has[np.sort(idxs[j])][has[np.sort(idxs[j])] >= 0] for j in scopes]
+    flat, starts = _flat(members)
+    coef = cols.coef[durable]
+    supported = []
+    for rec in (actual, baseline):
+        assert rec.installed is not None
+        per_slot = rec.installed[t0:] / coef
+        limit = np.full((per_slot.shape[0], len(facilities)), np.inf)
+        for j, f in enumerate(which.tolist()):  # the least over a facility's durable inputs
+            limit[:, f] = np.minimum(limit[:, f], per_slot[:, j])
+        supported.append(kernels.group_column_sums(limit, flat, starts, np.zeros(0)).T)
+    q = ratio(supported[0], supported[1])
+    worst = (1.0 - q).max(axis=0) if len(q) else np.zeros(len(scopes))
+    return {j: float(max(0.0, worst[i])) if len(q) else 0.0 for i, j in enumerate(scopes)}
+
+
 def compute_metrics(
     actual: RunRecord,
     baseline: RunRecord,
@@ -394,15 +524,31 @@ def compute_metrics(
     fac = actual.facilities
     cols = _Columns.of(actual)
     units = fac["unit"].to_numpy(dtype=object)
+    kernels = passes.compiled()
     rows: list[tuple[object, ...]] = []
     for kind in by:
         if kind not in SCOPE_COLUMNS:
             raise ValueError(f"unknown scope kind '{kind}'; use one of {list(SCOPE_COLUMNS)}")
         groups = list(_groups(fac, kind))
-        outputs = _output_rows(actual, baseline, [g[3] for g in groups], t0, theta, k)
-        for (scope, stage, commodity, idx), output in zip(groups, outputs, strict=True):
+        idxs = [g[3] for g in groups]
+        if kernels is not None:  # every scope at once
+            a, b = (
+                _row_sums(kernels, actual.output, idxs),
+                _row_sums(kernels, baseline.output, idxs),
+            )
+            outputs = _output_columns(output_metrics_of_scopes(a, b, t0, theta, k), len(idxs))
+            commodities = [g[2] for g in groups]
+            per_scope = _scopes_at_once(
+                kernels, actual, baseline, idxs, cols, commodities, t0, theta, k, outputs
+            )
+        else:  # the reference: scope by scope
+            outputs = _output_rows(actual, baseline, idxs, t0, theta, k)
+            per_scope = [
+                _scope_metrics(actual, baseline, g[3], cols, g[2], t0, theta, k, output)
+                for g, output in zip(groups, outputs, strict=True)
+            ]
+        for (scope, stage, _, idx), facts in zip(groups, per_scope, strict=True):
             unit = str(units[idx[0]])
-            facts = _scope_metrics(actual, baseline, idx, cols, commodity, t0, theta, k, output)
             for metric, com, value, censored in facts:
                 metric_unit = METRICS[metric].unit
                 shown = unit if metric_unit == "output unit" else metric_unit

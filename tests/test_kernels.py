@@ -168,6 +168,33 @@ def test_compiled_group_sums_are_numpy_reduceat() -> None:
         assert kernels._reduceat(x, starts).tobytes() == expected.tobytes()
 
 
+def test_compiled_scope_sums_are_numpy_gathered_sums() -> None:
+    """The metrics' scope sums are numpy's ``(values[:, idx] * w).sum(axis=1)`` to the bit.
+
+    numpy gathers ``values[:, idx]`` column by column, so it adds a row's columns one
+    after another from 0.0 (not pairwise, as it sums a C-ordered row): by hand, the three
+    columns 1e16, 1, 1 give (1e16 + 1) + 1 = 1e16, and all negative zeros give 0.0.
+    """
+    kernels = passes.compiled()
+    values = np.array([[1e16, 1.0, 1.0], [-0.0, -0.0, -0.0]])
+    idx, one = np.arange(3), np.array([0, 3])
+    expected = values[:, idx].sum(axis=1)
+    got = kernels.group_column_sums(values, idx, one, np.zeros(0))[0]
+    assert expected.tolist() == [1e16, 0.0] and got.tobytes() == expected.tobytes()
+    rng = np.random.default_rng(11)
+    for rows, cols in [(1, 1), (7, 3), (1095, 209), (40, 600)]:
+        values = rng.standard_normal((rows, cols)) * 10.0 ** rng.integers(-5, 17, (rows, cols))
+        values[rng.uniform(size=values.shape) < 0.1] = -0.0
+        groups = [rng.permutation(cols)[: rng.integers(0, cols + 1)] for _ in range(25)]
+        weights = [rng.lognormal(size=len(g)) for g in groups]
+        members, starts = np.concatenate(groups), np.cumsum([0] + [len(g) for g in groups])
+        got = kernels.group_column_sums(values, members, starts, np.zeros(0))
+        got_w = kernels.group_column_sums(values, members, starts, np.concatenate(weights))
+        for j, (g, w) in enumerate(zip(groups, weights, strict=True)):
+            assert got[j].tobytes() == values[:, g].sum(axis=1).tobytes()
+            assert got_w[j].tobytes() == (values[:, g] * w).sum(axis=1).tobytes()
+
+
 @pytest.mark.parametrize("name", ["ree_controls_2025", "pax_silica_expansion"])
 def test_compiled_dated_capacity_is_the_reference(name: str) -> None:
     """Availability and nameplate of every half day and every dated step, to the bit."""
