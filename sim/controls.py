@@ -398,6 +398,8 @@ class Controls:
         from its orders (:meth:`quota_allow`), and until then the previous factor
         stands.
         """
+        if not self.by_id:  # no control in this run: allow and front stay all ones
+            return []
         host = self.host
         net, now = host.net, host.env.now
         allow = np.ones(net.l)
@@ -482,6 +484,8 @@ class Controls:
 
     def restricting(self, quota: list[tuple[ControlState, np.ndarray]]) -> bool:
         """Whether any control restricts a link now (or a reopened lane is still held)."""
+        if not self.by_id:
+            return False
         now = self.host.env.now
         return bool(quota or (self.allow < 1).any() or (self.hold_until > now).any())
 
