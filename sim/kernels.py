@@ -733,3 +733,19 @@ def group_column_sums(values, members, starts, weights):
                 acc += v * weights[i] if weighted else v
             out[g, r] = acc
     return out
+
+
+@njit(cache=True)
+def epoch_totals(durations, rates):
+    """sim.record.epoch_totals: ``numpy.cumsum(durations[:, None] * rates, axis=0)[-1]``.
+
+    The running sum down the epochs from the first term (as ``cumsum``), row by row.
+    """
+    n_epochs, k = rates.shape
+    out = np.zeros(k)
+    for e in range(n_epochs):
+        d = durations[e]
+        for j in range(k):
+            v = d * rates[e, j]
+            out[j] = v if e == 0 else out[j] + v
+    return out

@@ -57,6 +57,22 @@ def daily_integral(
     return np.maximum(np.diff(at, axis=0), 0.0)
 
 
+def epoch_totals(durations: np.ndarray, rates: np.ndarray, kernels: Any = None) -> np.ndarray:
+    """Total of each column over the run: the sum of duration x rate, in epoch order.
+
+    The running sum ``numpy.cumsum`` takes down the epochs, not a BLAS product: the same
+    bits on every machine and with any number of threads (a BLAS product's order
+    depends on the processor's kernels, and its threads spin after each call). ``rates``
+    is (E, K) with E >= 1; ``kernels`` (:mod:`sim.kernels`) does the same sums without
+    the (E, K) temporaries.
+    """
+    if kernels is not None:
+        return kernels.epoch_totals(
+            np.ascontiguousarray(durations, dtype=float), np.ascontiguousarray(rates, dtype=float)
+        )
+    return np.cumsum(durations[:, None] * rates, axis=0)[-1]
+
+
 def end_of_day(
     times: np.ndarray, levels: np.ndarray, slopes: np.ndarray, horizon: int
 ) -> np.ndarray:
@@ -334,7 +350,7 @@ def build_record(epochs: EpochLog, facts: RunFacts) -> RunRecord:
     delivered = np.array(epochs.rows["delivered"])
     use = epochs.stacked("use", net.m)
     durable = facts.durable_slots
-    consumed = durations @ use
+    consumed = epoch_totals(durations, use, kernels)
     consumed[durable] = 0.0  # installed, not consumed: see the installed-base terms
     output = daily_integral(times, p, horizon, kernels)
     world = facts.world
@@ -393,12 +409,12 @@ def build_record(epochs: EpochLog, facts: RunFacts) -> RunRecord:
             "initial_stock": facts.initial_stock,
             "final_stock": facts.final_stock,
             "consumed": consumed,
-            "released": durations @ release,
+            "released": epoch_totals(durations, release, kernels),
             "rounding": facts.rounding,
             "initial_transit": facts.initial_transit,
             "final_transit": facts.final_transit,
-            "produced": durations @ p,
-            "delivered": durations @ delivered,
+            "produced": epoch_totals(durations, p, kernels),
+            "delivered": epoch_totals(durations, delivered, kernels),
             "installed_initial": facts.installed_initial,
             "installed_final": facts.installed_final,
             "pipeline_initial": facts.pipeline_initial,

@@ -28,7 +28,7 @@ from sim.ensemble import run_scenario
 from sim.errors import InputError
 from sim.events import FacilityOutage, Selector
 from sim.network import network_of
-from sim.record import daily_integral
+from sim.record import daily_integral, epoch_totals
 from sim.scenario import load_scenario
 from sim.synthetic import synthetic_ban, synthetic_world
 from tests.test_joint import joint_world
@@ -166,6 +166,27 @@ def test_compiled_group_sums_are_numpy_reduceat() -> None:
         starts = np.sort(rng.integers(0, size, max(size // 5, 1)))
         expected = np.add.reduceat(x, starts)
         assert kernels._reduceat(x, starts).tobytes() == expected.tobytes()
+
+
+def test_compiled_epoch_totals_are_the_running_sum() -> None:
+    """The record's run totals, compiled, are numpy's cumulative sum down the epochs.
+
+    By hand: 1e16 then two epochs of 1 add up one after another, to 1e16, where a
+    pairwise or BLAS sum could give 1e16 + 2; a first term of -0.0 stays -0.0.
+    """
+    kernels = passes.compiled()
+    d, rates = np.ones(3), np.array([[1e16, -0.0], [1.0, -0.0], [1.0, -0.0]])
+    got = kernels.epoch_totals(d, rates)
+    assert got.tolist() == [1e16, 0.0] and np.signbit(got[1])
+    assert got.tobytes() == epoch_totals(d, rates).tobytes()
+    rng = np.random.default_rng(5)
+    for epochs, width in [(1, 1), (1, 9), (300, 1), (2700, 251), (50, 3)]:
+        d = rng.uniform(0.0, 3.0, epochs)
+        rates = rng.standard_normal((epochs, width)) * 10.0 ** rng.integers(-5, 12, (epochs, width))
+        rates[rng.uniform(size=rates.shape) < 0.2] = -0.0
+        expected = epoch_totals(d, rates)
+        assert expected.tobytes() == np.cumsum(d[:, None] * rates, axis=0)[-1].tobytes()
+        assert kernels.epoch_totals(d, rates).tobytes() == expected.tobytes()
 
 
 def test_compiled_scope_sums_are_numpy_gathered_sums() -> None:
