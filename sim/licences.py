@@ -72,7 +72,7 @@ class Terms:
             return getattr(spec, name) if value is None else value
 
         self.start_date = start
-        self._day0 = np.datetime64(start, "D")  # day 0 of the run, for working days
+        self._weekday0 = start.weekday()  # of day 0 of the run (Monday 0), for working days
         self.regime = str(field("regime"))
         working = field("review_working_days")
         if group is not None and group.review_days is not None and not group.review_working_days:
@@ -105,16 +105,41 @@ class Terms:
         if not self.working_days:
             return filed + review
         whole = math.floor(filed)
-        decided = np.busday_offset(self._day0 + whole, int(round(review)), roll="forward")
-        return float((decided - self._day0).astype(int)) + (filed - whole)
+        return float(working_day_after(whole, int(round(review)), self._weekday0)) + (filed - whole)
 
     def approval_at(self, day: float) -> float:
         """Return the approval probability in force on ``day``."""
-        return value_at(*self.approval, day)
+        return _at(self.approval, day)
 
     def share_at(self, day: float) -> float:
         """Return the approved share in force on ``day``."""
-        return value_at(*self.approved, day)
+        return _at(self.approved, day)
+
+
+def _at(schedule: tuple[np.ndarray, np.ndarray, str], day: float) -> float:
+    """Return :func:`value_at` of a schedule; one point holds on every day, either way."""
+    values = schedule[1]
+    return float(values[0]) if len(values) == 1 else value_at(*schedule, day)
+
+
+def working_day_after(day: int, n: int, weekday0: int) -> int:
+    """Return the run day ``n >= 0`` working days (Monday to Friday) after run day ``day``.
+
+    As ``numpy.busday_offset(day, n, roll="forward")`` with no holidays: a Saturday or
+    Sunday first rolls forward to Monday. ``weekday0`` is day 0's weekday (Monday 0).
+
+    Examples
+    --------
+    >>> working_day_after(4, 1, 0)  # day 0 a Monday: Friday + 1 working day is Monday
+    7
+    >>> working_day_after(5, 0, 0)  # Saturday rolls forward to Monday
+    7
+    """
+    weekday = (weekday0 + day) % 7
+    if weekday >= 5:
+        day, weekday = day + 7 - weekday, 0
+    weeks, rest = divmod(n, 5)
+    return day + 7 * weeks + rest + (2 if weekday + rest >= 5 else 0)
 
 
 def _in_range(value: object, lo: float, hi: float, where: str, name: str) -> float:

@@ -9,6 +9,8 @@ adds consumers in JPN and KOR, alike.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -471,3 +473,15 @@ def test_a_volume_quota_cannot_be_changed_later() -> None:
     with pytest.raises(InputError) as err:
         run_pair(supplier_consumer_world(), [lic, change], horizon=30)
     assert err.value.field == "changes.quota_t" and "quota_batches" in err.value.fix
+
+
+def test_working_days_count_as_numpy_busday_offset() -> None:
+    """Decision days of working-day reviews: numpy.busday_offset's rule, without numpy."""
+    from sim.licences import working_day_after
+
+    for start in [dt.date(2025, 1, 1) + dt.timedelta(days=i) for i in range(7)]:
+        day0 = np.datetime64(start, "D")
+        for day in range(0, 60):
+            for n in range(0, 25):
+                expected = np.busday_offset(day0 + day, n, roll="forward") - day0
+                assert working_day_after(day, n, start.weekday()) == int(expected.astype(int))
