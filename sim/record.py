@@ -232,12 +232,15 @@ class EpochLog:
         }
         self._groups = trade_groups(net) if record_trade else None
         self._kernels = kernels
+        self._summed: tuple[np.ndarray, np.ndarray] | None = None  # last x and its sums
 
     def append(self, now: float, **arrays: np.ndarray) -> None:
         """Log the rates in force from ``now``; a later log at the same instant wins.
 
         With ``record_trade``, ``x`` (the shipments per link) is summed into its trade
-        groups now; the array itself is not kept.
+        groups now; the array itself is not kept. An epoch logged with the same ``x``
+        array as the one before (a stock event or an arrival: shipments unchanged) shares
+        that epoch's sums.
         """
         if self.t and self.t[-1] == now:
             self.t.pop()
@@ -247,7 +250,10 @@ class EpochLog:
         for name in self.FIELDS:
             self.rows[name].append(arrays[name])
         if self._groups is not None:
-            self.rows["trade"].append(self._groups.sums(arrays["x"], self._kernels))
+            x = arrays["x"]
+            if self._summed is None or self._summed[0] is not x:  # arrivals keep the x
+                self._summed = (x, self._groups.sums(x, self._kernels))
+            self.rows["trade"].append(self._summed[1])
 
     def __len__(self) -> int:
         return len(self.t)
