@@ -168,6 +168,38 @@ def test_compiled_group_sums_are_numpy_reduceat() -> None:
         assert kernels._reduceat(x, starts).tobytes() == expected.tobytes()
 
 
+def test_epoch_log_shares_trade_sums_of_the_same_shipments() -> None:
+    """An epoch logged with the shipments array of the one before shares its sums.
+
+    The engine logs the same ``x`` object after an arrival or a stock event (shipments
+    unchanged) and a new array after every settle, and never changes a logged array in
+    place; an equal but new array, or a replaced epoch at the same instant, is summed.
+    """
+    import datetime as dt
+
+    from sim.record import EpochLog, trade_groups
+
+    world = synthetic_world(20, rng=np.random.default_rng(3))
+    net = network_of(world, dt.date(2025, 1, 1))
+    groups = trade_groups(net)
+    rng = np.random.default_rng(4)
+    x1, x2 = rng.uniform(0.0, 5.0, net.l), rng.uniform(0.0, 5.0, net.l)
+    rest = {name: np.zeros(1) for name in EpochLog.FIELDS}
+    log = EpochLog(True, net, passes.compiled())
+    log.append(0.0, x=x1, **rest)
+    log.append(1.0, x=x1, **rest)  # an arrival: the same array
+    log.append(2.0, x=x1.copy(), **rest)  # a settle: a new array, equal values
+    log.append(3.0, x=x2, **rest)
+    log.append(3.0, x=x1, **rest)  # replaces the epoch at 3.0
+    trade = log.rows["trade"]
+    assert log.t == [0.0, 1.0, 2.0, 3.0]
+    assert trade[1] is trade[0]
+    assert trade[2] is not trade[0]
+    assert trade[2].tobytes() == trade[0].tobytes() == groups.sums(x1).tobytes()
+    assert trade[3].tobytes() == groups.sums(x1).tobytes()
+    assert groups.sums(x2).tobytes() != groups.sums(x1).tobytes()
+
+
 def test_compiled_epoch_totals_are_the_running_sum() -> None:
     """The record's run totals, compiled, are numpy's cumulative sum down the epochs.
 
