@@ -151,6 +151,8 @@ class _Run:
         movers = (self.stockpiles, self.installed, self.finished, self.controls)
         self._moving = [m for m in movers if m]
         self._no_base = np.zeros(0)
+        self._unlogged = False  # a settle of this instant is still to be logged (at its end)
+        self._unlogged_at = 0.0
 
     # ------------------------------------------------------------------ events
     def at(self, day: float, action: Callable[[], object]) -> None:
@@ -246,6 +248,8 @@ class _Run:
         dt_ = now - self.t_last
         if dt_ <= 0:
             return
+        if self._unlogged:  # the rates of the instant just left, before any moves on
+            self._log_epoch()
         s = self.s + self.slope * dt_
         neg = s < 0
         if neg.any():  # float residue below zero: record it, then clip
@@ -417,9 +421,22 @@ class _Run:
         self._record()
 
     def _record(self) -> None:
-        """Log the rates in force from now (a later settle at the same instant wins)."""
+        """Log the rates in force from now, once this instant is over.
+
+        A later settle at the same instant would replace the log (an arrival and the
+        review of the same day, say), so the epoch is logged when time next moves on
+        (:meth:`advance`, and at the end of the run) with the state the instant left:
+        the state of its last settle, since every change of a logged quantity settles or
+        arrives, and so calls this again, at the instant it happens.
+        """
+        self._unlogged = True
+        self._unlogged_at = self.env.now
+
+    def _log_epoch(self) -> None:
+        """Log the rates in force from the instant of the last :meth:`_record`."""
+        self._unlogged = False
         self.epochs.append(
-            self.env.now,
+            self._unlogged_at,
             p=self.p,
             delivered=self.delivered,
             supply=self.inflow - self.release,
@@ -460,6 +477,8 @@ class _Run:
         self.env.process(self._reviews())
         self.env.run(until=self.horizon)
         self.advance()
+        if self._unlogged:  # an epoch from the horizon itself (not integrated, as before)
+            self._log_epoch()
 
     def record(self) -> RunRecord:
         """Return the record of the finished run."""
