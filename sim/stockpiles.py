@@ -88,6 +88,8 @@ class Stockpiles:
     def advance(self, days: float) -> None:
         """Draw the levels down by ``days`` of the host's current releases."""
         release = self.host.release
+        if not release.any():  # nothing flows out: every level stays as it is
+            return
         for i, (_, recipients, _) in enumerate(self.rules):
             self.levels[i] = max(0.0, self.levels[i] - release[recipients].sum() * days)
 
@@ -95,11 +97,17 @@ class Stockpiles:
         """Return the releases the current shortfall triggers, or None if unchanged."""
         host = self.host
         net, now = host.net, host.env.now
+        due = [
+            i
+            for i, (_, _, start) in enumerate(self.rules)
+            if now >= start and self.levels[i] > 1e-9
+        ]
+        if not due and not host.release.any():  # none may release, and none does
+            return None
         release = np.zeros(net.m)
         arriving = host.inflow - host.release
-        for i, (ev, recipients, start) in enumerate(self.rules):
-            if now < start or self.levels[i] <= 1e-9:
-                continue
+        for i in due:
+            ev, recipients, _ = self.rules[i]
             use = host.coef[recipients] * host.desired[net.slot_fac[recipients]]
             need = np.minimum(use, host.slot_orders[recipients])
             deficit = np.maximum(need - arriving[recipients], 0.0)
