@@ -151,8 +151,7 @@ class _Run:
         movers = (self.stockpiles, self.installed, self.finished, self.controls)
         self._moving = [m for m in movers if m]
         self._no_base = np.zeros(0)
-        self._unlogged = False  # a settle of this instant is still to be logged (at its end)
-        self._unlogged_at = 0.0
+        self._unlogged_at: float | None = None  # instant whose epoch is still to be logged
 
     # ------------------------------------------------------------------ events
     def at(self, day: float, action: Callable[[], object]) -> None:
@@ -248,7 +247,7 @@ class _Run:
         dt_ = now - self.t_last
         if dt_ <= 0:
             return
-        if self._unlogged:  # the rates of the instant just left, before any moves on
+        if self._unlogged_at is not None:  # the instant just left, before anything moves
             self._log_epoch()
         s = self.s + self.slope * dt_
         neg = s < 0
@@ -423,20 +422,18 @@ class _Run:
     def _record(self) -> None:
         """Log the rates in force from now, once this instant is over.
 
-        A later settle at the same instant would replace the log (an arrival and the
-        review of the same day, say), so the epoch is logged when time next moves on
-        (:meth:`advance`, and at the end of the run) with the state the instant left:
-        the state of its last settle, since every change of a logged quantity settles or
-        arrives, and so calls this again, at the instant it happens.
+        An instant can settle or take arrivals more than once (an arrival, then the day's
+        review): its epoch is logged once, when time next moves on (:meth:`advance`) or
+        the run ends, with the state its last settle or arrival left.
         """
-        self._unlogged = True
         self._unlogged_at = self.env.now
 
     def _log_epoch(self) -> None:
         """Log the rates in force from the instant of the last :meth:`_record`."""
-        self._unlogged = False
+        now, self._unlogged_at = self._unlogged_at, None
+        assert now is not None
         self.epochs.append(
-            self._unlogged_at,
+            now,
             p=self.p,
             delivered=self.delivered,
             supply=self.inflow - self.release,
@@ -477,7 +474,7 @@ class _Run:
         self.env.process(self._reviews())
         self.env.run(until=self.horizon)
         self.advance()
-        if self._unlogged:  # an epoch from the horizon itself (not integrated, as before)
+        if self._unlogged_at is not None:  # a guard: nothing runs at the horizon itself
             self._log_epoch()
 
     def record(self) -> RunRecord:

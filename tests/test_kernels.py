@@ -11,6 +11,7 @@ in both runs). Random synthetic worlds and a joint-product world add cases of th
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import warnings
 from pathlib import Path
@@ -28,7 +29,7 @@ from sim.ensemble import run_scenario
 from sim.errors import InputError
 from sim.events import FacilityOutage, Selector
 from sim.network import network_of
-from sim.record import daily_integral, epoch_totals
+from sim.record import EpochLog, daily_integral, epoch_totals, trade_groups
 from sim.scenario import load_scenario
 from sim.synthetic import synthetic_ban, synthetic_world
 from tests.test_joint import joint_world
@@ -175,10 +176,6 @@ def test_epoch_log_shares_trade_sums_of_the_same_shipments() -> None:
     unchanged) and a new array after every settle, and never changes a logged array in
     place; an equal but new array, or a replaced epoch at the same instant, is summed.
     """
-    import datetime as dt
-
-    from sim.record import EpochLog, trade_groups
-
     world = synthetic_world(20, rng=np.random.default_rng(3))
     net = network_of(world, dt.date(2025, 1, 1))
     groups = trade_groups(net)
