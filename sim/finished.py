@@ -32,7 +32,8 @@ class FinishedGoods:
     Parameters
     ----------
     host : engine run
-        Provides ``net``, ``world`` and ``settings``.
+        Provides ``net``, ``world``, ``settings``, ``env`` and ``kernels`` (the compiled
+        loops, or None for the numpy reference).
     """
 
     def __init__(self, host) -> None:  # type: ignore[no-untyped-def]
@@ -163,6 +164,12 @@ class FinishedGoods:
 
     def set_slope(self, output: np.ndarray, sold: np.ndarray) -> None:
         """Stocks move at output minus sales."""
+        kernels = self.host.kernels
+        if kernels is not None:
+            self.slope, self.unsold_rate = kernels.finished_slopes(
+                output, sold, self.stock, self.storage, self.rate0, self.joint, self.fac
+            )
+            return
         slope = np.zeros(len(output))
         f = self.fac
         slope[f] = output[f] - sold[f]
@@ -175,13 +182,25 @@ class FinishedGoods:
 
     def advance(self, days: float) -> None:
         """Move the stocks forward by ``days`` (within 0 and storage)."""
-        if len(self.fac):
+        kernels = self.host.kernels
+        if kernels is not None:
+            kernels.finished_advance(
+                self.stock, self.slope, self.storage, self.unsold, self.unsold_rate, self.fac, days
+            )
+        elif len(self.fac):
             f = self.fac
             self.stock[f] = np.clip(self.stock[f] + self.slope[f] * days, 0.0, self.storage[f])
             self.unsold[f] += self.unsold_rate[f] * days
 
     def days_to_edge(self) -> float:
         """Days until some stock runs empty or fills its storage at the current slopes."""
+        kernels = self.host.kernels
+        if kernels is not None:
+            return float(
+                kernels.finished_days_to_edge(
+                    self.stock, self.slope, self.storage, self.rate0, self.fac
+                )
+            )
         f = self.fac
         s, slope = self.stock[f], self.slope[f]
         edge = EDGE_DAYS * self.rate0[f]

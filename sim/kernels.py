@@ -749,3 +749,53 @@ def epoch_totals(durations, rates):
             v = d * rates[e, j]
             out[j] = v if e == 0 else out[j] + v
     return out
+
+
+@njit(cache=True, inline="always")
+def _clip(v: float, lo: float, hi: float) -> float:
+    """``numpy.clip(v, lo, hi)`` of one float: the lower bound first, NaN kept."""
+    v = v if (v != v or v > lo) else lo
+    return v if (v != v or v < hi) else hi
+
+
+@njit(cache=True)
+def finished_advance(stock, slope, storage, unsold, unsold_rate, fac, days):
+    """sim.finished.FinishedGoods.advance, in place: stocks within 0 and storage, unsold."""
+    for i in range(len(fac)):
+        f = fac[i]
+        stock[f] = _clip(stock[f] + slope[f] * days, 0.0, storage[f])
+        unsold[f] += unsold_rate[f] * days
+
+
+@njit(cache=True)
+def finished_slopes(output, sold, stock, storage, rate0, joint, fac):
+    """sim.finished.FinishedGoods.set_slope: each stock's slope, and the unsold rate.
+
+    A full joint product's stock stops rising: what it would add is unsold.
+    """
+    slope = np.zeros(len(output))
+    unsold = np.zeros(len(output))
+    for i in range(len(fac)):
+        f = fac[i]
+        rise = output[f] - sold[f]
+        full = stock[f] >= storage[f] - EDGE_DAYS * rate0[f]
+        if full and rise > 0 and joint[f]:
+            unsold[f] = rise
+            rise = 0.0
+        slope[f] = rise
+    return slope, unsold
+
+
+@njit(cache=True)
+def finished_days_to_edge(stock, slope, storage, rate0, fac):
+    """sim.finished.FinishedGoods.days_to_edge: days until a stock empties or fills (inf)."""
+    best = np.inf
+    for i in range(len(fac)):
+        f = fac[i]
+        s, rate = stock[f], slope[f]
+        edge = EDGE_DAYS * rate0[f]
+        if rate < 0 and s > edge:
+            best = _minimum(best, s / -rate)
+        if rate > 0 and s < storage[f] - edge:
+            best = _minimum(best, (storage[f] - s) / rate)
+    return best

@@ -15,6 +15,7 @@ import datetime as dt
 import sys
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ from sim.engine import Settings, simulate
 from sim.ensemble import run_scenario
 from sim.errors import InputError
 from sim.events import FacilityOutage, Selector
+from sim.finished import FinishedGoods
 from sim.network import network_of
 from sim.record import EpochLog, daily_integral, epoch_totals, trade_groups
 from sim.scenario import load_scenario
@@ -118,6 +120,67 @@ def test_compiled_min_and_max_follow_numpy_on_ties_and_nan() -> None:
     for a, b in pairs:
         for ours, theirs in ((kernels._maximum, np.maximum), (kernels._minimum, np.minimum)):
             assert np.array(ours(a, b)).tobytes() == np.array(theirs(a, b)).tobytes(), (a, b)
+
+
+def test_compiled_clip_follows_numpy_on_bounds_zeros_and_nan() -> None:
+    """``numpy.clip`` of float arrays: the lower bound first, on a tie the bound (its zero).
+
+    (numpy's clip of a scalar keeps ``-0.0`` against a bound of 0.0; of arrays, as the
+    reference calls it, it does not.)
+    """
+    kernels = passes.compiled()
+    nan, inf = float("nan"), float("inf")
+    for v in (-0.0, 0.0, -1.0, 0.5, 1.0, 2.0, nan, inf, -inf, 5e-324):
+        for lo, hi in ((0.0, 1.0), (-0.0, 1.0), (0.0, 0.0), (0.0, nan)):
+            ours = np.array(kernels._clip(v, lo, hi)).tobytes()
+            theirs = np.clip(np.full(3, v), lo, np.full(3, hi))[0]
+            assert ours == np.array(theirs).tobytes(), (v, lo, hi)
+
+
+def _finished_goods(kernels: object, rng: np.random.Generator, n: int) -> FinishedGoods:
+    """Finished-goods stocks of ``n`` facilities, some empty, full or at an edge by hand."""
+    fin = object.__new__(FinishedGoods)
+    fin.host = SimpleNamespace(kernels=kernels)
+    fin.fac = np.sort(rng.choice(n, size=n // 2, replace=False)).astype(np.int64)
+    fin.joint = rng.random(n) < 0.4
+    fin.rate0 = rng.choice([0.0, 1.0, 3.5], size=n)
+    fin.storage = 10.0 * fin.rate0
+    fin.stock = rng.choice([0.0, -0.0, 1e-12, 5.0, 35.0], size=n)
+    fin.stock = np.minimum(fin.stock, fin.storage)
+    fin.slope = rng.choice([-2.0, -1e-300, 0.0, -0.0, 0.7, 3.0], size=n)
+    fin.unsold = rng.random(n)
+    fin.unsold_rate = rng.choice([0.0, 0.25], size=n)
+    return fin
+
+
+def test_compiled_finished_goods_are_the_reference() -> None:
+    """sim.finished's slopes, days to an edge and advance, compiled, to the bit."""
+    kernels = passes.compiled()
+    for seed in range(40):
+        ours, ref = (_finished_goods(k, np.random.default_rng(seed), 30) for k in (kernels, None))
+        output = np.random.default_rng(seed + 100).choice([0.0, 1.0, 4.0], size=30)
+        sold = np.random.default_rng(seed + 200).choice([0.0, 1.0, 2.5], size=30)
+        for fin in (ours, ref):
+            fin.set_slope(output, sold)
+        assert ours.slope.tobytes() == ref.slope.tobytes()
+        assert ours.unsold_rate.tobytes() == ref.unsold_rate.tobytes()
+        assert ours.days_to_edge() == ref.days_to_edge()
+        for fin in (ours, ref):
+            fin.advance(1.75)
+        assert ours.stock.tobytes() == ref.stock.tobytes()
+        assert ours.unsold.tobytes() == ref.unsold.tobytes()
+    # By hand: a stock of 2 falling at 0.5 a day empties in 4 days; one of 8 in a storage
+    # of 10 rising at 1 fills in 2; a full joint stock's rise is unsold.
+    fin = _finished_goods(kernels, np.random.default_rng(0), 3)
+    fin.fac, fin.joint = np.arange(3), np.array([False, False, True])
+    fin.rate0, fin.storage = np.ones(3), np.full(3, 10.0)
+    fin.stock = np.array([2.0, 8.0, 10.0])
+    fin.set_slope(np.array([0.5, 2.0, 3.0]), np.array([1.0, 1.0, 1.0]))
+    assert fin.slope.tolist() == [-0.5, 1.0, 0.0] and fin.unsold_rate.tolist() == [0, 0, 2.0]
+    assert fin.days_to_edge() == 2.0
+    fin.unsold = np.zeros(3)
+    fin.advance(3.0)
+    assert fin.stock.tolist() == [0.5, 10.0, 10.0] and fin.unsold.tolist() == [0, 0, 6.0]
 
 
 def test_compiled_daily_integral_is_the_reference() -> None:
