@@ -41,7 +41,8 @@ class InstalledBase:
     host : engine run
         Provides ``net``, ``world``, ``env``, ``settings``, ``horizon``, ``s``
         (slot stocks), ``inflow``, ``empty_below``, ``demand`` (growth per day),
-        ``at(day, action)`` and ``request(replan)``.
+        ``kernels`` (the compiled loops, or None for the numpy reference), ``at(day,
+        action)`` and ``request(replan)``.
     """
 
     def __init__(self, host) -> None:  # type: ignore[no-untyped-def]
@@ -79,6 +80,9 @@ class InstalledBase:
         limit = np.full(n, np.inf)
         if not self.ready:
             return limit
+        kernels = self.host.kernels
+        if kernels is not None:
+            return kernels.installed_limit(n, self.fac, self.base, self.q)
         np.minimum.at(limit, self.fac, self.base / self.q)
         return limit
 
@@ -123,18 +127,29 @@ class InstalledBase:
         """
         host = self.host
         d = self.slots
-        empty = host.s[d] <= host.empty_below[d]
-        self.install = np.where(empty, np.minimum(self.need, host.inflow[d]), self.need)
-        use[d] = self.install
-        changed = np.abs(self.install - self._sent) > 1e-12 * (
-            np.abs(self.install) + np.abs(self._sent)
-        )
-        if not changed.any():
-            return
-        now_lag = self.lag == 0
-        self.joining = np.where(changed & now_lag, self.install, self.joining)
-        self._sent = np.where(changed, self.install, self._sent)
-        later = np.flatnonzero(changed & ~now_lag)
+        kernels = host.kernels
+        if kernels is not None:
+            self.install, changed, joining, sent, later = kernels.installed_settle(
+                host.s, host.empty_below, host.inflow, d, self.need, self._sent, self.lag,
+                self.joining,
+            )  # fmt: skip
+            use[d] = self.install
+            if not changed:
+                return
+            self.joining, self._sent = joining, sent
+        else:
+            empty = host.s[d] <= host.empty_below[d]
+            self.install = np.where(empty, np.minimum(self.need, host.inflow[d]), self.need)
+            use[d] = self.install
+            changed = np.abs(self.install - self._sent) > 1e-12 * (
+                np.abs(self.install) + np.abs(self._sent)
+            )
+            if not changed.any():
+                return
+            now_lag = self.lag == 0
+            self.joining = np.where(changed & now_lag, self.install, self.joining)
+            self._sent = np.where(changed, self.install, self._sent)
+            later = np.flatnonzero(changed & ~now_lag)
         # One event per installation lag, for every slot whose rate changed (not one
         # per slot: a plan changes the rates of every installed base at once).
         lags = self.lag[later]
@@ -160,6 +175,13 @@ class InstalledBase:
     def advance(self, days: float) -> None:
         """Move the bases, pipelines and retirements forward by ``days``."""
         if not len(self.slots):
+            return
+        kernels = self.host.kernels
+        if kernels is not None:
+            self.base, self.pipeline, self.retired = kernels.installed_advance(
+                self.base, self.pipeline, self.retired, self.joining, self.retire, self.install,
+                days,
+            )  # fmt: skip
             return
         self.base = np.maximum(self.base + (self.joining - self.retire) * days, 0.0)
         self.pipeline = np.maximum(self.pipeline + (self.install - self.joining) * days, 0.0)

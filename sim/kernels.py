@@ -799,3 +799,53 @@ def finished_days_to_edge(stock, slope, storage, rate0, fac):
         if rate > 0 and s < storage[f] - edge:
             best = _minimum(best, (storage[f] - s) / rate)
     return best
+
+
+@njit(cache=True)
+def installed_advance(base, pipeline, retired, joining, retire, install, days):
+    """sim.installed.InstalledBase.advance: new bases, pipelines and retired totals."""
+    k = len(base)
+    new_base, new_pipeline, new_retired = np.empty(k), np.empty(k), np.empty(k)
+    for j in range(k):
+        new_base[j] = _maximum(base[j] + (joining[j] - retire[j]) * days, 0.0)
+        new_pipeline[j] = _maximum(pipeline[j] + (install[j] - joining[j]) * days, 0.0)
+        new_retired[j] = retired[j] + retire[j] * days
+    return new_base, new_pipeline, new_retired
+
+
+@njit(cache=True)
+def installed_settle(s, empty_below, inflow, slots, need, sent, lag, joining):
+    """sim.installed.InstalledBase.settle's arithmetic.
+
+    Returns the installation rate of each durable slot (its need, at most its inflow if
+    its stock is empty), whether any changed beyond 1e-12 of its rate, the new joining
+    and sent rates, and the changed slots (positions) whose lag is not 0, ascending.
+    """
+    k = len(slots)
+    install = np.empty(k)
+    new_joining, new_sent = joining.copy(), sent.copy()
+    later = np.empty(k, dtype=np.int64)
+    n_later = 0
+    any_changed = False
+    for j in range(k):
+        mi = slots[j]
+        value = _minimum(need[j], inflow[mi]) if s[mi] <= empty_below[mi] else need[j]
+        install[j] = value
+        if abs(value - sent[j]) > 1e-12 * (abs(value) + abs(sent[j])):
+            any_changed = True
+            new_sent[j] = value
+            if lag[j] == 0:
+                new_joining[j] = value
+            else:
+                later[n_later] = j
+                n_later += 1
+    return install, any_changed, new_joining, new_sent, later[:n_later]
+
+
+@njit(cache=True)
+def installed_limit(n, fac, base, q):
+    """sim.installed.InstalledBase.capacity_limit: ``numpy.minimum.at`` of ``base / q``."""
+    limit = np.full(n, np.inf)
+    for j in range(len(fac)):
+        limit[fac[j]] = _minimum(limit[fac[j]], base[j] / q[j])
+    return limit

@@ -30,6 +30,7 @@ from sim.ensemble import run_scenario
 from sim.errors import InputError
 from sim.events import FacilityOutage, Selector
 from sim.finished import FinishedGoods
+from sim.installed import InstalledBase
 from sim.network import network_of
 from sim.record import EpochLog, daily_integral, epoch_totals, trade_groups
 from sim.scenario import load_scenario
@@ -181,6 +182,66 @@ def test_compiled_finished_goods_are_the_reference() -> None:
     fin.unsold = np.zeros(3)
     fin.advance(3.0)
     assert fin.stock.tolist() == [0.5, 10.0, 10.0] and fin.unsold.tolist() == [0, 0, 6.0]
+
+
+def _installed_base(kernels: object, seed: int) -> tuple[InstalledBase, list[tuple]]:
+    """An installed base of 12 durable slots of 40, stocks empty or on hand, and its events."""
+    rng = np.random.default_rng(seed)
+    events: list[tuple] = []
+    host = SimpleNamespace(
+        kernels=kernels,
+        s=rng.choice([0.0, 1e-15, 2.0], size=40),
+        empty_below=np.full(40, 1e-12),
+        inflow=rng.choice([0.0, 0.5, 3.0], size=40),
+        env=SimpleNamespace(now=10.0),
+        horizon=100.0,
+        at=lambda day, action: events.append((day, action.__defaults__)),
+    )
+    inst = object.__new__(InstalledBase)
+    inst.host = host
+    inst.slots = np.sort(rng.choice(40, size=12, replace=False)).astype(np.int64)
+    inst.fac = rng.integers(0, 8, size=12)
+    inst.q = rng.choice([0.5, 2.0], size=12)
+    inst.lag = rng.choice([0.0, 30.0, 120.0], size=12)
+    inst._lags = np.unique(inst.lag[inst.lag != 0])
+    inst.need = rng.choice([0.0, 1.0, 4.0], size=12)
+    inst._sent = np.where(rng.random(12) < 0.5, inst.need, rng.random(12))
+    inst.joining, inst.retire = rng.random(12), rng.random(12)
+    inst.base = rng.choice([0.0, 1e-3, 5.0], size=12)
+    inst.pipeline, inst.retired, inst.install = rng.random(12), rng.random(12), rng.random(12)
+    inst.ready = True
+    return inst, events
+
+
+def test_compiled_installed_bases_are_the_reference() -> None:
+    """sim.installed's settle, advance and capacity limit, compiled, to the bit."""
+    kernels = passes.compiled()
+    fields = ("install", "joining", "_sent", "base", "pipeline", "retired")
+    for seed in range(40):
+        (ours, our_events), (ref, ref_events) = (_installed_base(k, seed) for k in (kernels, None))
+        uses = [np.zeros(40), np.zeros(40)]
+        for inst, use in zip((ours, ref), uses, strict=True):
+            inst.settle(use)
+            inst.advance(7.5)
+        assert uses[0].tobytes() == uses[1].tobytes()
+        for name in fields:
+            assert getattr(ours, name).tobytes() == getattr(ref, name).tobytes(), name
+        assert ours.capacity_limit(8).tobytes() == ref.capacity_limit(8).tobytes()
+        assert len(our_events) == len(ref_events)
+        for (day, (js, v)), (ref_day, (ref_js, ref_v)) in zip(our_events, ref_events, strict=True):
+            assert day == ref_day and js.tolist() == ref_js.tolist()
+            assert v.tobytes() == ref_v.tobytes()
+    # By hand: an empty stock installs what arrives (0.5 of a need of 4); lag 0 joins now.
+    inst, events = _installed_base(kernels, 0)
+    inst.slots, inst.fac, inst.q = np.array([3]), np.array([0]), np.array([2.0])
+    inst.need, inst._sent, inst.lag, inst.joining = (np.array([v]) for v in (4.0, 0.0, 0.0, 0.0))
+    inst.host.s[3], inst.host.inflow[3] = 0.0, 0.5
+    inst.settle(np.zeros(40))
+    assert inst.install.tolist() == [0.5] and inst.joining.tolist() == [0.5] and not events
+    inst.base, inst.retire, inst.pipeline, inst.retired = (np.array([v]) for v in (6, 1, 0, 0))
+    inst.advance(2.0)  # K = 6 + (0.5 - 1) 2 = 5, I stays 0, 2 retired
+    assert inst.base.tolist() == [5.0] and inst.pipeline.tolist() == [0.0]
+    assert inst.retired.tolist() == [2.0] and inst.capacity_limit(2).tolist() == [2.5, np.inf]
 
 
 def test_compiled_daily_integral_is_the_reference() -> None:
