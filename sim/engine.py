@@ -398,23 +398,33 @@ class _Run:
         so the network is settled again.
         """
         self.advance()
-        net = self.net
-        slots = net.link_slot[links]
-        change = values - self.lanes.arr[links]
-        self.inflow = self.inflow.copy()
-        unrestricted = change * self.controls.unrestricted[links]
-        passes.add_at(self.kernels, self.inflow, slots, change)
-        passes.add_at(self.kernels, self.inflow_unrestricted, slots, unrestricted)
-        self.lanes.arr[links] = values
-        if self._pending or self.empty(slots).any():
+        net, kernels = self.net, self.kernels
+        if kernels is not None:
+            slots, self.inflow, any_empty = kernels.arrival(
+                links, values, net.link_slot, self.lanes.arr, self.inflow,
+                self.inflow_unrestricted, self.controls.unrestricted, self.s, self.empty_below,
+            )  # fmt: skip
+        else:
+            slots = net.link_slot[links]
+            change = values - self.lanes.arr[links]
+            self.inflow = self.inflow.copy()
+            unrestricted = change * self.controls.unrestricted[links]
+            passes.add_at(None, self.inflow, slots, change)
+            passes.add_at(None, self.inflow_unrestricted, slots, unrestricted)
+            self.lanes.arr[links] = values
+            any_empty = self.empty(slots).any()
+        if self._pending or any_empty:
             self.request(replan=False)
             return
         if self.stockpiles and self._update_release():
             self.request(replan=False)
             return
-        self.slope = self.slope.copy()  # recorded epochs keep the old array
-        slope = self.inflow[slots] - self.use[slots]  # production, hence use, unchanged
-        self.slope[slots] = slope
+        # Production, hence use, is unchanged; recorded epochs keep the old slope array.
+        if kernels is not None:
+            self.slope = kernels.arrival_slopes(self.slope, self.inflow, self.use, slots)
+        else:
+            self.slope = self.slope.copy()
+            self.slope[slots] = self.inflow[slots] - self.use[slots]
         # Only these slots changed: an earlier stock-out can only come from them.
         self.stock_events.schedule_slots(slots)
         self._record()

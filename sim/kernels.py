@@ -849,3 +849,41 @@ def installed_limit(n, fac, base, q):
     for j in range(len(fac)):
         limit[fac[j]] = _minimum(limit[fac[j]], base[j] / q[j])
     return limit
+
+
+@njit(cache=True)
+def arrival(
+    links, values, link_slot, arr, inflow, inflow_unrestricted, unrestricted, s, empty_below
+):
+    """sim.engine._Run.arrive's arithmetic: rate changes reaching the buyers' slots.
+
+    Returns the receiving slots, the new inflow per slot (a copy: logged epochs keep the
+    old array) and whether a receiving stock is empty; adds the changes from suppliers
+    never restricted to ``inflow_unrestricted`` and sets ``arr`` to ``values``, in place.
+    """
+    k = len(links)
+    slots = np.empty(k, dtype=np.int64)
+    change = np.empty(k)
+    for i in range(k):
+        slots[i] = link_slot[links[i]]
+        change[i] = values[i] - arr[links[i]]
+    new_inflow = inflow.copy()
+    for i in range(k):  # numpy.add.at: one after another, in index order
+        new_inflow[slots[i]] += change[i]
+    for i in range(k):
+        inflow_unrestricted[slots[i]] += change[i] * unrestricted[links[i]]
+    for i in range(k):
+        arr[links[i]] = values[i]
+    any_empty = False
+    for i in range(k):
+        any_empty = any_empty or s[slots[i]] <= empty_below[slots[i]]
+    return slots, new_inflow, any_empty
+
+
+@njit(cache=True)
+def arrival_slopes(slope, inflow, use, slots):
+    """Stock slopes after an arrival that leaves production as it was, as a new array."""
+    out = slope.copy()
+    for i in range(len(slots)):
+        out[slots[i]] = inflow[slots[i]] - use[slots[i]]
+    return out
