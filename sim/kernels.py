@@ -711,6 +711,30 @@ def order_weights(link_weight, availability, link_sup, nameplate, starts, link_s
 
 
 @njit(cache=True)
+def lead_days(orders, w, allow, link_days, starts, link_slot, baseline, floor):
+    """sim.controls.Controls.lead_days' arithmetic: each slot's expected lane days."""
+    nl = len(orders)
+    placed, fallback = np.empty(nl), np.empty(nl)
+    for i in range(nl):
+        placed[i] = orders[i] * allow[i]
+        fallback[i] = w[i] * allow[i]
+    total = _reduceat(placed, starts)
+    reach = np.empty(nl)
+    for i in range(nl):
+        reach[i] = placed[i] if total[link_slot[i]] > floor else fallback[i]
+    total = _reduceat(reach, starts)
+    timed = np.empty(nl)
+    for i in range(nl):
+        timed[i] = reach[i] * link_days[i]
+    lead = _reduceat(timed, starts)
+    out = baseline.copy()
+    for g in range(len(out)):
+        if total[g] > 0:
+            out[g] = lead[g] / total[g]
+    return out
+
+
+@njit(cache=True)
 def group_column_sums(values, members, starts, weights):
     """Per group of columns, each row's sum as numpy has ``(values[:, idx] * w).sum(axis=1)``.
 
@@ -756,6 +780,30 @@ def _clip(v: float, lo: float, hi: float) -> float:
     """``numpy.clip(v, lo, hi)`` of one float: the lower bound first, NaN kept."""
     v = v if (v != v or v > lo) else lo
     return v if (v != v or v < hi) else hi
+
+
+@njit(cache=True, inline="always")
+def _clip_between_scalars(v: float, lo: float, hi: float) -> float:
+    """``numpy.clip`` of an array between two scalar bounds: on a tie the value wins."""
+    v = v if (v != v or v >= lo) else lo
+    return v if (v != v or v <= hi) else hi
+
+
+@njit(cache=True, error_model="numpy")
+def ramp_shares(m, qualified, now, qual_done, ramp_days, slot_com, step_days):
+    """sim.substitution.Substitution.ramp_shares (sim.response.ramp_fraction), per slot.
+
+    IEEE division (``error_model="numpy"``), as the reference's under ``errstate``.
+    """
+    rho = np.zeros(m)
+    for i in range(len(qualified)):
+        mi = qualified[i]
+        elapsed = now - qual_done[mi]
+        days = ramp_days[slot_com[mi]]
+        steps = np.floor(elapsed / step_days + 1e-9) * step_days
+        frac = steps / days if days > 0 else 1.0
+        rho[mi] = _clip_between_scalars(frac, 0.0, 1.0) if elapsed >= 0 else 0.0
+    return rho
 
 
 @njit(cache=True)

@@ -70,6 +70,11 @@ class Substitution:
         """Share of each slot's blocked orders that qualified suppliers take now (0-1)."""
         host = self.host
         net = host.net
+        if host.kernels is not None:
+            return host.kernels.ramp_shares(
+                net.m, self._qualified, float(host.env.now), self.qual_done, self.ramp_days,
+                net.slot_com, float(host.settings.ramp_step_days),
+            )  # fmt: skip
         rho = np.zeros(net.m)
         if len(self._qualified):
             q = self._qualified

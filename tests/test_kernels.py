@@ -33,6 +33,7 @@ from sim.finished import FinishedGoods
 from sim.installed import InstalledBase
 from sim.network import network_of
 from sim.record import EpochLog, daily_integral, epoch_totals, trade_groups
+from sim.response import ramp_fraction
 from sim.scenario import load_scenario
 from sim.synthetic import synthetic_ban, synthetic_world
 from tests.test_joint import joint_world
@@ -136,6 +137,37 @@ def test_compiled_clip_follows_numpy_on_bounds_zeros_and_nan() -> None:
             ours = np.array(kernels._clip(v, lo, hi)).tobytes()
             theirs = np.clip(np.full(3, v), lo, np.full(3, hi))[0]
             assert ours == np.array(theirs).tobytes(), (v, lo, hi)
+
+
+def test_compiled_clip_between_scalars_follows_numpy() -> None:
+    """``numpy.clip`` of an array between two scalars keeps the value on a tie (its zero)."""
+    kernels = passes.compiled()
+    nan, inf = float("nan"), float("inf")
+    for v in (-0.0, 0.0, -1.0, 0.5, 1.0, 2.0, nan, inf, -inf):
+        for lo, hi in ((0.0, 1.0), (-0.0, 1.0), (0.0, 0.0), (-0.0, -0.0)):
+            ours = np.array(kernels._clip_between_scalars(v, lo, hi)).tobytes()
+            assert ours == np.array(np.clip(np.full(3, v), lo, hi)[0]).tobytes(), (v, lo, hi)
+
+
+def test_compiled_ramp_shares_are_ramp_fraction() -> None:
+    """sim.response.ramp_fraction per qualified slot, compiled, to the bit; by hand too."""
+    kernels = passes.compiled()
+    rng = np.random.default_rng(3)
+    qual_done = rng.choice([np.nan, 0.0, 10.0, 31.5, 400.0], size=50)
+    ramp_days, slot_com = np.array([0.0, 90.0, 365.0]), rng.integers(0, 3, size=50)
+    qualified = np.flatnonzero(rng.random(50) < 0.7)
+    for now in (0.0, 10.0, 40.0, 100.0, 500.0):
+        for step in (1.0, 7.0, 30.0):
+            ours = kernels.ramp_shares(50, qualified, now, qual_done, ramp_days, slot_com, step)
+            ref = np.zeros(50)
+            q = qualified
+            ref[q] = ramp_fraction(now, qual_done[q], ramp_days[slot_com[q]], step)
+            assert ours.tobytes() == ref.tobytes(), (now, step)
+    # Qualified on day 10 with a 90-day ramp in 30-day steps: on day 75, two steps: 60/90.
+    one = kernels.ramp_shares(
+        1, np.array([0]), 75.0, np.array([10.0]), ramp_days, np.array([1]), 30.0
+    )
+    assert one.tolist() == [60.0 / 90.0]
 
 
 def _finished_goods(kernels: object, rng: np.random.Generator, n: int) -> FinishedGoods:
