@@ -236,8 +236,8 @@ class Controls:
     ----------
     host : engine run
         Provides ``net``, ``world``, ``env``, ``country_bloc``, ``event_rng``, ``log``,
-        ``x`` (link rates), ``targeted``, ``kernels`` (the compiled loops, or None for
-        the numpy reference), ``at(day, action)``, ``request(replan)`` and ``advance()``.
+        ``x`` (link rates), ``targeted``, ``at(day, action)``, ``request(replan)`` and
+        ``advance()``.
     """
 
     def __init__(self, host) -> None:  # type: ignore[no-untyped-def]
@@ -539,12 +539,8 @@ class Controls:
         them) make the lead follow the orders: it settles when they do, instead of
         flipping between the lanes of two suppliers from one review to the next.
         """
-        net, kernels = self.host.net, self.host.kernels
+        net = self.host.net
         starts = net.slot_link_start
-        if kernels is not None and starts[-1] < net.l:
-            return kernels.lead_days(
-                orders, w, self.allow, net.link_days, starts, net.link_slot, baseline, RATE_FLOOR
-            )
         placed = orders * self.allow
         fallback = w * self.allow
         total = np.add.reduceat(placed, starts)

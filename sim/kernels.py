@@ -249,12 +249,18 @@ def _redirect(
             blocked[mi] += w[li] * (1 - passed)
             if held[i]:
                 allow[i] = 0.0
-    positive = False
+    # Only the links of slots with orders to redirect take any: on every other link the
+    # reference adds a redirected +0.0 (to sums that are never -0.0), which changes
+    # nothing, so those links are left out of the loops below (``moved``, in link order).
+    moved = np.empty(nk, dtype=np.int64)
+    n_moved = 0
     for i in range(nk):
         mi = link_slot[a + i]
         redirect[mi] = rho[mi] * blocked[mi] * slot_orders[mi]
-        positive = positive or redirect[mi] > 0
-    if not positive:
+        if redirect[mi] > 0:
+            moved[n_moved] = i
+            n_moved += 1
+    if n_moved == 0:
         return
     for f in range(n):
         req[f] = 0.0
@@ -264,34 +270,38 @@ def _redirect(
     for f in range(n):
         sp = cap[f] - final[f] - req[f]
         spare[f] = sp if sp > SPARE_TOLERANCE * cap[f] else 0.0
-    sw = np.empty(nk)
-    for i in range(nk):
+    sw = np.empty(n_moved)
+    for k in range(n_moved):
+        i = moved[k]
         sup = link_sup[a + i]
         open_link = allow[i] >= 1.0 - ALLOW_TOLERANCE
-        sw[i] = spare[sup] if (open_link and spare[sup] > 0) else 0.0
-        sw_sum[link_slot[a + i]] += sw[i]
-    sub = np.empty(nk)
-    for i in range(nk):
+        sw[k] = spare[sup] if (open_link and spare[sup] > 0) else 0.0
+        sw_sum[link_slot[a + i]] += sw[k]
+    sub = np.empty(n_moved)
+    for k in range(n_moved):
+        i = moved[k]
         mi = link_slot[a + i]
-        share = sw[i] / sw_sum[mi] if sw_sum[mi] > 0 else 0.0
-        sub[i] = redirect[mi] * share
-        total[link_sup[a + i]] += sub[i]
+        share = sw[k] / sw_sum[mi] if sw_sum[mi] > 0 else 0.0
+        sub[k] = redirect[mi] * share
+        total[link_sup[a + i]] += sub[k]
     for f in range(n):
         scale[f] = _minimum(1.0, spare[f] / total[f] if total[f] > 0 else 1.0)
-    for i in range(nk):
-        sub[i] = sub[i] * scale[link_sup[a + i]]
+    for k in range(n_moved):
+        sub[k] = sub[k] * scale[link_sup[a + moved[k]]]
     # sim.substitution.Substitution._note_first_redirect
-    for i in range(nk):
+    for k in range(n_moved):
+        i = moved[k]
         mi = link_slot[a + i]
-        sent[mi] += sub[i]
-        sent_days[mi] += sub[i] * link_days[links[a + i]]
-    for i in range(nk):
-        mi = link_slot[a + i]
+        sent[mi] += sub[k]
+        sent_days[mi] += sub[k] * link_days[links[a + i]]
+    for k in range(n_moved):
+        mi = link_slot[a + moved[k]]
         if sent[mi] > 0 and np.isnan(redirect_day[mi]):
             redirect_day[mi] = now
             redirect_lane_days[mi] = sent_days[mi] / sent[mi]
-    for i in range(nk):
-        regular[i] = regular[i] + sub[i]
+    for k in range(n_moved):
+        i = moved[k]
+        regular[i] = regular[i] + sub[k]
 
 
 @njit(cache=True)
@@ -708,30 +718,6 @@ def order_weights(link_weight, availability, link_sup, nameplate, starts, link_s
     for i in range(nl):
         timed[i] = w[i] * link_days[i]
     return w, _reduceat(timed, starts)
-
-
-@njit(cache=True)
-def lead_days(orders, w, allow, link_days, starts, link_slot, baseline, floor):
-    """sim.controls.Controls.lead_days' arithmetic: each slot's expected lane days."""
-    nl = len(orders)
-    placed, fallback = np.empty(nl), np.empty(nl)
-    for i in range(nl):
-        placed[i] = orders[i] * allow[i]
-        fallback[i] = w[i] * allow[i]
-    total = _reduceat(placed, starts)
-    reach = np.empty(nl)
-    for i in range(nl):
-        reach[i] = placed[i] if total[link_slot[i]] > floor else fallback[i]
-    total = _reduceat(reach, starts)
-    timed = np.empty(nl)
-    for i in range(nl):
-        timed[i] = reach[i] * link_days[i]
-    lead = _reduceat(timed, starts)
-    out = baseline.copy()
-    for g in range(len(out)):
-        if total[g] > 0:
-            out[g] = lead[g] / total[g]
-    return out
 
 
 @njit(cache=True)
