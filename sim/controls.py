@@ -249,6 +249,9 @@ class Controls:
         self.hold_until = np.full(nl, -np.inf)
         self.allow_before_quota = np.ones(nl)
         self.quota_scale = np.ones(nl)
+        self._quota_scaled = False  # whether a plan set quota factors since the last reset
+        self._no_holds = np.zeros(nl)  # no link held (read only)
+        self._no_holds.flags.writeable = False
         self.front = np.ones(m)
         self.restricted = np.zeros(nl, dtype=bool)
         self.unrestricted = np.ones(nl)
@@ -405,7 +408,7 @@ class Controls:
         allow = np.ones(net.l)
         front = np.ones(net.m)
         quota: list[tuple[ControlState, np.ndarray]] = []
-        hold_share, hold_rate = np.zeros(net.l), np.zeros(net.l)
+        hold_share = hold_rate = self._no_holds  # arrays of their own once a link is held
         for ctl in self.by_id.values():
             if ctl.suspended:
                 continue
@@ -420,6 +423,8 @@ class Controls:
             links = cov.links
             if len(cov.hold):  # held links pass (sales go on, customs hold them)
                 held_links = links[cov.hold]
+                if hold_share is self._no_holds:
+                    hold_share, hold_rate = np.zeros(net.l), np.zeros(net.l)
                 hold_share[held_links] = cov.hold_share
                 hold_rate[held_links] = ctl.spec.hold_release_share
             assert ctl.licensing is not None
@@ -446,12 +451,17 @@ class Controls:
         if self.cargo:
             self.cargo.set_holds(hold_share, hold_rate)
             host.targeted[net.link_buyer[hold_share > 0]] = True
-        self.allow_before_quota = allow.copy()
-        scale = np.ones(net.l)
-        for _, mask in quota:
-            scale[mask] = self.quota_scale[mask]
-        self.quota_scale = scale
-        allow = allow * scale
+        if quota:  # the factors of the last plan stand until the plan sets them
+            self.allow_before_quota = allow.copy()
+            scale = np.ones(net.l)
+            for _, mask in quota:
+                scale[mask] = self.quota_scale[mask]
+            self.quota_scale = scale
+            allow = allow * scale
+            self._quota_scaled = True
+        elif self._quota_scaled:  # no quota in force: every factor is 1 (allow * 1 is allow)
+            self.quota_scale = np.ones(net.l)
+            self._quota_scaled = False
         # A reopened lane delivers again only after its transport time: until then the
         # buyer keeps its redirected orders, as if the lane were still closed.
         reopened = (allow > self.allow + ALLOW_TOLERANCE) & net.link_lagged
