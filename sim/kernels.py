@@ -116,6 +116,7 @@ def plan_levels(  # one argument per array of state it reads
     spare = np.zeros(n)
     total = np.zeros(n)
     scale = np.ones(n)
+    hit = np.zeros(m, dtype=np.bool_)  # per slot: a link restricted or held (reset per level)
     for lv in range(len(link_start) - 1):
         a, b = link_start[lv], link_start[lv + 1]
         nk = b - a
@@ -126,19 +127,30 @@ def plan_levels(  # one argument per array of state it reads
         if restricting and nk > 0:
             allow = np.empty(nk)
             held = np.zeros(nk, dtype=np.bool_)
-            any_held = False
-            all_open = True
+            any_hit = False
             for i in range(nk):
                 li = links[a + i]
                 allow[i] = allow_all[li]
                 held[i] = now < hold_until[li]
-                any_held = any_held or held[i]
-                all_open = all_open and allow[i] == 1.0
-            if any_held or not all_open:
+                if held[i] or allow[i] != 1.0:  # its slot's orders may be redirected
+                    hit[link_slot[a + i]] = True
+                    any_hit = True
+            if any_hit:
+                # The links of the slots hit, in link order. On the others every link
+                # passes in full (allow 1, not held): the reference's redirection leaves
+                # their orders as they are (times 1) and blocks nothing.
+                hit_links = np.empty(nk, dtype=np.int64)
+                n_hit = 0
+                for i in range(nk):
+                    if hit[link_slot[a + i]]:
+                        hit_links[n_hit] = i
+                        n_hit += 1
+                for k in range(n_hit):
+                    hit[link_slot[a + hit_links[k]]] = False
                 _redirect(
-                    lv, a, nk, links, link_slot, link_sup, w, allow, held, allow_held,
-                    slot_orders, rho, regular, qual_start, cut_level, cap, final, n,
-                    now, redirect_day, redirect_lane_days, link_days, blocked, n_open,
+                    lv, a, nk, hit_links[:n_hit], links, link_slot, link_sup, w, allow, held,
+                    allow_held, slot_orders, rho, regular, qual_start, cut_level, cap, final,
+                    n, now, redirect_day, redirect_lane_days, link_days, blocked, n_open,
                     redirect, sw_sum, sent, sent_days, req, spare, total, scale,
                 )  # fmt: skip
         for i in range(n):
@@ -205,30 +217,34 @@ def plan_levels(  # one argument per array of state it reads
 
 @njit(cache=True)
 def _redirect(
-    lv, a, nk, links, link_slot, link_sup, w, allow, held, allow_held, slot_orders, rho,
-    regular, qual_start, cut_level, cap, final, n, now, redirect_day, redirect_lane_days,
+    lv, a, nk, hit_links, links, link_slot, link_sup, w, allow, held, allow_held, slot_orders,
+    rho, regular, qual_start, cut_level, cap, final, n, now, redirect_day, redirect_lane_days,
     link_days, blocked, n_open, redirect, sw_sum, sent, sent_days, req, spare, total, scale,
 ):  # fmt: skip
     """sim.substitution.Substitution.redirect on the links ``a:a+nk``, in place on ``regular``.
 
-    Marks in ``cut_level`` the slots cut off now (they qualify afterwards).
+    ``hit_links`` are the positions (in ``a:a+nk``) of the links of slots with a link
+    restricted or held; the reference's arithmetic leaves every other link's orders as
+    they are. Marks in ``cut_level`` the slots cut off now (they qualify afterwards).
     """
-    for i in range(nk):
-        mi = link_slot[a + i]
+    n_hit = len(hit_links)
+    for k in range(n_hit):
+        mi = link_slot[a + hit_links[k]]
         blocked[mi] = 0.0
         n_open[mi] = 0
         sw_sum[mi] = 0.0
         sent[mi] = 0.0
         sent_days[mi] = 0.0
-    for i in range(nk):
+    for k in range(n_hit):
+        i = hit_links[k]
         li, mi = links[a + i], link_slot[a + i]
         wk = w[li]
         regular[i] = wk * slot_orders[mi] * allow[i]
         blocked[mi] += wk * (1 - allow[i])
         if allow[i] >= 1.0 - ALLOW_TOLERANCE:
             n_open[mi] += 1
-    for i in range(nk):
-        mi = link_slot[a + i]
+    for k in range(n_hit):
+        mi = link_slot[a + hit_links[k]]
         if (
             blocked[mi] > 1e-12
             and np.isnan(qual_start[mi])
@@ -238,12 +254,13 @@ def _redirect(
         ):
             cut_level[mi] = lv
     any_held = False
-    for i in range(nk):
-        any_held = any_held or held[i]
+    for k in range(n_hit):
+        any_held = any_held or held[hit_links[k]]
     if any_held:
-        for i in range(nk):
-            blocked[link_slot[a + i]] = 0.0
-        for i in range(nk):
+        for k in range(n_hit):
+            blocked[link_slot[a + hit_links[k]]] = 0.0
+        for k in range(n_hit):
+            i = hit_links[k]
             li, mi = links[a + i], link_slot[a + i]
             passed = _minimum(allow[i], allow_held[li]) if held[i] else allow[i]
             blocked[mi] += w[li] * (1 - passed)
@@ -252,9 +269,10 @@ def _redirect(
     # Only the links of slots with orders to redirect take any: on every other link the
     # reference adds a redirected +0.0 (to sums that are never -0.0), which changes
     # nothing, so those links are left out of the loops below (``moved``, in link order).
-    moved = np.empty(nk, dtype=np.int64)
+    moved = np.empty(n_hit, dtype=np.int64)
     n_moved = 0
-    for i in range(nk):
+    for k in range(n_hit):
+        i = hit_links[k]
         mi = link_slot[a + i]
         redirect[mi] = rho[mi] * blocked[mi] * slot_orders[mi]
         if redirect[mi] > 0:
