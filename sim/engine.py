@@ -72,6 +72,13 @@ __all__ = ["Settings", "simulate", "with_investments"]
 EMPTY_STOCK_DAYS = 1e-9
 
 
+def _whole(day: float) -> float:
+    """``day`` on the whole day if within 1e-9 of it (then a float), else ``day`` as given."""
+    value = float(day)  # rounded as a Python float: numpy's scalar rounding is slower
+    whole = round(value)
+    return float(whole) if abs(value - whole) < 1e-9 else day
+
+
 class _Run:
     """One run: the SimPy environment, the clock, the two passes and the epoch log.
 
@@ -158,7 +165,7 @@ class _Run:
         """Run ``action()`` at ``day`` (on the whole day if within 1e-9: no split instants)."""
         if day > self.horizon:
             return
-        day = float(round(day)) if abs(day - round(day)) < 1e-9 else day
+        day = _whole(day)
         ev = self.env.timeout(max(day - self.env.now, 0.0))
         ev.callbacks.append(lambda _event: action())  # type: ignore[arg-type]
 
@@ -172,7 +179,7 @@ class _Run:
         """
         if day > self.horizon:
             return
-        day = float(round(day)) if abs(day - round(day)) < 1e-9 else day
+        day = _whole(day)
         delay = max(day - self.env.now, 0.0)
         when = self.env.now + delay  # the time SimPy schedules it at, to the bit
         if when in self._replans:

@@ -739,6 +739,53 @@ def order_weights(link_weight, availability, link_sup, nameplate, starts, link_s
 
 
 @njit(cache=True)
+def order_weights_since(
+    w_prev, lead_prev, availability_prev, link_weight, availability, link_sup, nameplate, starts,
+    link_slot, link_days,
+):  # fmt: skip
+    """:func:`order_weights` again, from its result for ``availability_prev``.
+
+    A slot's weights and lead depend on its suppliers' availability only, so only the
+    slots with a supplier whose availability changed (NaN counts as changed) are summed
+    again, each as :func:`order_weights` sums it. A slot without links has, as numpy's
+    ``reduceat`` gives it, the element at its start: the next slot's first link.
+    """
+    nl, m = len(link_weight), len(starts)
+    changed = np.zeros(len(availability), dtype=np.bool_)
+    for f in range(len(availability)):
+        changed[f] = not (availability[f] == availability_prev[f])
+    hit = np.zeros(m, dtype=np.bool_)
+    for i in range(nl):
+        if changed[link_sup[i]]:
+            hit[link_slot[i]] = True
+    w, lead = w_prev.copy(), lead_prev.copy()
+    for g in range(m):
+        lo = starts[g]
+        hi = starts[g + 1] if g + 1 < m else nl
+        if not hit[g] or hi <= lo:
+            continue
+        weight = np.empty(hi - lo)
+        for i in range(lo, hi):
+            weight[i - lo] = link_weight[i] * availability[link_sup[i]]
+        total = _reduceat_one(weight, 0, hi - lo)
+        if total <= 0:  # no weighted supplier available: by capacity
+            for i in range(lo, hi):
+                weight[i - lo] = nameplate[link_sup[i]] * availability[link_sup[i]]
+            total = _reduceat_one(weight, 0, hi - lo)
+        timed = np.empty(hi - lo)
+        for i in range(lo, hi):
+            w[i] = weight[i - lo] / total if total > 0 else 0.0
+            timed[i - lo] = w[i] * link_days[i]
+        lead[g] = _reduceat_one(timed, 0, hi - lo)
+    for g in range(m):
+        lo = starts[g]
+        hi = starts[g + 1] if g + 1 < m else nl
+        if hi <= lo:
+            lead[g] = w[lo] * link_days[lo]
+    return w, lead
+
+
+@njit(cache=True)
 def group_column_sums(values, members, starts, weights):
     """Per group of columns, each row's sum as numpy has ``(values[:, idx] * w).sum(axis=1)``.
 

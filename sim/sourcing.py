@@ -143,6 +143,14 @@ class Sourcing:
             return self._weights
         kernels = self.host.kernels
         if kernels is not None and net.l and net.slot_link_start[-1] < net.l:
+            if self._weights_for is not None:  # only slots whose suppliers changed
+                self._weights, self.baseline_lead = kernels.order_weights_since(
+                    self._weights, self.baseline_lead, self._weights_for, net.link_weight,
+                    availability, net.link_sup, net.nameplate_per_day, net.slot_link_start,
+                    net.link_slot, net.link_days,
+                )  # fmt: skip
+                self._weights_for = availability.copy()
+                return self._weights
             self._weights, self.baseline_lead = kernels.order_weights(
                 net.link_weight,
                 availability,

@@ -276,6 +276,52 @@ def test_compiled_installed_bases_are_the_reference() -> None:
     assert inst.retired.tolist() == [2.0] and inst.capacity_limit(2).tolist() == [2.5, np.inf]
 
 
+def test_order_weights_since_a_change_are_the_weights_summed_again() -> None:
+    """Re-summing only slots whose suppliers' availability changed gives every bit again.
+
+    Slots without links (numpy's reduceat gives them the next slot's first element),
+    slots with no weighted supplier (by capacity), a NaN availability and unchanged
+    steps are among the cases.
+    """
+    kernels = passes.compiled()
+    rng = np.random.default_rng(12)
+    n, m = 15, 40
+    counts = rng.choice([0, 1, 2, 5, 9, 20], size=m)
+    counts[-1] = max(counts[-1], 1)  # the last slot has links (as the engine requires)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    nl = int(counts.sum())
+    link_slot = np.repeat(np.arange(m), counts).astype(np.int64)
+    link_sup = rng.integers(0, n, size=nl)
+    link_weight = rng.choice([0.0, 0.5, 1.0, 3.0], size=nl)
+    nameplate, link_days = rng.choice([0.0, 2.0, 7.0], size=n), rng.choice([3.0, 14.0], size=nl)
+    links = (link_sup, nameplate, starts, link_slot, link_days)
+
+    def summed(avail: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return kernels.order_weights(link_weight, avail, *links)
+
+    avail = rng.choice([0.0, 0.3, 1.0], size=n)
+    w, lead = summed(avail)
+    for step in range(60):
+        new = avail.copy()
+        if step % 5:  # every fifth step nothing changes
+            pick = rng.choice(n, size=rng.integers(1, 4), replace=False)
+            new[pick] = rng.choice([0.0, 0.3, 0.7, 1.0], size=len(pick))
+        if step == 31:
+            new[3] = np.nan
+        w, lead = kernels.order_weights_since(w, lead, avail, link_weight, new, *links)
+        ref_w, ref_lead = summed(new)
+        assert w.tobytes() == ref_w.tobytes() and lead.tobytes() == ref_lead.tobytes(), step
+        avail = new
+    # By hand: one slot, suppliers weighted 1 and 3, the second at half availability.
+    one = (np.array([0, 1]), np.ones(2), np.array([0]), np.array([0, 0]), np.array([2.0, 10.0]))
+    weights = np.array([1.0, 3.0])
+    w0, lead0 = kernels.order_weights(weights, np.ones(2), *one)
+    w1, lead1 = kernels.order_weights_since(
+        w0, lead0, np.ones(2), weights, np.array([1, 0.5]), *one
+    )
+    assert w1.tolist() == [0.4, 0.6] and lead1.tolist() == [0.4 * 2.0 + 0.6 * 10.0]
+
+
 def test_compiled_daily_integral_is_the_reference() -> None:
     """sim.record.daily_integral, compiled, to the bit; and one case by hand."""
     kernels = passes.compiled()
