@@ -85,6 +85,7 @@ class Terms:
             field("approval_probability"), start, where, "approval_probability"
         )
         self.approved = _schedule(field("approved_share"), start, where, "approved_share")
+        self._approval_on: dict[float, float] = {}  # approval_at, by day asked
         interval = spec.application_interval_days
         valid = spec.licence_valid_days
         if interval is not None and not interval > 0:
@@ -108,8 +109,14 @@ class Terms:
         return float(working_day_after(whole, int(round(review)), self._weekday0)) + (filed - whole)
 
     def approval_at(self, day: float) -> float:
-        """Return the approval probability in force on ``day``."""
-        return _at(self.approval, day)
+        """Return the approval probability in force on ``day``.
+
+        Kept per day: applications decided on the same day ask for the same value.
+        """
+        known = self._approval_on.get(day)
+        if known is None:
+            known = self._approval_on[day] = _at(self.approval, day)
+        return known
 
     def share_at(self, day: float) -> float:
         """Return the approved share in force on ``day``."""
