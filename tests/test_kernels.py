@@ -23,7 +23,7 @@ import pytest
 from typer.testing import CliRunner
 
 import sim
-from sim import passes, replication
+from sim import kernels_sums, passes, replication
 from sim.cli import app
 from sim.engine import Settings, simulate
 from sim.ensemble import run_scenario
@@ -368,7 +368,7 @@ def test_compiled_group_sums_are_numpy_reduceat() -> None:
         # empty segment, which numpy gives as the element at that start.
         starts = np.sort(rng.integers(0, size, max(size // 5, 1)))
         expected = np.add.reduceat(x, starts)
-        assert kernels._reduceat(x, starts).tobytes() == expected.tobytes()
+        assert kernels_sums._reduceat(x, starts).tobytes() == expected.tobytes()
 
 
 def test_epoch_log_shares_trade_sums_of_the_same_shipments() -> None:
