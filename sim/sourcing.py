@@ -32,6 +32,8 @@ class Sourcing:
         self.offtake_links = np.zeros(nl, dtype=bool)
         self.priority = np.zeros(nl, dtype=bool)
         self.has_priority = False
+        self._offtakes = 0  # offtakes set so far (each changes the priority links)
+        self._priority_for: tuple[object, ...] | None = None  # what ``priority`` is of
         self._weights_for: np.ndarray | None = None
         self._weights = np.zeros(nl)
         self.baseline_lead = np.zeros(m)
@@ -102,6 +104,7 @@ class Sourcing:
                 & np.isin(net.link_com, [net.commodities.index(c) for c in coms])
             )
             self.offtake_links |= link
+            self._offtakes += 1
             host.log.append((host.env.now, "sourcing_policy", f"offtake:{int(link.sum())} links"))
         else:
             for c in coms:
@@ -112,8 +115,15 @@ class Sourcing:
         host.request(replan=True)
 
     def update_priority(self) -> None:
-        """Links on which a bloc-first producer meets a buyer of its own bloc, and offtakes."""
+        """Links on which a bloc-first producer meets a buyer of its own bloc, and offtakes.
+
+        Computed again only when the bloc-first rules, the blocs or the offtakes changed.
+        """
         net, country_bloc = self.host.net, self.host.country_bloc
+        key = (frozenset(self.bloc_first), tuple(country_bloc), self._offtakes)
+        if key == self._priority_for:
+            return
+        self._priority_for = key
         if self.bloc_first:
             sup_bloc = [country_bloc[c] for c in net.fac_country[net.link_sup]]
             buy_bloc = [country_bloc[c] for c in net.fac_country[net.link_buyer]]

@@ -732,3 +732,12 @@ def test_bloc_first_sourcing_serves_the_own_bloc_first() -> None:
             bloc="china", rule="offtake", date=20, suppliers=Selector(facilities=("alt",))
         )
         simulate(world, [bad], start=START, horizon_days=5, rng=np.random.default_rng(0))
+    # China joins the allied bloc on day 30: both buyers are then of the supplier's bloc,
+    # both come first, and they share pro rata again (the priority follows the blocs).
+    joins = MembershipChange(country="CHN", bloc="allied", date=30)
+    record = simulate(
+        world, [policy, joins], start=START, horizon_days=40, rng=np.random.default_rng(0)
+    )
+    us, cn = record.output[:, fac.index("con")], record.output[:, fac.index("con_cn")]
+    assert np.allclose(us[20:30], 10.0) and np.allclose(cn[20:30], 0.0)
+    assert np.allclose(us[30:], 5.0) and np.allclose(cn[30:], 5.0)
