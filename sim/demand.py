@@ -65,6 +65,9 @@ class Demand:
         self._share = np.concatenate(entry_share).astype(float) if entry_share else np.zeros(0)
         self.base = dem["quantity_per_year"].to_numpy(dtype=float) / 365.0
         self.growth = dem["growth_per_year_share"].to_numpy(dtype=float)
+        # 1 + growth per row, or None if every row's is exactly 1 (its powers are all 1).
+        grown = 1.0 + self.growth
+        self._grown: np.ndarray | None = None if (grown == 1.0).all() else grown
         self.scale = np.ones(len(dem))
         n_periods = int(np.ceil(host.horizon / host.settings.review_days)) + 1
         z = rng.standard_normal((n_periods, len(dem)))
@@ -73,7 +76,8 @@ class Demand:
     def at(self, now: float) -> np.ndarray:
         """Return final demand per facility on day ``now``, in output units per day."""
         period = min(int(now // self.host.settings.review_days), len(self.noise) - 1)
-        rows = self.base * (1.0 + self.growth) ** (now / 365.0) * self.noise[period] * self.scale
+        rows = self.base if self._grown is None else self.base * self._grown ** (now / 365.0)
+        rows = rows * self.noise[period] * self.scale
         return self._spread(rows)
 
     def _spread(self, rows: np.ndarray) -> np.ndarray:

@@ -119,6 +119,8 @@ class Stockpiles:
         # (The comparison of np.allclose, taken at once for finite rates.)
         if (np.abs(release - host.release) <= RATE_TOLERANCE * np.abs(host.release)).all():
             return None
+        if np.isfinite(release).all() and np.isfinite(host.release).all():
+            return release  # allclose differs from the test above only for inf and NaN
         if np.allclose(release, host.release, rtol=RATE_TOLERANCE, atol=0.0):
             return None
         return release
