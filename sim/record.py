@@ -359,22 +359,7 @@ def build_record(epochs: EpochLog, facts: RunFacts) -> RunRecord:
     consumed = epoch_totals(durations, use, kernels)
     consumed[durable] = 0.0  # installed, not consumed: see the installed-base terms
     output = daily_integral(times, p, horizon, kernels)
-    world = facts.world
-    fac = world.facilities
-    bloc_of = world.bloc_of()
-    unit_of = world.unit_of()
-    facilities = pd.DataFrame(
-        {
-            "facility": fac["facility"],
-            "name": fac["name"],
-            "type": fac["type"],
-            "country": fac["country"],
-            "bloc": fac["country"].map(bloc_of),
-            "commodity": fac["commodity"],
-            "unit": fac["commodity"].map(unit_of),
-            "targeted": facts.targeted,
-        }
-    )
+    facilities = _facility_columns(facts.world, net).assign(targeted=facts.targeted)
     restricted_slot = (
         np.bincount(net.link_slot, facts.restricted.astype(float), minlength=net.m) > 0
         if net.l
@@ -442,6 +427,32 @@ def build_record(epochs: EpochLog, facts: RunFacts) -> RunRecord:
         drew_random=facts.drew_random,
         **(_trade(net, epochs, times, horizon, kernels) if epochs.record_trade else {}),
     )
+
+
+def _facility_columns(world: World, net: Network) -> pd.DataFrame:
+    """Return the record's facility table but for ``targeted`` (the same for every run).
+
+    Built once and kept on the network (a run's table is a copy with its own column).
+    """
+    kept = net.__dict__.get("_facility_columns")
+    if kept is not None and kept[0] is world:
+        return kept[1]
+    fac = world.facilities
+    bloc_of = world.bloc_of()
+    unit_of = world.unit_of()
+    columns = pd.DataFrame(
+        {
+            "facility": fac["facility"],
+            "name": fac["name"],
+            "type": fac["type"],
+            "country": fac["country"],
+            "bloc": fac["country"].map(bloc_of),
+            "commodity": fac["commodity"],
+            "unit": fac["commodity"].map(unit_of),
+        }
+    )
+    net.__dict__["_facility_columns"] = (world, columns)
+    return columns
 
 
 class TradeGroups:
