@@ -141,45 +141,22 @@ def plan_levels(  # one argument per array of state it reads
     for lv in range(len(link_start) - 1):
         a, b = link_start[lv], link_start[lv + 1]
         nk = b - a
-        regular = np.empty(nk)
-        for i in range(nk):
-            li = links[a + i]
-            regular[i] = w[li] * slot_orders[link_slot[a + i]]
-        if restricting and nk > 0:
-            allow = np.empty(nk)
-            held = np.zeros(nk, dtype=np.bool_)
-            any_hit = False
+        pa, pb = prod_start[lv], prod_start[lv + 1]
+        for i in range(pa, pb):  # every supplier of the level's links is a producer of it
+            req_total[prods[i]] = 0.0
+        if not (restricting and nk > 0):  # the orders as placed, in one pass
             for i in range(nk):
                 li = links[a + i]
-                allow[i] = allow_all[li]
-                held[i] = now < hold_until[li]
-                if held[i] or allow[i] != 1.0:  # its slot's orders may be redirected
-                    hit[link_slot[a + i]] = True
-                    any_hit = True
-            if any_hit:
-                # The links of the slots hit, in link order. On the others every link
-                # passes in full (allow 1, not held): the reference's redirection leaves
-                # their orders as they are (times 1) and blocks nothing.
-                hit_links = np.empty(nk, dtype=np.int64)
-                n_hit = 0
-                for i in range(nk):
-                    if hit[link_slot[a + i]]:
-                        hit_links[n_hit] = i
-                        n_hit += 1
-                for k in range(n_hit):
-                    hit[link_slot[a + hit_links[k]]] = False
-                _redirect(
-                    lv, a, nk, hit_links[:n_hit], links, link_slot, link_sup, w, allow, held,
-                    allow_held, slot_orders, rho, regular, qual_start, cut_level, cap, final,
-                    n, now, redirect_day, redirect_lane_days, link_days, blocked, n_open,
-                    redirect, sw_sum, sent, sent_days, req, spare, total, scale,
-                )  # fmt: skip
-        for i in range(n):
-            req_total[i] = 0.0
-        for i in range(nk):
-            orders[links[a + i]] = regular[i]
-            req_total[link_sup[a + i]] += regular[i]
-        pa, pb = prod_start[lv], prod_start[lv + 1]
+                order = w[li] * slot_orders[link_slot[a + i]]
+                orders[li] = order
+                req_total[link_sup[a + i]] += order
+        else:
+            _restricted_orders(
+                lv, a, nk, links, link_slot, link_sup, w, allow_all, hold_until, allow_held,
+                slot_orders, rho, qual_start, cut_level, cap, final, n, now, redirect_day,
+                redirect_lane_days, link_days, blocked, n_open, redirect, sw_sum, sent,
+                sent_days, req, spare, total, scale, hit, orders, req_total,
+            )  # fmt: skip
         asked = np.empty(pb - pa)
         for i in range(pb - pa):
             f = prods[pa + i]
@@ -234,6 +211,55 @@ def plan_levels(  # one argument per array of state it reads
             position = s[mi] + transit_slot[mi]
             slot_orders[mi] = _maximum(use + (use * cover - position) / adjust_days, 0.0)
     return orders, desired, slot_orders, cut_level
+
+
+@njit(cache=True)
+def _restricted_orders(
+    lv, a, nk, links, link_slot, link_sup, w, allow_all, hold_until, allow_held, slot_orders,
+    rho, qual_start, cut_level, cap, final, n, now, redirect_day, redirect_lane_days,
+    link_days, blocked, n_open, redirect, sw_sum, sent, sent_days, req, spare, total, scale,
+    hit, orders, req_total,
+):  # fmt: skip
+    """Set the orders of the links ``a:a+nk`` with a control in force; sum them per supplier.
+
+    Orders as placed, redirected (:func:`_redirect`) on the slots with a link restricted
+    or held; written into ``orders`` and added into ``req_total``.
+    """
+    regular = np.empty(nk)
+    for i in range(nk):
+        li = links[a + i]
+        regular[i] = w[li] * slot_orders[link_slot[a + i]]
+    allow = np.empty(nk)
+    held = np.zeros(nk, dtype=np.bool_)
+    any_hit = False
+    for i in range(nk):
+        li = links[a + i]
+        allow[i] = allow_all[li]
+        held[i] = now < hold_until[li]
+        if held[i] or allow[i] != 1.0:  # its slot's orders may be redirected
+            hit[link_slot[a + i]] = True
+            any_hit = True
+    if any_hit:
+        # The links of the slots hit, in link order. On the others every link
+        # passes in full (allow 1, not held): the reference's redirection leaves
+        # their orders as they are (times 1) and blocks nothing.
+        hit_links = np.empty(nk, dtype=np.int64)
+        n_hit = 0
+        for i in range(nk):
+            if hit[link_slot[a + i]]:
+                hit_links[n_hit] = i
+                n_hit += 1
+        for k in range(n_hit):
+            hit[link_slot[a + hit_links[k]]] = False
+        _redirect(
+            lv, a, nk, hit_links[:n_hit], links, link_slot, link_sup, w, allow, held,
+            allow_held, slot_orders, rho, regular, qual_start, cut_level, cap, final,
+            n, now, redirect_day, redirect_lane_days, link_days, blocked, n_open,
+            redirect, sw_sum, sent, sent_days, req, spare, total, scale,
+        )  # fmt: skip
+    for i in range(nk):
+        orders[links[a + i]] = regular[i]
+        req_total[link_sup[a + i]] += regular[i]
 
 
 @njit(cache=True)
@@ -453,10 +479,10 @@ def settle_levels(
             for k in range(wb - wa):
                 per_fac[pwi[wa + k]] = np.inf
         la_, lb = link_start[lv], link_start[lv + 1]
+        # Every supplier of the level's links is one of its producers (checked once per
+        # network, sim.passes.Layout): per-supplier arrays are reset and set over those.
         for i in range(npr):
             requested_all[prods[pa + i]] = 0.0
-        for i in range(la_, lb):
-            requested_all[link_sup[i]] = 0.0
         for i in range(la_, lb):  # numpy.bincount of the orders per supplier
             requested_all[link_sup[i]] += orders[links[i]]
         for i in range(npr):
@@ -477,22 +503,22 @@ def settle_levels(
             share = served / requested if requested > 0 else 0.0
             delivered[f] = _minimum(fd, fd * _minimum(share, 1.0))
         if lb > la_:
-            for i in range(la_, lb):
-                sup = link_sup[i]
-                avail[sup] = sell[sup] - delivered[sup]
+            for i in range(npr):
+                f = prods[pa + i]
+                avail[f] = sell[f] - delivered[f]
             first = False
             if has_priority:
                 for i in range(la_, lb):
                     first = first or priority[links[i]]
             if first:  # bloc-first: own bloc served first, then the rest from what is left
                 _pro_rata(la_, lb, links, link_sup, orders, priority, 1, avail, total, x)
-                for i in range(la_, lb):
-                    shipped[link_sup[i]] = 0.0
+                for i in range(npr):
+                    shipped[prods[pa + i]] = 0.0
                 for i in range(la_, lb):
                     shipped[link_sup[i]] += x[links[i]]
-                for i in range(la_, lb):
-                    sup = link_sup[i]
-                    avail[sup] = sell[sup] - delivered[sup] - shipped[sup]
+                for i in range(npr):
+                    f = prods[pa + i]
+                    avail[f] = sell[f] - delivered[f] - shipped[f]
                 _pro_rata(la_, lb, links, link_sup, orders, priority, 2, avail, total, x)
             else:
                 # the orders per supplier are those of ``requested_all``, summed in the

@@ -179,6 +179,12 @@ class Layout:
     """
 
     def __init__(self, levels: list[Any]) -> None:
+        # The compiled settle resets and sets its per-supplier sums over the producers of
+        # a level: every supplier of a level's links must be one (as the network builds
+        # the levels: a link's commodity is its supplier's output).
+        for ci in levels:
+            if not np.isin(ci.link_sup, ci.producers).all():
+                raise RuntimeError("a level's link has a supplier outside its producers")
         self.cat = {name: _cat(levels, name, dtype) for name, dtype in _LEVEL_ARRAYS.items()}
         self.start = {name: _starts(levels, name) for name in _LEVEL_ARRAYS}
 
