@@ -10,12 +10,23 @@ force at the run start (:func:`sim.dated.demand_in_force`).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+import pandas as pd
 
 from sim.dated import demand_in_force
 from sim.errors import InputError
 from sim.events import DemandChange, to_day
 from sim.response import demand_factors
+
+if TYPE_CHECKING:
+    from sim.network import Network
+    from sim.world import World
+
+#: The demand rows in force and their split: rows, (entry row, entry facility, entry
+#: share), and per row the demand per day, the growth per year and the noise CV.
+Split = tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 class Demand:
@@ -32,46 +43,15 @@ class Demand:
 
     def __init__(self, host, rng: np.random.Generator) -> None:  # type: ignore[no-untyped-def]
         self.host = host
-        net = host.net
-        # Rows given by year: those in force at the run start (sim.dated).
-        dem = self.rows = demand_in_force(host.world["demand"], net.start)
-        fidx = net.facility_index()
-        # The split as entries (row, facility, share), row by row: a row feeds its
-        # facility, or its country's producers of the commodity.
-        entry_row: list[int] = []
-        entry_fac: list[np.ndarray] = []
-        entry_share: list[np.ndarray] = []
-        groups: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
-        for r, (com, country, facility) in enumerate(
-            zip(dem["commodity"], dem["country"], dem["facility"], strict=True)
-        ):
-            if facility:
-                facs, shares = np.array([fidx[facility]]), np.ones(1)
-            else:
-                key = (net.commodities.index(com), net.countries.index(country))
-                if key not in groups:
-                    mask = (net.fac_com == key[0]) & (net.fac_country == key[1])
-                    w = net.nameplate_per_day * mask
-                    share = w / w.sum() if w.sum() > 0 else mask / mask.sum()
-                    groups[key] = (np.flatnonzero(mask), share[mask])
-                facs, shares = groups[key]
-            entry_row += [r] * len(facs)
-            entry_fac.append(facs)
-            entry_share.append(shares)
-        self._row = np.array(entry_row, dtype=np.int64)
-        self._fac = (
-            np.concatenate(entry_fac).astype(np.int64) if entry_fac else np.zeros(0, np.int64)
-        )
-        self._share = np.concatenate(entry_share).astype(float) if entry_share else np.zeros(0)
-        self.base = dem["quantity_per_year"].to_numpy(dtype=float) / 365.0
-        self.growth = dem["growth_per_year_share"].to_numpy(dtype=float)
+        split = _split_of(host.world, host.net)
+        self.rows, self._row, self._fac, self._share, self.base, self.growth, cv = split
         # 1 + growth per row, or None if every row's is exactly 1 (its powers are all 1).
         grown = 1.0 + self.growth
         self._grown: np.ndarray | None = None if (grown == 1.0).all() else grown
-        self.scale = np.ones(len(dem))
+        self.scale = np.ones(len(self.rows))
         n_periods = int(np.ceil(host.horizon / host.settings.review_days)) + 1
-        z = rng.standard_normal((n_periods, len(dem)))
-        self.noise = demand_factors(z, dem["noise_cv"].to_numpy(dtype=float))
+        z = rng.standard_normal((n_periods, len(self.rows)))
+        self.noise = demand_factors(z, cv)
 
     def at(self, now: float) -> np.ndarray:
         """Return final demand per facility on day ``now``, in output units per day."""
@@ -143,3 +123,53 @@ class Demand:
         self.scale[rows] *= factor
         host.log.append((host.env.now, "demand_change", f"{int(rows.sum())} rows x {factor:g}"))
         host.request(replan=True)
+
+
+def _split_of(world: World, net: Network) -> Split:
+    """Return the demand rows in force at the run start and their split over facilities.
+
+    That is the rows (a DataFrame), the split as entries (row, facility, share), and
+    per row the demand per day, the growth per year and the noise CV. The same for
+    every run of ``net`` (read only): built once and kept on the network.
+    """
+    kept = net.__dict__.get("_demand_split")
+    if kept is not None and kept[0] is world:
+        return kept[1]
+    # Rows given by year: those in force at the run start (sim.dated).
+    dem = demand_in_force(world["demand"], net.start)
+    fidx = net.facility_index()
+    # The split as entries (row, facility, share), row by row: a row feeds its
+    # facility, or its country's producers of the commodity.
+    entry_row: list[int] = []
+    entry_fac: list[np.ndarray] = []
+    entry_share: list[np.ndarray] = []
+    groups: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+    for r, (com, country, facility) in enumerate(
+        zip(dem["commodity"], dem["country"], dem["facility"], strict=True)
+    ):
+        if facility:
+            facs, shares = np.array([fidx[facility]]), np.ones(1)
+        else:
+            key = (net.commodities.index(com), net.countries.index(country))
+            if key not in groups:
+                mask = (net.fac_com == key[0]) & (net.fac_country == key[1])
+                w = net.nameplate_per_day * mask
+                share = w / w.sum() if w.sum() > 0 else mask / mask.sum()
+                groups[key] = (np.flatnonzero(mask), share[mask])
+            facs, shares = groups[key]
+        entry_row += [r] * len(facs)
+        entry_fac.append(facs)
+        entry_share.append(shares)
+    arrays = (
+        np.array(entry_row, dtype=np.int64),
+        np.concatenate(entry_fac).astype(np.int64) if entry_fac else np.zeros(0, np.int64),
+        np.concatenate(entry_share).astype(float) if entry_share else np.zeros(0),
+        dem["quantity_per_year"].to_numpy(dtype=float) / 365.0,
+        dem["growth_per_year_share"].to_numpy(dtype=float),
+        dem["noise_cv"].to_numpy(dtype=float),
+    )
+    for a in arrays:
+        a.flags.writeable = False
+    split: Split = (dem, *arrays)
+    net.__dict__["_demand_split"] = (world, split)
+    return split
