@@ -61,6 +61,7 @@ public names are importable from here too.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, replace
@@ -97,7 +98,16 @@ from sim.reduce import (
     reduce_timeline,
     reduce_trade,
 )
-from sim.replication import _RESERVED_PARAMS, Sample, _draw, _Job, _Reduced, _replicate, _run_pool
+from sim.replication import (
+    _RESERVED_PARAMS,
+    Sample,
+    _draw,
+    _Job,
+    _Reduced,
+    _replicate,
+    _run_pool,
+    freeze_long_lived,
+)
 from sim.scenario import MAX_SEED
 from sim.summary import SUMMARY_COLUMNS, summarise
 from sim.world import World
@@ -538,10 +548,18 @@ def replications_in_order(
     if executor == "dask":
         yield from run_dask(job, seqs, jobs, scheduler, progress)
     elif jobs == 1 or replications == 1:
-        for r, seq in enumerate(seqs):
-            yield _replicate(job, job.world, r, seq)
-            if progress is not None:
-                progress(r + 1, replications)
+        frozen = False
+        try:
+            for r, seq in enumerate(seqs):
+                yield _replicate(job, job.world, r, seq)
+                if not frozen and r + 1 < replications and not gc.get_freeze_count():
+                    freeze_long_lived()  # what the first replication left alive stays
+                    frozen = True
+                if progress is not None:
+                    progress(r + 1, replications)
+        finally:
+            if frozen:
+                gc.unfreeze()
     else:
         yield from _run_pool(job, seqs, jobs, progress)
 

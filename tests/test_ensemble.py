@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 from pathlib import Path
 
 import numpy as np
@@ -418,6 +419,33 @@ def test_trade_is_the_monthly_sum_of_daily_exports(world: sim.World, one_job: En
     # allied buyers in February, while the baseline keeps shipping.
     feb = rows[rows["month"] == pd.Timestamp("2025-02-01")]
     assert (feb["actual"] == 0).all() and (feb["baseline"] > 0).all()
+
+
+def test_an_ensemble_keeps_long_lived_objects_out_of_full_collections_while_it_runs(
+    world: sim.World, one_job: Ensemble
+) -> None:
+    """After its first replication an ensemble freezes the objects alive (gc), and
+    unfreezes them when it is done; a frozen heap it did not make it leaves alone.
+
+    Freezing changes when objects are freed, never a result.
+    """
+    assert gc.get_freeze_count() == 0
+    frozen: list[int] = []
+    run_ensemble(
+        "p", world, ban_sample, start=START, horizon_days=60, seed=1, replications=3,
+        progress=lambda done, total: frozen.append(gc.get_freeze_count()),
+    )  # fmt: skip
+    assert len(frozen) == 3 and min(frozen) > 0  # frozen from the first replication on
+    assert gc.get_freeze_count() == 0  # and unfrozen when the ensemble is done
+    gc.freeze()  # someone else's frozen heap
+    try:
+        before = gc.get_freeze_count()
+        assert_same(one_job, ensemble(world))
+        # Neither unfrozen nor frozen again (that would add what the ensemble made);
+        # frozen objects that were freed meanwhile leave the count.
+        assert 0 < gc.get_freeze_count() <= before
+    finally:
+        gc.unfreeze()
 
 
 def test_progress_is_reported(world: sim.World) -> None:
