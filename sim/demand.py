@@ -49,6 +49,8 @@ class Demand:
         grown = 1.0 + self.growth
         self._grown: np.ndarray | None = None if (grown == 1.0).all() else grown
         self.scale = np.ones(len(self.rows))
+        self._growth_of: np.ndarray | None = None  # the scale _growth is of
+        self._growth = np.zeros(0)
         n_periods = int(np.ceil(host.horizon / host.settings.review_days)) + 1
         z = rng.standard_normal((n_periods, len(self.rows)))
         self.noise = demand_factors(z, cv)
@@ -72,13 +74,19 @@ class Demand:
     def growth_per_day(self) -> np.ndarray:
         """Relative growth of each facility's final demand, per day (0 without growth).
 
-        The demand-weighted mean of its rows' ``ln(1 + growth) / 365``.
+        The demand-weighted mean of its rows' ``ln(1 + growth) / 365``. The array is
+        kept and handed out again until a demand change replaces the scale: readers must
+        not change it.
         """
+        if self._growth_of is self.scale:  # the scale a demand change replaces
+            return self._growth
         rate = np.log1p(self.growth) / 365.0
         weight = self.base * self.scale
         total = self._spread(weight)
         grown = self._spread(weight * rate)
-        return np.divide(grown, total, out=np.zeros(len(total)), where=total > 0)
+        self._growth = np.divide(grown, total, out=np.zeros(len(total)), where=total > 0)
+        self._growth_of = self.scale
+        return self._growth
 
     def add(self, ev: DemandChange, where: str) -> None:
         """Validate a demand change and schedule it."""
