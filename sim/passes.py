@@ -179,7 +179,7 @@ class Layout:
     """
 
     def __init__(self, levels: list[Any]) -> None:
-        # The compiled settle resets and sets its per-supplier sums over the producers of
+        # The compiled passes reset and set their per-supplier sums over the producers of
         # a level: every supplier of a level's links must be one (as the network builds
         # the levels: a link's commodity is its supplier's output).
         for ci in levels:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -320,6 +321,18 @@ def test_order_weights_since_a_change_are_the_weights_summed_again() -> None:
         w0, lead0, np.ones(2), weights, np.array([1, 0.5]), *one
     )
     assert w1.tolist() == [0.4, 0.6] and lead1.tolist() == [0.4 * 2.0 + 0.6 * 10.0]
+
+
+def test_pass_layout_requires_every_link_supplier_among_its_levels_producers() -> None:
+    """The compiled passes sum per supplier over a level's producers: Layout checks it."""
+    net = network_of(synthetic_world(20, rng=np.random.default_rng(3)), dt.date(2025, 1, 1))
+    for levels in (net.plan_levels, net.settle_levels):
+        passes.Layout(levels)  # as the network builds them
+        level = next(ci for ci in levels if len(ci.links))
+        outsider = int(np.setdiff1d(np.arange(net.n), level.producers)[0])
+        broken = replace(level, link_sup=np.full(len(level.link_sup), outsider))
+        with pytest.raises(RuntimeError, match="supplier outside its producers"):
+            passes.Layout([broken if ci is level else ci for ci in levels])
 
 
 def test_compiled_daily_integral_is_the_reference() -> None:
