@@ -2,8 +2,10 @@
 """Compiled sums and scans (numba) that need none of numpy's element rules.
 
 :func:`_reduceat` is ``numpy.add.reduceat`` to the bit (numpy 2's pairwise sum), which
-the trade and scope sums of :mod:`sim.record` and :mod:`sim.metrics` and the order
-weights of :mod:`sim.sourcing` use; :func:`lane_changes` and :func:`move_transit` are the
+the trade sums of :mod:`sim.record` (:func:`group_sums`) and the order weights of
+:mod:`sim.sourcing` use; :func:`group_column_sums` are the scope sums of
+:mod:`sim.metrics` and :func:`epoch_totals` the run totals of :mod:`sim.record`;
+:func:`lane_changes` and :func:`move_transit` are the
 arithmetic of :class:`sim.lanes.Lanes`, :func:`arrival` and :func:`arrival_slopes` that
 of an arrival (``sim.engine._Run.arrive``), :func:`finished_slopes` that of
 :meth:`sim.finished.FinishedGoods.set_slope`, and :func:`add_at` is ``numpy.add.at``.
