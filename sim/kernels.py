@@ -28,9 +28,6 @@ from numba import njit
 from sim.controls import ALLOW_TOLERANCE
 from sim.finished import EDGE_DAYS
 from sim.kernels_sums import (  # noqa: F401 (handed out with these loops: sim.passes.compiled)
-    _pairwise_sum,
-    _reduceat,
-    _reduceat_one,
     add_at,
     arrival,
     arrival_slopes,
