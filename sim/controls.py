@@ -6,6 +6,7 @@ its licence applications and the pre-control flow its quota refers to.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 
 import numpy as np
@@ -24,7 +25,7 @@ from sim.held import HeldCargo
 from sim.lanes import RATE_FLOOR
 from sim.licences import Licensing, Terms, resolve_terms
 from sim.network import Network
-from sim.quotas import VolumeQuota, close_exhausted
+from sim.quotas import VolumeQuota
 
 #: Shares a control lets through (``allow``, 0-1) closer than this are equal: a quota
 #: factor recomputed from the same orders must not reopen a lane or close it to
@@ -124,6 +125,7 @@ class ControlState:
             (to_day(g.date, start, where, f"general_licences[{i}].date"), g.buyers)
             for i, g in enumerate(spec.general_licences)
         ]
+        self.general_days = sorted(day for day, _ in self.general)
         net.require_country(where, "issuer", spec.issuer)
         for c in spec.commodities:
             net.require_commodity(where, "commodities", c)
@@ -222,6 +224,20 @@ class ControlState:
         return not self.suspended and self.start <= now < self.end
 
 
+#: A control's state at an update (:meth:`Controls._states`).
+_State = tuple[ControlState, bool, bool, bool, Coverage | None, np.ndarray | None, int, bool]
+#: A control and the links it covers, of each quota in force.
+_Quotas = list[tuple[ControlState, np.ndarray]]
+
+
+def _same_states(before: list[_State], now: list[_State]) -> bool:
+    """Whether every control is in the same state (the same coverage and shares arrays)."""
+    return all(
+        a[1:4] == b[1:4] and a[4] is b[4] and a[5] is b[5] and a[6:] == b[6:]
+        for a, b in zip(before, now, strict=True)
+    )
+
+
 class Controls:
     """Export controls and licensing in a run: what each link may carry.
 
@@ -257,6 +273,9 @@ class Controls:
         self.unrestricted = np.ones(nl)
         self.cargo = HeldCargo(host)
         self._changed_specs: list[ExportControl] = []
+        #: the controls' states at the last update without a quota, and what they gave:
+        #: (allow, front, held share, release rate), kept while the states stay the same
+        self._kept: tuple[list[_State], tuple[np.ndarray, ...]] | None = None
 
     # ------------------------------------------------------------------ setup
     def add(self, ev: ExportControl, where: str, memberships: list[list[str]]) -> float:
@@ -399,52 +418,21 @@ class Controls:
 
         Each quota is ``(control, covered links)``; the plan sets its exact factor
         from its orders (:meth:`quota_allow`), and until then the previous factor
-        stands.
+        stands. Without a quota, when every control is in the same state as at the last
+        update (:meth:`_states`), the shares, front factors and holds are those of then.
         """
         if not self.by_id:  # no control in this run: allow and front stay all ones
             return []
         host = self.host
         net, now = host.net, host.env.now
-        allow = np.ones(net.l)
-        front = np.ones(net.m)
-        quota: list[tuple[ControlState, np.ndarray]] = []
-        hold_share = hold_rate = self._no_holds  # arrays of their own once a link is held
-        for ctl in self.by_id.values():
-            if ctl.suspended:
-                continue
-            if ctl.announced <= now < ctl.start:
-                slots = ctl.coverage(net, host.country_bloc).front_slots
-                for c, extra in ctl.front_by_commodity.items():
-                    if extra > 0:
-                        front[slots[net.commodities.index(c)]] = 1.0 + extra
-            if not ctl.active(now):
-                continue
-            cov = ctl.coverage(net, host.country_bloc)
-            links = cov.links
-            if len(cov.hold):  # held links pass (sales go on, customs hold them)
-                held_links = links[cov.hold]
-                if hold_share is self._no_holds:
-                    hold_share, hold_rate = np.zeros(net.l), np.zeros(net.l)
-                hold_share[held_links] = cov.hold_share
-                hold_rate[held_links] = ctl.spec.hold_release_share
-            assert ctl.licensing is not None
-            licensed = ctl.licensing.shares(cov.licensed) if cov.licensed else None
-            if ctl.spec.quota_share is not None:
-                if ctl.pre_volume is None:  # per commodity, in its own unit per day
-                    ctl.pre_volume = np.bincount(
-                        net.link_com[links], host.x[links], len(net.commodities)
-                    )
-                quota.append((ctl, cov.mask))
-                host.targeted[cov.buyer] = True
-            exempt = sum(day <= now for day, _ in ctl.general)  # general licences in force
-            kept = ctl.passed
-            if kept is not None and kept[0] is cov and kept[1] is licensed and kept[2] == exempt:
-                passed = kept[3]
-            else:
-                passed = self._passed(ctl, cov, licensed)
-                ctl.passed = (cov, licensed, exempt, passed)
-            allow[links] = np.minimum(allow[links], passed)
-            close_exhausted(allow, links, ctl.volume)
+        states = self._states(now)
+        kept = self._kept
+        if kept is not None and _same_states(kept[0], states):
+            allow, front, hold_share, hold_rate = kept[1]
+            quota: _Quotas = []
+        else:
+            allow, front, hold_share, hold_rate, quota = self._in_force(states)
+            self._kept = None if quota else (states, (allow, front, hold_share, hold_rate))
         # Buyers of a restricted link are targeted (allow only falls in the loop, so the
         # links it leaves below 1 are those some control restricted).
         host.targeted[net.link_buyer[allow < 1]] = True
@@ -464,15 +452,90 @@ class Controls:
             self._quota_scaled = False
         # A reopened lane delivers again only after its transport time: until then the
         # buyer keeps its redirected orders, as if the lane were still closed.
-        reopened = (allow > self.allow + ALLOW_TOLERANCE) & net.link_lagged
-        if reopened.any():
-            self.allow_held[reopened] = self.allow[reopened]
-            self.hold_until[reopened] = now + net.link_days[reopened]
-            for day in np.unique(self.hold_until[reopened]):
-                host.replan_at(float(day))
+        if allow is not self.allow:  # (the same array: the shares of the last update)
+            reopened = (allow > self.allow + ALLOW_TOLERANCE) & net.link_lagged
+            if reopened.any():
+                self.allow_held[reopened] = self.allow[reopened]
+                self.hold_until[reopened] = now + net.link_days[reopened]
+                for day in sorted(set(self.hold_until[reopened].tolist())):
+                    host.replan_at(day)
         self.allow = allow
         self.front = front
         return quota
+
+    def _states(self, now: float) -> list[_State]:
+        """Each control's state now, its licence applications filed as they fall due.
+
+        A state is ``(control, suspended, front running, in force, coverage, licensed
+        shares, general licences in force, quota used up)``: what the shares a control
+        lets through, its front factors and its holds follow from (the spec in force
+        through the coverage, which is built anew for a new spec or new blocs).
+        """
+        host = self.host
+        net, blocs = host.net, host.country_bloc
+        states: list[_State] = []
+        for ctl in self.by_id.values():
+            if ctl.suspended:
+                states.append((ctl, True, False, False, None, None, 0, False))
+                continue
+            fronting = ctl.announced <= now < ctl.start
+            if not ctl.active(now):
+                cov = ctl.coverage(net, blocs) if fronting else None
+                states.append((ctl, False, fronting, False, cov, None, 0, False))
+                continue
+            cov = ctl.coverage(net, blocs)
+            assert ctl.licensing is not None
+            licensed = ctl.licensing.shares(cov.licensed) if cov.licensed else None
+            exempt = bisect.bisect_right(ctl.general_days, now)  # general licences in force
+            exhausted = ctl.volume is not None and ctl.volume.exhausted()
+            states.append((ctl, False, fronting, True, cov, licensed, exempt, exhausted))
+        return states
+
+    def _in_force(
+        self, states: list[_State]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, _Quotas]:
+        """Return ``allow``, ``front``, the held share and release rate, and the quotas."""
+        host = self.host
+        net = host.net
+        allow = np.ones(net.l)
+        front = np.ones(net.m)
+        quota: _Quotas = []
+        hold_share = hold_rate = self._no_holds  # arrays of their own once a link is held
+        for ctl, suspended, fronting, active, cov, licensed, exempt, exhausted in states:
+            if suspended:
+                continue
+            if fronting:
+                assert cov is not None
+                for c, extra in ctl.front_by_commodity.items():
+                    if extra > 0:
+                        front[cov.front_slots[net.commodities.index(c)]] = 1.0 + extra
+            if not active:
+                continue
+            assert cov is not None
+            links = cov.links
+            if len(cov.hold):  # held links pass (sales go on, customs hold them)
+                held_links = links[cov.hold]
+                if hold_share is self._no_holds:
+                    hold_share, hold_rate = np.zeros(net.l), np.zeros(net.l)
+                hold_share[held_links] = cov.hold_share
+                hold_rate[held_links] = ctl.spec.hold_release_share
+            if ctl.spec.quota_share is not None:
+                if ctl.pre_volume is None:  # per commodity, in its own unit per day
+                    ctl.pre_volume = np.bincount(
+                        net.link_com[links], host.x[links], len(net.commodities)
+                    )
+                quota.append((ctl, cov.mask))
+                host.targeted[cov.buyer] = True
+            kept = ctl.passed
+            if kept is not None and kept[0] is cov and kept[1] is licensed and kept[2] == exempt:
+                passed = kept[3]
+            else:
+                passed = self._passed(ctl, cov, licensed)
+                ctl.passed = (cov, licensed, exempt, passed)
+            allow[links] = np.minimum(allow[links], passed)
+            if exhausted:  # a used-up volume quota closes its covered links
+                allow[links] = 0.0
+        return allow, front, hold_share, hold_rate, quota
 
     def _passed(self, ctl: ControlState, cov: Coverage, licensed: np.ndarray | None) -> np.ndarray:
         """Return the share of each covered link's flow that ``ctl`` lets through now.

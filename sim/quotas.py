@@ -19,8 +19,6 @@ import datetime as dt
 import math
 from typing import Any
 
-import numpy as np
-
 from sim.errors import InputError
 from sim.events import ExportControl, to_day
 
@@ -137,9 +135,3 @@ class VolumeQuota:
         if not math.isclose(quantity, 0.0):
             host.log.append((host.env.now, "quota_allocated", self.ctl.spec.id))
         host.request(replan=True)
-
-
-def close_exhausted(allow: np.ndarray, cov: np.ndarray, quota: VolumeQuota | None) -> None:
-    """Close the covered links of a used-up volume quota (in place)."""
-    if quota is not None and quota.exhausted():
-        allow[cov] = 0.0
