@@ -44,6 +44,8 @@ class Coverage:
         Whether each link is covered.
     links, buyer : int arrays (C,)
         Covered links, in link order, and their buyer facilities.
+    buyers : frozenset of int
+        The buyer facilities of the covered links.
     outside : float array (C,)
         Share of each covered flow outside the rules (``1 - covered_share`` of its group).
     hold : int array (H,)
@@ -61,6 +63,7 @@ class Coverage:
         self.mask = mask
         self.links = np.flatnonzero(mask)
         self.buyer = net.link_buyer[self.links]
+        self.buyers = frozenset(self.buyer.tolist())
         group = ctl.group_of_country[net.fac_country[self.buyer]]
         covered = np.array([t.covered_share for t in ctl.terms])[group]
         regime = np.array([t.regime for t in ctl.terms])[group]
@@ -182,7 +185,7 @@ class ControlState:
     def covers_buyer(self, buyer: int) -> bool:
         """Whether the control covers any link of ``buyer`` under the current blocs."""
         assert self._coverage is not None
-        return bool(self._coverage.mask[self.net.link_buyer == buyer].any())
+        return buyer in self._coverage.buyers
 
     def covered(self, net: Network, country_bloc: list[str]) -> np.ndarray:
         """Links the control covers under the current bloc membership (a mask)."""

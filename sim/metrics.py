@@ -438,7 +438,16 @@ def _scopes_at_once(
     supply = _row_sums(kernels, actual.supply_unrestricted, sels)
     need = _row_sums(kernels, baseline.consumption, sels)
     # A recipe's substitute input counts too, in units of the input it replaces.
-    subs = [np.flatnonzero(np.isin(cols.substitute_of, sel)) for sel in sels]
+    # Substitute slots whose original is in the selection, ascending (numpy.isin on the
+    # few substitute slots; a selection with no original of one has none).
+    sub_slots = np.flatnonzero(cols.substitute_of >= 0)
+    originals = cols.substitute_of[sub_slots]
+    has_sub = set(originals.tolist())
+    none = sub_slots[:0]
+    subs = [
+        none if has_sub.isdisjoint(sel.tolist()) else sub_slots[np.isin(originals, sel)]
+        for sel in sels
+    ]
     with_subs = [i for i, sub in enumerate(subs) if len(sub)]
     if with_subs:
         groups = [subs[i] for i in with_subs]

@@ -149,7 +149,7 @@ class Sourcing:
         ``baseline_lead``, the slot's expected lane days under these weights.
         """
         net = self.host.net
-        if self._weights_for is not None and np.array_equal(self._weights_for, availability):
+        if self._weights_for is not None and (self._weights_for == availability).all():
             return self._weights
         kernels = self.host.kernels
         if kernels is not None and net.l and net.slot_link_start[-1] < net.l:
