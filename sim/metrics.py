@@ -214,9 +214,12 @@ def _groups(facilities: pd.DataFrame, kind: str) -> Iterable[tuple[str, str, str
     n = len(facilities)
     scope = ["world"] * n if column is None else facilities[column].tolist()
     stage, commodity = facilities["type"].tolist(), facilities["commodity"].tolist()
+    missing = facilities["type"].isna().to_numpy() | facilities["commodity"].isna().to_numpy()
+    if column is not None:
+        missing |= facilities[column].isna().to_numpy()
     groups: dict[tuple[str, str, str], list[int]] = {}
     for i, key in enumerate(zip(scope, stage, commodity, strict=True)):
-        if not any(pd.isna(v) for v in key):
+        if not missing[i]:
             groups.setdefault(key, []).append(i)
     for key in sorted(groups):
         s, st, c = (str(v) for v in key)
@@ -240,9 +243,11 @@ class _Columns:
     @classmethod
     def of(cls, record: RunRecord) -> _Columns:
         fac, slots = record.facilities, record.slots
-        slot_fac = fac.reset_index().set_index("facility").loc[slots["facility"], "index"]
+        position = pd.Index(fac["facility"]).get_indexer(slots["facility"])
+        if (position < 0).any():
+            raise KeyError("a slot's facility is not among the run's facilities")
         return cls(
-            slot_fac=slot_fac.to_numpy(),
+            slot_fac=fac.index.to_numpy()[position],
             targeted=fac["targeted"].to_numpy(dtype=bool),
             restricted=slots["restricted"].to_numpy(dtype=bool),
             slot_input=slots["input"].to_numpy(dtype=object),
@@ -360,10 +365,10 @@ def _substitution_parts(
     transit is the lane time of the first redirected orders of that slot.
     """
     done = cols.qualification_done[sel]
-    done = np.where(done <= horizon, done, np.nan)  # finishing after T: not completed
+    done = np.where(done <= horizon, done, np.inf)  # finishing after T (or never): not done
     if not np.isfinite(done).any():
         return np.nan, np.nan
-    first = int(np.nanargmin(done))
+    first = int(np.argmin(done))
     lane = float(cols.redirect_lane[sel][first])
     return float(done[first] - t0), lane
 
