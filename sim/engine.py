@@ -79,6 +79,10 @@ def _whole(day: float) -> float:
     return float(whole) if abs(value - whole) < 1e-9 else day
 
 
+def _same(array: np.ndarray) -> np.ndarray:
+    return array
+
+
 class _Run:
     """One run: the SimPy environment, the clock, the two passes and the epoch log.
 
@@ -140,7 +144,7 @@ class _Run:
 
         #: the compiled loops (sim.kernels), or None to run the numpy reference
         self.kernels = passes.compiled()
-        self.epochs = EpochLog(settings.record_trade, net, self.kernels)
+        self.epochs = EpochLog(settings.record_trade, net, self.kernels, int(horizon_days))
         self.lanes = Lanes(self)
         self.stock_events = StockEvents(self)
         self.demand = Demand(self, np.random.default_rng(demand_seed))
@@ -446,19 +450,24 @@ class _Run:
         self._unlogged_at = self.env.now
 
     def _log_epoch(self) -> None:
-        """Log the rates in force from the instant of the last :meth:`_record`."""
+        """Log the rates in force from the instant of the last :meth:`_record`.
+
+        A log that keeps the arrays gets copies of those changed in place; the online
+        log copies what it keeps itself.
+        """
         now, self._unlogged_at = self._unlogged_at, None
         assert now is not None
+        copy = _same if self.epochs.online else np.copy
         self.epochs.append(
             now,
             p=self.p,
             delivered=self.delivered,
             supply=self.inflow - self.release,
-            supply_unrestricted=self.inflow_unrestricted.copy(),
-            s=self.s.copy(),
+            supply_unrestricted=copy(self.inflow_unrestricted),
+            s=copy(self.s),
             slope=self.slope,
             use=self.use,
-            installed=self.installed.base.copy() if self.installed else self._no_base,
+            installed=copy(self.installed.base) if self.installed else self._no_base,
             installed_slope=self.installed.slope() if self.installed else self._no_base,
             release=self.release,
             x=self.x,  # summed into trade groups at once, if the trade is kept

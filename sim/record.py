@@ -8,6 +8,7 @@ holds the stock at the end of day ``d``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,12 +75,23 @@ def epoch_totals(durations: np.ndarray, rates: np.ndarray, kernels: Any = None) 
 
 
 def end_of_day(
-    times: np.ndarray, levels: np.ndarray, slopes: np.ndarray, horizon: int
+    times: np.ndarray,
+    levels: Sequence[np.ndarray],
+    slopes: Sequence[np.ndarray],
+    horizon: int,
 ) -> np.ndarray:
-    """Evaluate piecewise-linear levels at the end of each day (clipped at 0)."""
+    """Evaluate piecewise-linear levels at the end of each day (clipped at 0).
+
+    ``levels`` and ``slopes`` hold one row (K,) per epoch, as an (E, K) array or a
+    list: only the rows in force at a day's end are gathered.
+    """
     bounds = np.arange(1, horizon + 1, dtype=float)
     idx = np.searchsorted(times, bounds, side="right") - 1
-    return np.maximum(levels[idx] + slopes[idx] * (bounds - times[idx])[:, None], 0.0)
+    at = idx.tolist()
+    width = len(levels[0]) if len(levels) else 0
+    level = np.array([levels[i] for i in at], dtype=float).reshape(len(at), width)
+    slope = np.array([slopes[i] for i in at], dtype=float).reshape(len(at), width)
+    return np.maximum(level + slope * (bounds - times[idx])[:, None], 0.0)
 
 
 @dataclass(frozen=True)
@@ -207,8 +219,14 @@ class EpochLog:
     stockpile release; with ``record_trade`` also the shipments on each link (``x``),
     kept only as their sums per trade group (``trade``: origin country, destination
     country and commodity, see :func:`trade_groups`), some 5x fewer numbers than links
-    in the reference world. Other arrays are stored as given: the engine never changes
-    an array in place once it has logged it.
+    in the reference world.
+
+    With the compiled loops (``kernels``) and a ``horizon``, the log keeps only the
+    epoch in force: when the next one starts, its days are written into the daily
+    series and it is added to the run totals (:func:`sim.kernels.record_epoch`, the
+    reference's arithmetic, see :meth:`finish`). Otherwise (the numpy reference) every
+    epoch's arrays are kept, as given (the engine never changes an array in place once
+    it has logged it), for :func:`build_record` to stack and integrate.
     """
 
     FIELDS = (
@@ -223,16 +241,31 @@ class EpochLog:
         "installed",
         "installed_slope",
     )
+    #: Fields integrated over each day (and summed over the run), and the stock levels
+    #: read at each day's end with their slopes (the online log's column order).
+    INTEGRATED = ("p", "delivered", "supply", "supply_unrestricted", "use", "release")
+    LEVELS = (("s", "slope"), ("installed", "installed_slope"))
+    #: Fields whose run totals the record's material balance reads.
+    TOTALS = ("p", "delivered", "use", "release")
 
-    def __init__(self, record_trade: bool, net: Network, kernels: Any = None) -> None:
+    def __init__(
+        self, record_trade: bool, net: Network, kernels: Any = None, horizon: int | None = None
+    ) -> None:
         self.record_trade = record_trade
         self.t: list[float] = []
+        self.online = kernels is not None and horizon is not None
         self.rows: dict[str, list[np.ndarray]] = {
             f: [] for f in self.FIELDS + (("trade",) if record_trade else ())
         }
         self._groups = trade_groups(net) if record_trade else None
         self._kernels = kernels
         self._summed: tuple[np.ndarray, np.ndarray] | None = None  # last x and its sums
+        self._horizon = 0 if horizon is None else int(horizon)
+        #: the online log: the epoch in force (its rates, levels and slopes, one row
+        #: each), the column ranges of the fields, and the running integral
+        self._pending: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._columns: dict[str, tuple[int, int]] = {}
+        self._integrated = 0  # epochs written into the series
 
     def append(self, now: float, **arrays: np.ndarray) -> None:
         """Log the rates in force from ``now``; a later log at the same instant wins.
@@ -242,6 +275,13 @@ class EpochLog:
         array as the one before (a stock event or an arrival: shipments unchanged) shares
         that epoch's sums.
         """
+        if self._groups is not None:
+            x = arrays["x"]
+            if self._summed is None or self._summed[0] is not x:  # arrivals keep the x
+                self._summed = (x, self._groups.sums(x, self._kernels))
+        if self.online:
+            self._append_online(now, arrays)
+            return
         if self.t and self.t[-1] == now:
             self.t.pop()
             for lst in self.rows.values():
@@ -249,11 +289,78 @@ class EpochLog:
         self.t.append(now)
         for name in self.FIELDS:
             self.rows[name].append(arrays[name])
-        if self._groups is not None:
-            x = arrays["x"]
-            if self._summed is None or self._summed[0] is not x:  # arrivals keep the x
-                self._summed = (x, self._groups.sums(x, self._kernels))
+        if self._summed is not None:
             self.rows["trade"].append(self._summed[1])
+
+    def _append_online(self, now: float, arrays: dict[str, np.ndarray]) -> None:
+        integrated = [arrays[name] for name in self.INTEGRATED]
+        if self._summed is not None:
+            integrated.append(self._summed[1])
+        rates = np.concatenate(integrated)  # copies: the epoch's rows as they are now
+        levels = np.concatenate([arrays[name] for name, _ in self.LEVELS])
+        slopes = np.concatenate([arrays[name] for _, name in self.LEVELS])
+        if not self.t:
+            if now != 0.0:
+                raise ValueError(f"the first epoch starts on day {now}, not day 0")
+            self._start(arrays, len(rates), len(levels))
+        elif self.t[-1] != now:  # the epoch in force ends now
+            self._write(now, last=False)
+            self.t.append(now)
+        self._pending = (rates, levels, slopes)
+        if not self.t:
+            self.t.append(now)
+
+    def _start(self, arrays: dict[str, np.ndarray], k: int, j: int) -> None:
+        widths = [len(arrays[name]) for name in self.INTEGRATED]
+        names = list(self.INTEGRATED) + (["trade"] if self._summed is not None else [])
+        if self._summed is not None:
+            widths.append(len(self._summed[1]))
+        ends = np.cumsum(widths).tolist()
+        self._columns = {n: (e - w, e) for n, w, e in zip(names, widths, ends, strict=True)}
+        level_widths = [len(arrays[name]) for name, _ in self.LEVELS]
+        self._columns.update(
+            {
+                name: (e - w, e)
+                for (name, _), w, e in zip(
+                    self.LEVELS, level_widths, np.cumsum(level_widths).tolist(), strict=True
+                )
+            }
+        )
+        self._acc = np.zeros(k)
+        self._prev = np.zeros(k)
+        self._daily = np.empty((self._horizon, k))
+        self._level_daily = np.empty((self._horizon, j))
+
+    def _write(self, end: float, last: bool) -> None:
+        """Write the epoch in force, from its start to ``end``, into the series."""
+        assert self._pending is not None
+        rates, levels, slopes = self._pending
+        self._kernels.record_epoch(
+            float(self.t[-1]), float(end), self._integrated == 0, last, rates,
+            self._acc, self._prev, self._daily, levels, slopes, self._level_daily,
+        )  # fmt: skip
+        self._integrated += 1
+
+    def finish(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """End the online log at the horizon: the daily series and the run totals.
+
+        Returns ``daily`` (per field of :attr:`INTEGRATED` and ``trade``: (horizon, K)
+        amounts per day, as :func:`daily_integral`; per level of :attr:`LEVELS`: the
+        level at the end of each day, as :func:`end_of_day`) and ``totals`` (per
+        integrated field, its run total, as :func:`epoch_totals`).
+        """
+        if self._pending is None:
+            raise ValueError("no epoch was logged")
+        self._write(float(self._horizon), last=True)
+        self._pending = None
+        daily, totals = {}, {}
+        for name, (a, b) in self._columns.items():
+            if name in dict(self.LEVELS):
+                daily[name] = np.ascontiguousarray(self._level_daily[:, a:b])
+            else:
+                daily[name] = np.ascontiguousarray(self._daily[:, a:b])
+                totals[name] = self._acc[a:b].copy()
+        return daily, totals
 
     def __len__(self) -> int:
         return len(self.t)
@@ -348,17 +455,11 @@ def _drew_random(run) -> bool:  # type: ignore[no-untyped-def]
 
 def build_record(epochs: EpochLog, facts: RunFacts) -> RunRecord:
     """Assemble the record of a finished run from its epoch log and final state."""
-    net, horizon, kernels = facts.net, facts.horizon_days, facts.kernels
-    times = np.array(epochs.t)
-    durations = np.diff(times, append=float(horizon))
-    p = np.array(epochs.rows["p"])
-    release = epochs.stacked("release", net.m)
-    delivered = np.array(epochs.rows["delivered"])
-    use = epochs.stacked("use", net.m)
+    net, horizon = facts.net, facts.horizon_days
+    daily, totals = _series(epochs, facts)
     durable = facts.durable_slots
-    consumed = epoch_totals(durations, use, kernels)
+    consumed = totals["use"].copy()
     consumed[durable] = 0.0  # installed, not consumed: see the installed-base terms
-    output = daily_integral(times, p, horizon, kernels)
     facilities = _facility_columns(facts.world, net).assign(targeted=facts.targeted)
     restricted_slot = (
         np.bincount(net.link_slot, facts.restricted.astype(float), minlength=net.m) > 0
@@ -385,27 +486,23 @@ def build_record(epochs: EpochLog, facts: RunFacts) -> RunRecord:
         t0=facts.t0,
         facilities=facilities,
         slots=slots,
-        output=output,
-        delivered=daily_integral(times, delivered, horizon, kernels),
-        consumption=daily_integral(times, use, horizon, kernels),
-        supply_unrestricted=daily_integral(
-            times, epochs.stacked("supply_unrestricted", net.m), horizon, kernels
-        ),
-        supply=daily_integral(times, epochs.stacked("supply", net.m), horizon, kernels),
-        released=daily_integral(times, release, horizon, kernels),
-        stock=end_of_day(
-            times, np.array(epochs.rows["s"]), np.array(epochs.rows["slope"]), horizon
-        ),
+        output=daily["p"],
+        delivered=daily["delivered"],
+        consumption=daily["use"],
+        supply_unrestricted=daily["supply_unrestricted"],
+        supply=daily["supply"],
+        released=daily["release"],
+        stock=daily["s"],
         balance={
             "initial_stock": facts.initial_stock,
             "final_stock": facts.final_stock,
             "consumed": consumed,
-            "released": epoch_totals(durations, release, kernels),
+            "released": totals["release"],
             "rounding": facts.rounding,
             "initial_transit": facts.initial_transit,
             "final_transit": facts.final_transit,
-            "produced": epoch_totals(durations, p, kernels),
-            "delivered": epoch_totals(durations, delivered, kernels),
+            "produced": totals["p"],
+            "delivered": totals["delivered"],
             "installed_initial": facts.installed_initial,
             "installed_final": facts.installed_final,
             "pipeline_initial": facts.pipeline_initial,
@@ -416,17 +513,38 @@ def build_record(epochs: EpochLog, facts: RunFacts) -> RunRecord:
             "unsold": facts.unsold,
             "held_final": facts.held_final,
         },
-        installed=end_of_day(
-            times,
-            epochs.stacked("installed", len(durable)),
-            epochs.stacked("installed_slope", len(durable)),
-            horizon,
-        ),
+        installed=daily["installed"],
         link_slot=net.link_slot.copy(),
         log=list(facts.log),
         drew_random=facts.drew_random,
-        **(_trade(net, epochs, times, horizon, kernels) if epochs.record_trade else {}),
+        trade_keys=trade_groups(net).keys.copy() if epochs.record_trade else None,
+        trade_daily=daily["trade"] if epochs.record_trade else None,
     )
+
+
+def _series(
+    epochs: EpochLog, facts: RunFacts
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Return the daily series and run totals of the epoch log (:meth:`EpochLog.finish`).
+
+    The online log has them already; a kept log is stacked and integrated here (the
+    totals of :attr:`EpochLog.TOTALS` only).
+    """
+    if epochs.online:
+        return epochs.finish()
+    net, horizon, kernels = facts.net, facts.horizon_days, facts.kernels
+    times = np.array(epochs.t)
+    durations = np.diff(times, append=float(horizon))
+    widths = {"p": net.n, "delivered": net.n, "trade": len(trade_groups(net).first)}
+    daily, totals = {}, {}
+    for name in EpochLog.INTEGRATED + (("trade",) if epochs.record_trade else ()):
+        rates = epochs.stacked(name, widths.get(name, net.m))
+        daily[name] = daily_integral(times, rates, horizon, kernels)
+        if name in EpochLog.TOTALS:
+            totals[name] = epoch_totals(durations, rates, kernels)
+    for level, slope in EpochLog.LEVELS:
+        daily[level] = end_of_day(times, epochs.rows[level], epochs.rows[slope], horizon)
+    return daily, totals
 
 
 def _facility_columns(world: World, net: Network) -> pd.DataFrame:
@@ -499,15 +617,3 @@ def trade_groups(net: Network) -> TradeGroups:
     if cached is None:
         cached = net.__dict__["_trade_groups"] = TradeGroups(net)
     return cached
-
-
-def _trade(
-    net: Network, epochs: EpochLog, times: np.ndarray, horizon: int, kernels: Any
-) -> dict[str, Any]:
-    """Daily shipments summed by origin country, destination country and commodity."""
-    groups = trade_groups(net)
-    per_group = epochs.stacked("trade", len(groups.first))
-    return {
-        "trade_keys": groups.keys.copy(),
-        "trade_daily": daily_integral(times, per_group, horizon, kernels),
-    }

@@ -24,7 +24,7 @@ import pytest
 from typer.testing import CliRunner
 
 import sim
-from sim import kernels_sums, passes, replication
+from sim import kernels_sums, passes, record, replication
 from sim.cli import app
 from sim.engine import Settings, simulate
 from sim.ensemble import run_scenario
@@ -410,6 +410,80 @@ def test_epoch_log_shares_trade_sums_of_the_same_shipments() -> None:
     assert trade[2].tobytes() == trade[0].tobytes() == groups.sums(x1).tobytes()
     assert trade[3].tobytes() == groups.sums(x1).tobytes()
     assert groups.sums(x2).tobytes() != groups.sums(x1).tobytes()
+
+
+def _epoch_arrays(net, rng, d: int, x: np.ndarray) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
+    """One epoch's arrays for :class:`EpochLog`, random (slopes of either sign)."""
+    widths = {"p": net.n, "delivered": net.n, "installed": d, "installed_slope": d}
+    arrays = {f: rng.uniform(0.0, 5.0, widths.get(f, net.m)) for f in EpochLog.FIELDS}
+    arrays["slope"] = rng.uniform(-3.0, 3.0, net.m)
+    arrays["installed_slope"] = rng.uniform(-1.0, 1.0, d)
+    return {**arrays, "x": x}
+
+
+@pytest.mark.parametrize("durable", [0, 3])
+def test_online_epoch_log_is_the_kept_log_integrated(durable: int) -> None:
+    """Kept as the run goes (compiled), the log gives the stacked reference's record.
+
+    Epochs at whole and fractional days, two in one day, one replaced at its instant, a
+    shipments array shared by two epochs, and a last epoch on the horizon's last day:
+    every daily series and run total equal to the bit to the numpy reference's
+    (:func:`daily_integral`, :func:`end_of_day`, :func:`epoch_totals` of the stack).
+    """
+    world = synthetic_world(20, rng=np.random.default_rng(3))
+    net = network_of(world, dt.date(2025, 1, 1))
+    rng = np.random.default_rng(5)
+    horizon = 9
+    online = EpochLog(True, net, passes.compiled(), horizon)
+    kept = EpochLog(True, net)
+    x = rng.uniform(0.0, 5.0, net.l)
+    times = [0.0, 1.0, 2.25, 2.75, 2.75, 4.0, 6.5, 8.0]
+    for i, t in enumerate(times):
+        if i != 3:  # epoch 3 keeps the shipments of epoch 2
+            x = rng.uniform(0.0, 5.0, net.l)
+        arrays = _epoch_arrays(net, rng, durable, x)
+        online.append(t, **arrays)
+        kept.append(t, **arrays)
+    assert online.t == kept.t == [0.0, 1.0, 2.25, 2.75, 4.0, 6.5, 8.0]
+    assert not kept.online and online.online and not online.rows["p"]
+    facts = SimpleNamespace(net=net, horizon_days=horizon, kernels=None)
+    want_daily, want_totals = record._series(kept, facts)  # type: ignore[arg-type]
+    got_daily, got_totals = online.finish()
+    assert sorted(got_daily) == sorted(want_daily)
+    for name, want in want_daily.items():
+        assert got_daily[name].shape == want.shape
+        assert got_daily[name].tobytes() == want.tobytes(), name
+    for name, want in want_totals.items():
+        assert got_totals[name].tobytes() == want.tobytes(), name
+
+
+def test_online_epoch_log_by_hand() -> None:
+    """Two epochs over 3 days, worked by hand.
+
+    Output 2/day from day 0, 4/day from day 1.5: days 2, 1 + 2 = 3 and 4; total 2 x 1.5
+    + 4 x 1.5 = 9. A stock of 10 falling 2/day, then 7 rising 1/day from day 1.5: at the
+    ends of the days 8, 7.5 and 8.5.
+    """
+    world = synthetic_world(20, rng=np.random.default_rng(3))
+    net = network_of(world, dt.date(2025, 1, 1))
+    log = EpochLog(False, net, passes.compiled(), 3)
+    base = {f: np.zeros(net.n if f in ("p", "delivered") else net.m) for f in EpochLog.FIELDS}
+    base.update(installed=np.zeros(0), installed_slope=np.zeros(0))
+
+    def epoch(rate: float, level: float, slope: float) -> dict[str, np.ndarray]:
+        p = np.full(net.n, rate)
+        p[1] = -0.0  # a total of negative zeros stays -0.0, as numpy's running sum has it
+        return {**base, "p": p, "s": np.full(net.m, level), "slope": np.full(net.m, slope)}
+
+    log.append(0.0, **epoch(2.0, 10.0, -2.0))
+    log.append(1.5, **epoch(4.0, 7.0, 1.0))
+    daily, totals = log.finish()
+    assert daily["p"][:, 0].tolist() == [2.0, 3.0, 4.0]
+    assert totals["p"][0] == 9.0 and np.signbit(totals["p"][1])
+    assert daily["s"][:, 0].tolist() == [8.0, 7.5, 8.5]
+    assert daily["installed"].shape == (3, 0)
+    with pytest.raises(ValueError, match="starts on day 1.0, not day 0"):
+        EpochLog(False, net, passes.compiled(), 3).append(1.0, **epoch(2.0, 10.0, -2.0))
 
 
 def test_compiled_epoch_totals_are_the_running_sum() -> None:
