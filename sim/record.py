@@ -261,9 +261,10 @@ class EpochLog:
         self._kernels = kernels
         self._summed: tuple[np.ndarray, np.ndarray] | None = None  # last x and its sums
         self._horizon = 0 if horizon is None else int(horizon)
-        #: the online log: the epoch in force (its rates, levels and slopes, one row
-        #: each), the column ranges of the fields, and the running integral
-        self._pending: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        #: the online log: whether an epoch is in force (its rates, levels and slopes
+        #: in one buffer each, laid out by the first epoch), the column range of each
+        #: field, and the epochs written (the running integral is set up by _start)
+        self._pending = False
         self._columns: dict[str, tuple[int, int]] = {}
         self._integrated = 0  # epochs written into the series
 
@@ -293,39 +294,38 @@ class EpochLog:
             self.rows["trade"].append(self._summed[1])
 
     def _append_online(self, now: float, arrays: dict[str, np.ndarray]) -> None:
-        integrated = [arrays[name] for name in self.INTEGRATED]
-        if self._summed is not None:
-            integrated.append(self._summed[1])
-        rates = np.concatenate(integrated)  # copies: the epoch's rows as they are now
-        levels = np.concatenate([arrays[name] for name, _ in self.LEVELS])
-        slopes = np.concatenate([arrays[name] for _, name in self.LEVELS])
         if not self.t:
             if now != 0.0:
                 raise ValueError(f"the first epoch starts on day {now}, not day 0")
-            self._start(arrays, len(rates), len(levels))
+            self._start(arrays)
+            self.t.append(now)
         elif self.t[-1] != now:  # the epoch in force ends now
             self._write(now, last=False)
             self.t.append(now)
-        self._pending = (rates, levels, slopes)
-        if not self.t:
-            self.t.append(now)
-
-    def _start(self, arrays: dict[str, np.ndarray], k: int, j: int) -> None:
-        widths = [len(arrays[name]) for name in self.INTEGRATED]
-        names = list(self.INTEGRATED) + (["trade"] if self._summed is not None else [])
+        # The epoch in force, copied as it is now (over the one just written or replaced).
+        integrated = [arrays[name] for name in self.INTEGRATED]
         if self._summed is not None:
+            integrated.append(self._summed[1])
+        np.concatenate(integrated, out=self._rates)
+        np.concatenate([arrays[name] for name, _ in self.LEVELS], out=self._levels)
+        np.concatenate([arrays[name] for _, name in self.LEVELS], out=self._slopes)
+        self._pending = True
+
+    def _start(self, arrays: dict[str, np.ndarray]) -> None:
+        """Lay out the columns of the online log from the first epoch's arrays."""
+        names = list(self.INTEGRATED)
+        widths = [len(arrays[name]) for name in names]
+        if self._summed is not None:
+            names.append("trade")
             widths.append(len(self._summed[1]))
-        ends = np.cumsum(widths).tolist()
-        self._columns = {n: (e - w, e) for n, w, e in zip(names, widths, ends, strict=True)}
         level_widths = [len(arrays[name]) for name, _ in self.LEVELS]
-        self._columns.update(
-            {
-                name: (e - w, e)
-                for (name, _), w, e in zip(
-                    self.LEVELS, level_widths, np.cumsum(level_widths).tolist(), strict=True
-                )
-            }
-        )
+        for group, sizes in ((names, widths), ([n for n, _ in self.LEVELS], level_widths)):
+            ends = np.cumsum(sizes).tolist()
+            self._columns.update(
+                {n: (e - w, e) for n, w, e in zip(group, sizes, ends, strict=True)}
+            )
+        k, j = sum(widths), sum(level_widths)
+        self._rates, self._levels, self._slopes = np.empty(k), np.empty(j), np.empty(j)
         self._acc = np.zeros(k)
         self._prev = np.zeros(k)
         self._daily = np.empty((self._horizon, k))
@@ -333,11 +333,10 @@ class EpochLog:
 
     def _write(self, end: float, last: bool) -> None:
         """Write the epoch in force, from its start to ``end``, into the series."""
-        assert self._pending is not None
-        rates, levels, slopes = self._pending
         self._kernels.record_epoch(
-            float(self.t[-1]), float(end), self._integrated == 0, last, rates,
-            self._acc, self._prev, self._daily, levels, slopes, self._level_daily,
+            float(self.t[-1]), float(end), self._integrated == 0, last, self._rates,
+            self._acc, self._prev, self._daily, self._levels, self._slopes,
+            self._level_daily,
         )  # fmt: skip
         self._integrated += 1
 
@@ -349,10 +348,10 @@ class EpochLog:
         level at the end of each day, as :func:`end_of_day`) and ``totals`` (per
         integrated field, its run total, as :func:`epoch_totals`).
         """
-        if self._pending is None:
+        if not self._pending:
             raise ValueError("no epoch was logged")
         self._write(float(self._horizon), last=True)
-        self._pending = None
+        self._pending = False
         daily, totals = {}, {}
         for name, (a, b) in self._columns.items():
             if name in dict(self.LEVELS):
