@@ -294,6 +294,7 @@ class EpochLog:
             self.rows["trade"].append(self._summed[1])
 
     def _append_online(self, now: float, arrays: dict[str, np.ndarray]) -> None:
+        """Write the epoch in force if it ends now, then copy the new one into its place."""
         if not self.t:
             if now != 0.0:
                 raise ValueError(f"the first epoch starts on day {now}, not day 0")
@@ -349,12 +350,13 @@ class EpochLog:
         integrated field, its run total, as :func:`epoch_totals`).
         """
         if not self._pending:
-            raise ValueError("no epoch was logged")
+            raise ValueError("no epoch in force: none was logged, or the log is finished")
         self._write(float(self._horizon), last=True)
         self._pending = False
         daily, totals = {}, {}
+        levels = {name for name, _ in self.LEVELS}
         for name, (a, b) in self._columns.items():
-            if name in dict(self.LEVELS):
+            if name in levels:
                 daily[name] = np.ascontiguousarray(self._level_daily[:, a:b])
             else:
                 daily[name] = np.ascontiguousarray(self._daily[:, a:b])

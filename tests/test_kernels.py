@@ -482,6 +482,8 @@ def test_online_epoch_log_by_hand() -> None:
     assert totals["p"][0] == 9.0 and np.signbit(totals["p"][1])
     assert daily["s"][:, 0].tolist() == [8.0, 7.5, 8.5]
     assert daily["installed"].shape == (3, 0)
+    with pytest.raises(ValueError, match="no epoch in force"):
+        log.finish()  # finished already
     with pytest.raises(ValueError, match="starts on day 1.0, not day 0"):
         EpochLog(False, net, passes.compiled(), 3).append(1.0, **epoch(2.0, 10.0, -2.0))
 
