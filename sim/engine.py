@@ -79,10 +79,6 @@ def _whole(day: float) -> float:
     return float(whole) if abs(value - whole) < 1e-9 else day
 
 
-def _same(array: np.ndarray) -> np.ndarray:
-    return array
-
-
 class _Run:
     """One run: the SimPy environment, the clock, the two passes and the epoch log.
 
@@ -450,26 +446,22 @@ class _Run:
         self._unlogged_at = self.env.now
 
     def _log_epoch(self) -> None:
-        """Log the rates in force from the instant of the last :meth:`_record`.
-
-        A log that keeps the arrays gets copies of those changed in place; the online
-        log copies what it keeps itself.
-        """
+        """Log the rates in force from the instant of the last :meth:`_record`."""
         now, self._unlogged_at = self._unlogged_at, None
         assert now is not None
-        copy = _same if self.epochs.online else np.copy
-        self.epochs.append(
+        installed = self.installed
+        self.epochs.log(
             now,
             p=self.p,
             delivered=self.delivered,
-            supply=self.inflow - self.release,
-            supply_unrestricted=copy(self.inflow_unrestricted),
-            s=copy(self.s),
-            slope=self.slope,
-            use=self.use,
-            installed=copy(self.installed.base) if self.installed else self._no_base,
-            installed_slope=self.installed.slope() if self.installed else self._no_base,
+            inflow=self.inflow,
             release=self.release,
+            supply_unrestricted=self.inflow_unrestricted,
+            use=self.use,
+            s=self.s,
+            slope=self.slope,
+            installed=installed.base if installed else self._no_base,
+            installed_slope=installed.slope() if installed else self._no_base,
             x=self.x,  # summed into trade groups at once, if the trade is kept
         )
 

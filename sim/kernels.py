@@ -27,7 +27,7 @@ from numba import njit
 
 from sim.controls import ALLOW_TOLERANCE
 from sim.finished import EDGE_DAYS
-from sim.kernels_record import record_epoch  # noqa: F401 (handed out with these loops)
+from sim.kernels_record import log_epoch, record_epoch  # noqa: F401 (handed out with these loops)
 from sim.kernels_sums import (  # noqa: F401 (handed out with these loops: sim.passes.compiled)
     add_at,
     arrival,

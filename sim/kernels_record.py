@@ -24,19 +24,25 @@ def _clip_at_zero(value: float) -> float:
 
 
 @njit(cache=True)
-def record_epoch(t, end, first, last, rates, acc, prev, out, levels, slopes, level_out):
+def record_epoch(
+    t, end, first, last, horizon, rates, acc, prev, out, out_at, out_step,
+    levels, slopes, level_out, level_at, level_step,
+):  # fmt: skip
     """Write the days of the epoch ``[t, end)`` and add the epoch to the integral.
 
     ``rates`` (K,) are in force over the epoch; ``acc`` (K,) is the integral up to its
     start (the reference's ``cum``, a running sum from the first epoch's term) and
     ``prev`` the integral at the last day bound read. Each day bound ``b`` in force
     (``t <= b < end``; from 0 for the first epoch, to the horizon for the last)
-    gives day ``b``'s amount ``out[b - 1]`` (clipped at 0, as the reference) and, from
-    ``levels`` and ``slopes`` (J,), the level at the end of day ``b``, ``level_out[b -
-    1]`` (clipped at 0). ``acc`` then adds ``rates * (end - t)``: after the last epoch
-    (``end`` the horizon) it is the run total of each column (``epoch_totals``).
+    gives day ``b``'s amount of column ``j`` (clipped at 0, as the reference) and, from
+    ``levels`` and ``slopes`` (J,), the level at the end of day ``b`` (clipped at 0).
+    ``acc`` then adds ``rates * (end - t)``: after the last epoch (``end`` the horizon)
+    it is the run total of each column (``epoch_totals``).
+
+    ``out`` and ``level_out`` are flat (``horizon`` days of each column): day ``d``
+    (from 0) of column ``j`` is at ``out_at[j] + d * out_step[j]`` (and likewise for
+    the levels), so that each field's (horizon, width) series is one C-ordered block.
     """
-    horizon = out.shape[0]
     k = len(rates)
     lo = 0 if first else int(math.ceil(t))
     hi = horizon if last else min(int(math.ceil(end)) - 1, horizon)
@@ -45,11 +51,68 @@ def record_epoch(t, end, first, last, rates, acc, prev, out, levels, slopes, lev
         for j in range(k):
             value = acc[j] + rates[j] * into
             if b > 0:
-                out[b - 1, j] = _clip_at_zero(value - prev[j])
+                out[out_at[j] + (b - 1) * out_step[j]] = _clip_at_zero(value - prev[j])
             prev[j] = value
         if b > 0:
             for j in range(len(levels)):
-                level_out[b - 1, j] = _clip_at_zero(levels[j] + slopes[j] * into)
+                level_out[level_at[j] + (b - 1) * level_step[j]] = _clip_at_zero(
+                    levels[j] + slopes[j] * into
+                )
     duration = end - t
     for j in range(k):
         acc[j] = rates[j] * duration if first else acc[j] + rates[j] * duration
+
+
+@njit(cache=True, inline="always")
+def _put(into, at, values) -> int:
+    """Copy ``values`` into ``into`` from position ``at``; return the position after."""
+    for j in range(len(values)):
+        into[at + j] = values[j]
+    return at + len(values)
+
+
+@njit(cache=True)
+def log_epoch(
+    write, t, end, first, horizon, rates, acc, prev, out, out_at, out_step,
+    levels, slopes, level_out, level_at, level_step,
+    p, delivered, inflow, minus, supply_unrestricted, use, release, trade,
+    s, installed, slope, installed_slope,
+):  # fmt: skip
+    """End the epoch in force at ``end`` (if ``write``), then copy in the one from ``end``.
+
+    With ``write``, :func:`record_epoch` writes the epoch ``[t, end)`` (not the last).
+    The new epoch's rates are laid out as :class:`sim.record.EpochLog` lays out its
+    columns: ``p, delivered, supply, supply_unrestricted, use, release, trade``, where
+    supply is ``inflow - minus`` (the engine's inflow less its stockpile releases, or a
+    supply given less zeros, which is the supply to the bit), its levels ``s,
+    installed`` and their slopes ``slope, installed_slope``. Returns False, having
+    written nothing, if the arrays' widths are not the buffers' (the log's layout is
+    not this epoch's).
+    """
+    width = len(p) + len(delivered) + 2 * len(inflow) + len(use) + len(release) + len(trade)
+    if (
+        len(minus) != len(inflow)
+        or len(supply_unrestricted) != len(inflow)
+        or width != len(rates)
+        or len(s) + len(installed) != len(levels)
+        or len(slope) != len(s)
+        or len(installed_slope) != len(installed)
+    ):
+        return False
+    if write:
+        record_epoch(
+            t, end, first, False, horizon, rates, acc, prev, out, out_at, out_step,
+            levels, slopes, level_out, level_at, level_step,
+        )  # fmt: skip
+    at = _put(rates, 0, p)
+    at = _put(rates, at, delivered)
+    for j in range(len(inflow)):
+        rates[at + j] = inflow[j] - minus[j]
+    at += len(inflow)
+    at = _put(rates, at, supply_unrestricted)
+    at = _put(rates, at, use)
+    at = _put(rates, at, release)
+    _put(rates, at, trade)
+    _put(levels, _put(levels, 0, s), installed)
+    _put(slopes, _put(slopes, 0, slope), installed_slope)
+    return True

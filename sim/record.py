@@ -224,9 +224,11 @@ class EpochLog:
     With the compiled loops (``kernels``) and a ``horizon``, the log keeps only the
     epoch in force: when the next one starts, its days are written into the daily
     series and it is added to the run totals (:func:`sim.kernels.record_epoch`, the
-    reference's arithmetic, see :meth:`finish`). Otherwise (the numpy reference) every
-    epoch's arrays are kept, as given (the engine never changes an array in place once
-    it has logged it), for :func:`build_record` to stack and integrate.
+    reference's arithmetic, see :meth:`finish`), and the new epoch's arrays are copied
+    into the log's buffers, both in one compiled call (:func:`sim.kernels.log_epoch`).
+    Otherwise (the numpy reference) every epoch's arrays are kept, as given to
+    :meth:`append` (:meth:`log`, the engine's entry, copies those the engine changes in
+    place), for :func:`build_record` to stack and integrate.
     """
 
     FIELDS = (
@@ -265,23 +267,61 @@ class EpochLog:
         #: in one buffer each, laid out by the first epoch), the column range of each
         #: field, and the epochs written (the running integral is set up by _start)
         self._pending = False
-        self._columns: dict[str, tuple[int, int]] = {}
+        self._layout: dict[str, tuple[int, int]] = {}
         self._integrated = 0  # epochs written into the series
+        self._no_trade = np.zeros(0)
+
+    def log(
+        self,
+        now: float,
+        *,
+        p: np.ndarray,
+        delivered: np.ndarray,
+        inflow: np.ndarray,
+        release: np.ndarray,
+        supply_unrestricted: np.ndarray,
+        use: np.ndarray,
+        s: np.ndarray,
+        slope: np.ndarray,
+        installed: np.ndarray,
+        installed_slope: np.ndarray,
+        x: np.ndarray,
+    ) -> None:
+        """Log the engine's state from ``now``: :meth:`append`, supply = inflow - release.
+
+        The online log copies the arrays into its buffers in one compiled call; a kept
+        log keeps copies of those the engine changes in place (``supply_unrestricted``,
+        ``s``, ``installed``) and the others as they are (the engine replaces them).
+        """
+        if not self.online:
+            self.append(
+                now, p=p, delivered=delivered, supply=inflow - release,
+                supply_unrestricted=supply_unrestricted.copy(), s=s.copy(), slope=slope,
+                use=use, installed=installed.copy(), installed_slope=installed_slope,
+                release=release, x=x,
+            )  # fmt: skip
+            return
+        arrays = (p, delivered, inflow, release, supply_unrestricted, use, release)
+        self._online(now, (*arrays, s, installed, slope, installed_slope), self._trade_sums(x))
 
     def append(self, now: float, **arrays: np.ndarray) -> None:
         """Log the rates in force from ``now``; a later log at the same instant wins.
 
-        With ``record_trade``, ``x`` (the shipments per link) is summed into its trade
+        ``arrays`` holds every field of :attr:`FIELDS` (and ``x``, if the trade is
+        kept). With
+        ``record_trade``, ``x`` (the shipments per link) is summed into its trade
         groups now; the array itself is not kept. An epoch logged with the same ``x``
         array as the one before (a stock event or an arrival: shipments unchanged) shares
         that epoch's sums.
         """
-        if self._groups is not None:
-            x = arrays["x"]
-            if self._summed is None or self._summed[0] is not x:  # arrivals keep the x
-                self._summed = (x, self._groups.sums(x, self._kernels))
+        trade = None if self._groups is None else self._trade_sums(arrays["x"])
         if self.online:
-            self._append_online(now, arrays)
+            supply = arrays["supply"]
+            names = ("supply_unrestricted", "use", "release", "s", "installed", "slope")
+            ordered: tuple[np.ndarray, ...] = (arrays["p"], arrays["delivered"], supply)
+            ordered += (np.zeros(len(supply)), *(arrays[name] for name in names))
+            ordered += (arrays["installed_slope"],)
+            self._online(now, ordered, trade)
             return
         if self.t and self.t[-1] == now:
             self.t.pop()
@@ -290,64 +330,92 @@ class EpochLog:
         self.t.append(now)
         for name in self.FIELDS:
             self.rows[name].append(arrays[name])
-        if self._summed is not None:
-            self.rows["trade"].append(self._summed[1])
+        if trade is not None:
+            self.rows["trade"].append(trade)
 
-    def _append_online(self, now: float, arrays: dict[str, np.ndarray]) -> None:
-        """Write the epoch in force if it ends now, then copy the new one into its place."""
+    def _trade_sums(self, x: np.ndarray) -> np.ndarray | None:
+        """Return the trade-group sums of ``x``, or None without ``record_trade``."""
+        if self._groups is None:
+            return None
+        if self._summed is None or self._summed[0] is not x:  # arrivals keep the x
+            self._summed = (x, self._groups.sums(x, self._kernels))
+        return self._summed[1]
+
+    def _online(self, now: float, arrays: tuple[np.ndarray, ...], trade: np.ndarray | None) -> None:
+        """End the epoch in force if it ends now, then copy in the new one (the online log).
+
+        ``arrays``: ``p, delivered, inflow, minus, supply_unrestricted, use, release``
+        (the supply is ``inflow - minus``), then ``s, installed, slope,
+        installed_slope``; ``trade`` the trade-group sums, if kept.
+        """
+        rates, levels = arrays[:7], arrays[7:]
+        if trade is None:
+            trade = self._no_trade
+        write = False
         if not self.t:
             if now != 0.0:
                 raise ValueError(f"the first epoch starts on day {now}, not day 0")
-            self._start(arrays)
+            widths = [len(a) for i, a in enumerate(rates) if i != 3]  # minus: no column
+            self._start([*widths, len(trade)], [len(levels[0]), len(levels[1])])
             self.t.append(now)
         elif self.t[-1] != now:  # the epoch in force ends now
-            self._write(now, last=False)
-            self.t.append(now)
+            write = True
         # The epoch in force, copied as it is now (over the one just written or replaced).
-        integrated = [arrays[name] for name in self.INTEGRATED]
-        if self._summed is not None:
-            integrated.append(self._summed[1])
-        np.concatenate(integrated, out=self._rates)
-        np.concatenate([arrays[name] for name, _ in self.LEVELS], out=self._levels)
-        np.concatenate([arrays[name] for _, name in self.LEVELS], out=self._slopes)
+        if not self._kernels.log_epoch(
+            write, float(self.t[-1]), float(now), self._integrated == 0, self._horizon,
+            self._rates, self._acc, self._prev, self._daily, self._at, self._step,
+            self._levels, self._slopes, self._level_daily, self._level_at,
+            self._level_step, *rates, trade, *levels,
+        ):  # fmt: skip
+            raise ValueError("an epoch's arrays are not as wide as the first epoch's")
+        if write:
+            self._integrated += 1
+            self.t.append(now)
         self._pending = True
 
-    def _start(self, arrays: dict[str, np.ndarray]) -> None:
-        """Lay out the columns of the online log from the first epoch's arrays."""
-        names = list(self.INTEGRATED)
-        widths = [len(arrays[name]) for name in names]
-        if self._summed is not None:
-            names.append("trade")
-            widths.append(len(self._summed[1]))
-        level_widths = [len(arrays[name]) for name, _ in self.LEVELS]
-        for group, sizes in ((names, widths), ([n for n, _ in self.LEVELS], level_widths)):
+    def _start(self, widths: list[int], level_widths: list[int]) -> None:
+        """Lay out the columns of the online log from the first epoch's widths.
+
+        ``widths`` are the rates' per field of :attr:`INTEGRATED` and ``trade``,
+        ``level_widths`` the levels' per level of :attr:`LEVELS`. Each field's daily
+        series is one (horizon, width) block of a flat buffer, in C order, so that
+        :meth:`finish` hands out views.
+        """
+        names = [*self.INTEGRATED, "trade"]
+        levels = [name for name, _ in self.LEVELS]
+        self._layout = {}
+        for group, sizes in ((names, widths), (levels, level_widths)):
             ends = np.cumsum(sizes).tolist()
-            self._columns.update(
-                {n: (e - w, e) for n, w, e in zip(group, sizes, ends, strict=True)}
-            )
+            for name, width, end in zip(group, sizes, ends, strict=True):
+                self._layout[name] = (end - width, end)
+        horizon = self._horizon
         k, j = sum(widths), sum(level_widths)
         self._rates, self._levels, self._slopes = np.empty(k), np.empty(j), np.empty(j)
         self._acc = np.zeros(k)
         self._prev = np.zeros(k)
-        self._daily = np.empty((self._horizon, k))
-        self._level_daily = np.empty((self._horizon, j))
+        self._at, self._step = _block_layout(widths, horizon)
+        self._level_at, self._level_step = _block_layout(level_widths, horizon)
+        self._daily = np.empty(horizon * k)
+        self._level_daily = np.empty(horizon * j)
 
     def _write(self, end: float, last: bool) -> None:
         """Write the epoch in force, from its start to ``end``, into the series."""
         self._kernels.record_epoch(
-            float(self.t[-1]), float(end), self._integrated == 0, last, self._rates,
-            self._acc, self._prev, self._daily, self._levels, self._slopes,
-            self._level_daily,
+            float(self.t[-1]), float(end), self._integrated == 0, last, self._horizon,
+            self._rates, self._acc, self._prev, self._daily, self._at, self._step,
+            self._levels, self._slopes, self._level_daily, self._level_at,
+            self._level_step,
         )  # fmt: skip
         self._integrated += 1
 
     def finish(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """End the online log at the horizon: the daily series and the run totals.
 
-        Returns ``daily`` (per field of :attr:`INTEGRATED` and ``trade``: (horizon, K)
-        amounts per day, as :func:`daily_integral`; per level of :attr:`LEVELS`: the
-        level at the end of each day, as :func:`end_of_day`) and ``totals`` (per
-        integrated field, its run total, as :func:`epoch_totals`).
+        Returns ``daily`` (per field of :attr:`INTEGRATED` and ``trade`` if kept:
+        (horizon, K) amounts per day, as :func:`daily_integral`; per level of
+        :attr:`LEVELS`: the level at the end of each day, as :func:`end_of_day`; each a
+        C-ordered view of the log's buffer) and ``totals`` (per integrated field, its
+        run total, as :func:`epoch_totals`).
         """
         if not self._pending:
             raise ValueError("no epoch in force: none was logged, or the log is finished")
@@ -355,11 +423,13 @@ class EpochLog:
         self._pending = False
         daily, totals = {}, {}
         levels = {name for name, _ in self.LEVELS}
-        for name, (a, b) in self._columns.items():
-            if name in levels:
-                daily[name] = np.ascontiguousarray(self._level_daily[:, a:b])
-            else:
-                daily[name] = np.ascontiguousarray(self._daily[:, a:b])
+        horizon = self._horizon
+        for name, (a, b) in self._layout.items():
+            if name == "trade" and self._groups is None:
+                continue
+            buffer = self._level_daily if name in levels else self._daily
+            daily[name] = buffer[horizon * a : horizon * b].reshape(horizon, b - a)
+            if name not in levels:
                 totals[name] = self._acc[a:b].copy()
         return daily, totals
 
@@ -521,6 +591,21 @@ def build_record(epochs: EpochLog, facts: RunFacts) -> RunRecord:
         trade_keys=trade_groups(net).keys.copy() if epochs.record_trade else None,
         trade_daily=daily["trade"] if epochs.record_trade else None,
     )
+
+
+def _block_layout(widths: list[int], horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return where day 0 of each column is in a flat buffer of (horizon, width) blocks.
+
+    Also the step from one day to the next: the width of the column's field.
+    """
+    at: list[int] = []
+    step: list[int] = []
+    first = 0
+    for width in widths:
+        at.extend(range(horizon * first, horizon * first + width))
+        step.extend([width] * width)
+        first += width
+    return np.array(at, dtype=np.int64), np.array(step, dtype=np.int64)
 
 
 def _series(

@@ -488,6 +488,42 @@ def test_online_epoch_log_by_hand() -> None:
         EpochLog(False, net, passes.compiled(), 3).append(1.0, **epoch(2.0, 10.0, -2.0))
 
 
+def test_online_epoch_log_from_engine_state_by_hand() -> None:
+    """The engine's entry (:meth:`EpochLog.log`): supply is inflow less release.
+
+    Inflow 5 and release 1.5 a day give supply 3.5 and release 1.5 on each of 2 days,
+    kept or online; an epoch of other widths is refused, and the online log's state is
+    left as it was (the first epoch still runs to the horizon). The online series are
+    C-ordered blocks of one buffer.
+    """
+    world = synthetic_world(20, rng=np.random.default_rng(3))
+    net = network_of(world, dt.date(2025, 1, 1))
+    n, m = net.n, net.m
+    state = {
+        "p": np.full(n, 2.0), "delivered": np.zeros(n), "inflow": np.full(m, 5.0),
+        "release": np.full(m, 1.5), "supply_unrestricted": np.full(m, 5.0),
+        "use": np.ones(m), "s": np.full(m, 10.0), "slope": np.full(m, 4.0),
+        "installed": np.zeros(0), "installed_slope": np.zeros(0), "x": np.zeros(net.l),
+    }  # fmt: skip
+    online = EpochLog(False, net, passes.compiled(), 2)
+    kept = EpochLog(False, net)
+    online.log(0.0, **state)
+    kept.log(0.0, **state)
+    with pytest.raises(ValueError, match="not as wide as the first epoch's"):
+        online.log(1.0, **{**state, "p": np.ones(n + 1)})
+    assert online.t == [0.0]
+    daily, totals = online.finish()
+    assert daily["supply"][:, 0].tolist() == [3.5, 3.5]
+    assert daily["release"][:, 0].tolist() == [1.5, 1.5]
+    assert daily["s"][:, 0].tolist() == [14.0, 18.0]
+    assert totals["supply"][0] == 7.0
+    assert all(a.flags.c_contiguous for a in daily.values())
+    facts = SimpleNamespace(net=net, horizon_days=2, kernels=None)
+    want, _ = record._series(kept, facts)  # type: ignore[arg-type]
+    for name in want:
+        assert daily[name].tobytes() == want[name].tobytes(), name
+
+
 def test_compiled_epoch_totals_are_the_running_sum() -> None:
     """The record's run totals, compiled, are numpy's cumulative sum down the epochs.
 
