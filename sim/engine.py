@@ -256,13 +256,19 @@ class _Run:
             return
         if self._unlogged_at is not None:  # the instant just left, before anything moves
             self._log_epoch()
-        s = self.s + self.slope * dt_
-        neg = s < 0
-        if neg.any():  # float residue below zero: record it, then clip
-            self.rounding[neg] += s[neg]
-            s[neg] = 0.0
-        self.s = s
-        self.lanes.advance(self.x, dt_)
+        lanes, kernels = self.lanes, self.kernels
+        if kernels is not None:  # the same arithmetic, stocks and lanes in one loop
+            self.s = kernels.advance_stocks(
+                self.s, self.slope, dt_, self.rounding, lanes.transit, self.x, lanes.arr
+            )
+        else:
+            s = self.s + self.slope * dt_
+            neg = s < 0
+            if neg.any():  # float residue below zero: record it, then clip
+                self.rounding[neg] += s[neg]
+                s[neg] = 0.0
+            self.s = s
+            lanes.advance(self.x, dt_)
         for mechanism in self._moving:  # stockpiles, installed bases, finished goods, quotas
             mechanism.advance(dt_)
         self.t_last = now

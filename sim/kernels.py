@@ -30,6 +30,7 @@ from sim.finished import EDGE_DAYS
 from sim.kernels_record import log_epoch, record_epoch  # noqa: F401 (handed out with these loops)
 from sim.kernels_sums import (  # noqa: F401 (handed out with these loops: sim.passes.compiled)
     add_at,
+    advance_stocks,
     arrival,
     arrival_slopes,
     epoch_totals,

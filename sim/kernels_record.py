@@ -24,25 +24,19 @@ def _clip_at_zero(value: float) -> float:
 
 
 @njit(cache=True)
-def record_epoch(
-    t, end, first, last, horizon, rates, acc, prev, out, out_at, out_step,
-    levels, slopes, level_out, level_at, level_step,
-):  # fmt: skip
+def record_epoch(t, end, first, last, rates, acc, prev, out, levels, slopes, level_out):
     """Write the days of the epoch ``[t, end)`` and add the epoch to the integral.
 
     ``rates`` (K,) are in force over the epoch; ``acc`` (K,) is the integral up to its
     start (the reference's ``cum``, a running sum from the first epoch's term) and
     ``prev`` the integral at the last day bound read. Each day bound ``b`` in force
     (``t <= b < end``; from 0 for the first epoch, to the horizon for the last)
-    gives day ``b``'s amount of column ``j`` (clipped at 0, as the reference) and, from
-    ``levels`` and ``slopes`` (J,), the level at the end of day ``b`` (clipped at 0).
-    ``acc`` then adds ``rates * (end - t)``: after the last epoch (``end`` the horizon)
-    it is the run total of each column (``epoch_totals``).
-
-    ``out`` and ``level_out`` are flat (``horizon`` days of each column): day ``d``
-    (from 0) of column ``j`` is at ``out_at[j] + d * out_step[j]`` (and likewise for
-    the levels), so that each field's (horizon, width) series is one C-ordered block.
+    gives day ``b``'s amount ``out[b - 1]`` (clipped at 0, as the reference) and, from
+    ``levels`` and ``slopes`` (J,), the level at the end of day ``b``, ``level_out[b -
+    1]`` (clipped at 0). ``acc`` then adds ``rates * (end - t)``: after the last epoch
+    (``end`` the horizon) it is the run total of each column (``epoch_totals``).
     """
+    horizon = out.shape[0]
     k = len(rates)
     lo = 0 if first else int(math.ceil(t))
     hi = horizon if last else min(int(math.ceil(end)) - 1, horizon)
@@ -51,13 +45,11 @@ def record_epoch(
         for j in range(k):
             value = acc[j] + rates[j] * into
             if b > 0:
-                out[out_at[j] + (b - 1) * out_step[j]] = _clip_at_zero(value - prev[j])
+                out[b - 1, j] = _clip_at_zero(value - prev[j])
             prev[j] = value
         if b > 0:
             for j in range(len(levels)):
-                level_out[level_at[j] + (b - 1) * level_step[j]] = _clip_at_zero(
-                    levels[j] + slopes[j] * into
-                )
+                level_out[b - 1, j] = _clip_at_zero(levels[j] + slopes[j] * into)
     duration = end - t
     for j in range(k):
         acc[j] = rates[j] * duration if first else acc[j] + rates[j] * duration
@@ -73,8 +65,7 @@ def _put(into, at, values) -> int:
 
 @njit(cache=True)
 def log_epoch(
-    write, t, end, first, horizon, rates, acc, prev, out, out_at, out_step,
-    levels, slopes, level_out, level_at, level_step,
+    write, t, end, first, rates, acc, prev, out, levels, slopes, level_out,
     p, delivered, inflow, minus, supply_unrestricted, use, release, trade,
     s, installed, slope, installed_slope,
 ):  # fmt: skip
@@ -100,10 +91,7 @@ def log_epoch(
     ):
         return False
     if write:
-        record_epoch(
-            t, end, first, False, horizon, rates, acc, prev, out, out_at, out_step,
-            levels, slopes, level_out, level_at, level_step,
-        )  # fmt: skip
+        record_epoch(t, end, first, False, rates, acc, prev, out, levels, slopes, level_out)
     at = _put(rates, 0, p)
     at = _put(rates, at, delivered)
     for j in range(len(inflow)):

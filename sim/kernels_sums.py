@@ -6,7 +6,8 @@ the trade sums of :mod:`sim.record` (:func:`group_sums`) and the order weights o
 :mod:`sim.sourcing` use; :func:`group_column_sums` are the scope sums of
 :mod:`sim.metrics` and :func:`epoch_totals` the run totals of :mod:`sim.record`;
 :func:`lane_changes` and :func:`move_transit` are the
-arithmetic of :class:`sim.lanes.Lanes`, :func:`arrival` and :func:`arrival_slopes` that
+arithmetic of :class:`sim.lanes.Lanes` (:func:`advance_stocks` moves the run's stocks and
+its lanes at once), :func:`arrival` and :func:`arrival_slopes` that
 of an arrival (``sim.engine._Run.arrive``), :func:`finished_slopes` that of
 :meth:`sim.finished.FinishedGoods.set_slope`, and :func:`add_at` is ``numpy.add.at``.
 As in :mod:`sim.kernels` (which hands these out with its own), each line mirrors a
@@ -79,6 +80,25 @@ def move_transit(transit, x, arr, days):
     """``transit += (x - arr) * days``, element by element (sim.lanes.Lanes.advance)."""
     for i in range(len(transit)):
         transit[i] += (x[i] - arr[i]) * days
+
+
+@njit(cache=True)
+def advance_stocks(s, slope, days, rounding, transit, x, arr):
+    """sim.engine._Run.advance's arithmetic: stocks and lanes moved on by ``days``.
+
+    Returns ``s + slope * days`` with each negative stock (float residue) added to
+    ``rounding`` and set to 0, and moves the lanes as :func:`move_transit` does.
+    """
+    out = np.empty(len(s))
+    for i in range(len(s)):
+        value = s[i] + slope[i] * days
+        if value < 0.0:
+            rounding[i] += value
+            value = 0.0
+        out[i] = value
+    for i in range(len(transit)):
+        transit[i] += (x[i] - arr[i]) * days
+    return out
 
 
 @njit(cache=True)

@@ -362,10 +362,9 @@ class EpochLog:
             write = True
         # The epoch in force, copied as it is now (over the one just written or replaced).
         if not self._kernels.log_epoch(
-            write, float(self.t[-1]), float(now), self._integrated == 0, self._horizon,
-            self._rates, self._acc, self._prev, self._daily, self._at, self._step,
-            self._levels, self._slopes, self._level_daily, self._level_at,
-            self._level_step, *rates, trade, *levels,
+            write, float(self.t[-1]), float(now), self._integrated == 0, self._rates,
+            self._acc, self._prev, self._daily, self._levels, self._slopes,
+            self._level_daily, *rates, trade, *levels,
         ):  # fmt: skip
             raise ValueError("an epoch's arrays are not as wide as the first epoch's")
         if write:
@@ -377,9 +376,9 @@ class EpochLog:
         """Lay out the columns of the online log from the first epoch's widths.
 
         ``widths`` are the rates' per field of :attr:`INTEGRATED` and ``trade``,
-        ``level_widths`` the levels' per level of :attr:`LEVELS`. Each field's daily
-        series is one (horizon, width) block of a flat buffer, in C order, so that
-        :meth:`finish` hands out views.
+        ``level_widths`` the levels' per level of :attr:`LEVELS`. The daily series are
+        one (horizon, K) buffer for the rates and one (horizon, J) for the levels, a
+        day per row (the compiled loop writes a day's columns one after another).
         """
         names = [*self.INTEGRATED, "trade"]
         levels = [name for name, _ in self.LEVELS]
@@ -393,18 +392,15 @@ class EpochLog:
         self._rates, self._levels, self._slopes = np.empty(k), np.empty(j), np.empty(j)
         self._acc = np.zeros(k)
         self._prev = np.zeros(k)
-        self._at, self._step = _block_layout(widths, horizon)
-        self._level_at, self._level_step = _block_layout(level_widths, horizon)
-        self._daily = np.empty(horizon * k)
-        self._level_daily = np.empty(horizon * j)
+        self._daily = np.empty((horizon, k))
+        self._level_daily = np.empty((horizon, j))
 
     def _write(self, end: float, last: bool) -> None:
         """Write the epoch in force, from its start to ``end``, into the series."""
         self._kernels.record_epoch(
-            float(self.t[-1]), float(end), self._integrated == 0, last, self._horizon,
-            self._rates, self._acc, self._prev, self._daily, self._at, self._step,
-            self._levels, self._slopes, self._level_daily, self._level_at,
-            self._level_step,
+            float(self.t[-1]), float(end), self._integrated == 0, last, self._rates,
+            self._acc, self._prev, self._daily, self._levels, self._slopes,
+            self._level_daily,
         )  # fmt: skip
         self._integrated += 1
 
@@ -413,8 +409,8 @@ class EpochLog:
 
         Returns ``daily`` (per field of :attr:`INTEGRATED` and ``trade`` if kept:
         (horizon, K) amounts per day, as :func:`daily_integral`; per level of
-        :attr:`LEVELS`: the level at the end of each day, as :func:`end_of_day`; each a
-        C-ordered view of the log's buffer) and ``totals`` (per integrated field, its
+        :attr:`LEVELS`: the level at the end of each day, as :func:`end_of_day`; each
+        copied out of the log's buffers) and ``totals`` (per integrated field, its
         run total, as :func:`epoch_totals`).
         """
         if not self._pending:
@@ -423,12 +419,11 @@ class EpochLog:
         self._pending = False
         daily, totals = {}, {}
         levels = {name for name, _ in self.LEVELS}
-        horizon = self._horizon
         for name, (a, b) in self._layout.items():
             if name == "trade" and self._groups is None:
                 continue
             buffer = self._level_daily if name in levels else self._daily
-            daily[name] = buffer[horizon * a : horizon * b].reshape(horizon, b - a)
+            daily[name] = np.ascontiguousarray(buffer[:, a:b])
             if name not in levels:
                 totals[name] = self._acc[a:b].copy()
         return daily, totals
@@ -591,21 +586,6 @@ def build_record(epochs: EpochLog, facts: RunFacts) -> RunRecord:
         trade_keys=trade_groups(net).keys.copy() if epochs.record_trade else None,
         trade_daily=daily["trade"] if epochs.record_trade else None,
     )
-
-
-def _block_layout(widths: list[int], horizon: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return where day 0 of each column is in a flat buffer of (horizon, width) blocks.
-
-    Also the step from one day to the next: the width of the column's field.
-    """
-    at: list[int] = []
-    step: list[int] = []
-    first = 0
-    for width in widths:
-        at.extend(range(horizon * first, horizon * first + width))
-        step.extend([width] * width)
-        first += width
-    return np.array(at, dtype=np.int64), np.array(step, dtype=np.int64)
 
 
 def _series(

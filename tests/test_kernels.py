@@ -493,8 +493,7 @@ def test_online_epoch_log_from_engine_state_by_hand() -> None:
 
     Inflow 5 and release 1.5 a day give supply 3.5 and release 1.5 on each of 2 days,
     kept or online; an epoch of other widths is refused, and the online log's state is
-    left as it was (the first epoch still runs to the horizon). The online series are
-    C-ordered blocks of one buffer.
+    left as it was (the first epoch still runs to the horizon).
     """
     world = synthetic_world(20, rng=np.random.default_rng(3))
     net = network_of(world, dt.date(2025, 1, 1))
@@ -517,11 +516,44 @@ def test_online_epoch_log_from_engine_state_by_hand() -> None:
     assert daily["release"][:, 0].tolist() == [1.5, 1.5]
     assert daily["s"][:, 0].tolist() == [14.0, 18.0]
     assert totals["supply"][0] == 7.0
-    assert all(a.flags.c_contiguous for a in daily.values())
     facts = SimpleNamespace(net=net, horizon_days=2, kernels=None)
     want, _ = record._series(kept, facts)  # type: ignore[arg-type]
     for name in want:
         assert daily[name].tobytes() == want[name].tobytes(), name
+
+
+def test_compiled_advance_is_the_engines_numpy_arithmetic() -> None:
+    """Stocks and lanes moved on at once, as ``_Run.advance``'s numpy lines move them.
+
+    By hand: stocks 1 and 0.5 with slopes -3 and 1 over 0.5 days give -0.5 (clipped to
+    0, the -0.5 counted as rounding) and 1; a lane with 2 in transit, sending 3 and
+    receiving 1, holds 3 after 0.5 days. On random arrays, the same bits as numpy.
+    """
+    kernels = passes.compiled()
+    rounding, transit = np.zeros(2), np.array([2.0])
+    s = kernels.advance_stocks(
+        np.array([1.0, 0.5]), np.array([-3.0, 1.0]), 0.5, rounding, transit,
+        np.array([3.0]), np.array([1.0]),
+    )  # fmt: skip
+    assert s.tolist() == [0.0, 1.0] and rounding.tolist() == [-0.5, 0.0]
+    assert transit.tolist() == [3.0]
+    rng = np.random.default_rng(2)
+    stock, slope = (
+        rng.uniform(0, 1, 500),
+        rng.uniform(-1, 1, 500) * 10.0 ** rng.integers(-9, 3, 500),
+    )
+    x, arr, days = rng.uniform(0, 5, 300), rng.uniform(0, 5, 300), 0.3712
+    got_rounding, got_transit = np.zeros(500), rng.uniform(0, 9, 300)
+    want_rounding, want_transit = got_rounding.copy(), got_transit.copy()
+    got = kernels.advance_stocks(stock, slope, days, got_rounding, got_transit, x, arr)
+    want = stock + slope * days
+    neg = want < 0
+    want_rounding[neg] += want[neg]
+    want[neg] = 0.0
+    want_transit += (x - arr) * days
+    assert neg.any() and got.tobytes() == want.tobytes()
+    assert got_rounding.tobytes() == want_rounding.tobytes()
+    assert got_transit.tobytes() == want_transit.tobytes()
 
 
 def test_compiled_epoch_totals_are_the_running_sum() -> None:
