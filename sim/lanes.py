@@ -80,13 +80,8 @@ class Lanes:
             ends = np.cumsum(counts)
             groups = np.flatnonzero(counts)
             first, last = (ends - counts)[groups], ends[groups]
-        for a, b, lane_days in zip(
-            first.tolist(),
-            last.tolist(),
-            net.lag_days[groups],  # numpy floats, as are the days of events and the log
-            strict=True,
-        ):
-            day = now + lane_days
+        days = (now + net.lag_days[groups]).tolist()  # the same sums, as Python floats
+        for a, b, day in zip(first.tolist(), last.tolist(), days, strict=True):
             if day > host.horizon:
                 break  # lane days ascend: every later group arrives after the horizon too
             batch = self._arrivals.get(day)
